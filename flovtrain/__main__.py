@@ -1,0 +1,5 @@
+import sys
+
+from flovtrain.cli import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""The ``flovtrain`` command: sandbox control, checks, exercises and catch-up."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from flovtrain.exceptions import FlovtrainError
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from flovtrain.sandbox import control
+
+    if args.action == "start":
+        info = control.start(port=args.port)
+        print(f"flovtrain sandbox running at {info['endpoint']} (pid {info['pid']})")
+        print('Point a shell at it with: eval "$(flovtrain sandbox env)"')
+    elif args.action == "status":
+        info = control.status()
+        if args.json:
+            print(json.dumps(info, indent=2, default=str))
+        elif info["running"]:
+            print(f"running at {info['endpoint']} (pid {info['pid']}, providers: "
+                  f"{', '.join(info.get('providers', []))}, home {info['home']})")
+        else:
+            print(f"not running ({info.get('reason', 'never started')}); "
+                  "start it with: flovtrain sandbox start")
+            return 1
+    elif args.action == "stop":
+        print("stopped" if control.stop() else "the sandbox was not running")
+    elif args.action == "reset":
+        control.reset(seed=args.seed)
+        print("sandbox reset: every service is empty again")
+    elif args.action == "env":
+        print("\n".join(control.env_lines(region=args.region)))
+    elif args.action == "simulate-charges":
+        from flovtrain.billing import simulate_charges
+
+        print(simulate_charges(args.usd))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from flovtrain.checks import run_cli
+
+    return run_cli(args.chapter)
+
+
+def _exercises(args: argparse.Namespace) -> int:
+    from flovtrain.exercises import build_cli
+
+    return build_cli(check=args.check)
+
+
+def _catch_up(args: argparse.Namespace) -> int:
+    from flovtrain.catchup import catch_up
+
+    catch_up(args.chapter)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flovtrain", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sandbox = sub.add_parser("sandbox", help="start, stop, reset or inspect the local sandbox")
+    actions = sandbox.add_subparsers(dest="action", required=True)
+    start = actions.add_parser("start", help="start it (idempotent) and print its endpoint")
+    start.add_argument("--port", type=int, default=None, help="fixed port (default: a free one)")
+    status = actions.add_parser("status", help="is it running, where")
+    status.add_argument("--json", action="store_true")
+    actions.add_parser("stop", help="stop it and every process it started")
+    reset = actions.add_parser("reset", help="wipe every service, re-seed ids")
+    reset.add_argument("--seed", type=int, default=None)
+    env = actions.add_parser("env", help='print exports for: eval "$(flovtrain sandbox env)"')
+    env.add_argument("--region", default="eu-west-1")
+    charges = actions.add_parser("simulate-charges", help="publish AWS/Billing EstimatedCharges")
+    charges.add_argument("usd", type=float, help="the month-to-date estimate in USD")
+    sandbox.set_defaults(func=_sandbox)
+
+    check = sub.add_parser("check", help="check a chapter's state: exit 0 when all items pass")
+    check.add_argument("chapter", help="chapter number, e.g. 02")
+    check.set_defaults(func=_check)
+
+    exercises = sub.add_parser("exercises", help="generate exercises/ from solutions/")
+    ex_actions = exercises.add_subparsers(dest="action", required=True)
+    build = ex_actions.add_parser("build", help="write exercises/NN_*.ipynb")
+    build.add_argument("--check", action="store_true", help="fail if exercises/ is stale")
+    exercises.set_defaults(func=_exercises)
+
+    catch = sub.add_parser("catch-up", help="run earlier chapters' solutions to reach chapter NN")
+    catch.add_argument("chapter")
+    catch.set_defaults(func=_catch_up)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FlovtrainError as exc:
+        print(f"flovtrain: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

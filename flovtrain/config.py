@@ -1,0 +1,45 @@
+"""Where flovtrain keeps its state and which environment variables steer it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Environment variable naming the folder for sandbox state (port, pid, log).
+HOME_VAR = "FLOVTRAIN_HOME"
+#: ``sandbox`` (default) or ``aws``.
+BACKEND_VAR = "FLOVTRAIN_BACKEND"
+#: The 12-digit account id real AWS must match before flovtrain touches it.
+ACCOUNT_VAR = "FLOVTRAIN_AWS_ACCOUNT"
+#: Optional fixed port for the sandbox (default: a free one).
+PORT_VAR = "FLOVTRAIN_SANDBOX_PORT"
+#: Name put on every resource our helpers create, as tag ``flovtrain:workshop``.
+WORKSHOP_VAR = "FLOVTRAIN_WORKSHOP"
+
+WORKSHOP_TAG_KEY = "flovtrain:workshop"
+DEFAULT_WORKSHOP = "flovtrain"
+DEFAULT_REGION = "eu-west-1"
+
+#: The sandbox's fake credentials: moto maps them to its default account.
+SANDBOX_ACCOUNT_ID = "123456789012"
+SANDBOX_ACCESS_KEY_ID = "AKIAFLOVTRAINSANDBOX"
+SANDBOX_SECRET_ACCESS_KEY = "flovtrain-sandbox-secret-not-a-real-key"
+#: The seed the sandbox starts with and re-applies on every reset, so ids are reproducible.
+SANDBOX_SEED = 42
+
+
+def home() -> Path:
+    """Return the folder holding sandbox state (created on demand)."""
+    path = Path(os.environ.get(HOME_VAR) or Path.home() / ".flovtrain")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def workshop_name() -> str:
+    """Return the workshop name used in the ``flovtrain:workshop`` tag."""
+    return os.environ.get(WORKSHOP_VAR, DEFAULT_WORKSHOP)
+
+
+def workshop_tags() -> list[dict[str, str]]:
+    """Return the tag list our helpers put on every taggable resource."""
+    return [{"Key": WORKSHOP_TAG_KEY, "Value": workshop_name()}]

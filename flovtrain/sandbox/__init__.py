@@ -1,0 +1,5 @@
+"""The embedded sandbox: one local moto server process completed by flovtrain's providers.
+
+Client-side functions live in :mod:`flovtrain.sandbox.control`; the server process in
+:mod:`flovtrain.sandbox.server`; the provider seam in :mod:`flovtrain.sandbox.seam`.
+"""

@@ -1,0 +1,63 @@
+"""Keep sandbox mode on this machine: refuse any socket connection that is not loopback.
+
+Installed in the sandbox server process and, by :func:`flovtrain.connect`, in sandbox-mode
+kernels. It uses an audit hook (PEP 578), which sees every ``socket.connect`` in the process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from typing import Any
+
+from flovtrain.exceptions import NetworkGuardViolation
+
+_state = {"installed": False, "active": False}
+
+
+def is_loopback(address: Any) -> bool:
+    """Return True when a socket address (tuple, path or name) stays on this machine."""
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    if not isinstance(address, tuple) or not address:
+        return False
+    host = address[0]
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _hook(event: str, args: tuple[Any, ...]) -> None:
+    if event != "socket.connect" or not _state["active"]:
+        return
+    sock, address = args
+    if getattr(sock, "family", None) == socket.AF_UNIX:
+        return
+    if not is_loopback(address):
+        raise NetworkGuardViolation(
+            f"flovtrain sandbox mode refused a connection to {address!r}: in sandbox mode nothing "
+            "leaves this machine. To use real AWS, set FLOVTRAIN_BACKEND=aws and "
+            "FLOVTRAIN_AWS_ACCOUNT=<your 12-digit account id> before starting the kernel."
+        )
+
+
+def install() -> None:
+    """Start refusing non-loopback connections in this process (idempotent)."""
+    if not _state["installed"]:
+        sys.addaudithook(_hook)  # audit hooks cannot be removed, hence the flag below
+        _state["installed"] = True
+    _state["active"] = True
+
+
+def disable() -> None:
+    """Stop refusing (the hook stays, inactive). Used when switching to real AWS."""
+    _state["active"] = False
+
+
+def active() -> bool:
+    """Return whether the guard is refusing non-loopback connections."""
+    return bool(_state["active"])

@@ -1,0 +1,10 @@
+"""The sandbox's providers, one module per AWS service (see :mod:`flovtrain.sandbox.seam`).
+
+To add one: write ``providers/<service>.py`` exposing ``PROVIDER`` and list it here.
+"""
+
+PROVIDER_MODULES: tuple[str, ...] = (
+    "flovtrain.sandbox.providers.sns",
+    "flovtrain.sandbox.providers.cloudwatch",
+    "flovtrain.sandbox.providers.billing",
+)
