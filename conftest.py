@@ -24,6 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("FLOVTRAIN_BACKEND", None)
     os.environ.pop("FLOVTRAIN_AWS_ACCOUNT", None)
     os.environ["MPLBACKEND"] = "Agg"
+    # kernels started by nbval inherit this: widgets render their static fallback
+    os.environ["FLOVTRAIN_STATIC_WIDGETS"] = "1"
     from flovtrain.sandbox import control
 
     info = control.start()

@@ -44,6 +44,16 @@ class SandboxApp:
                 self.routes[f"{provider.name}/{sub}"] = handler
         self.shutdown = lambda: None
 
+    def route_for(self, sub: str) -> Any:
+        """Exact route first, then the longest ``prefix/*`` route (e.g. a git endpoint)."""
+        if sub in self.routes:
+            return self.routes[sub]
+        prefixes = [k[:-2] for k in self.routes if k.endswith("/*")]
+        for prefix in sorted(prefixes, key=len, reverse=True):
+            if sub == prefix or sub.startswith(prefix + "/"):
+                return self.routes[prefix + "/*"]
+        return None
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(API_PREFIX):
@@ -51,7 +61,7 @@ class SandboxApp:
         from werkzeug.wrappers import Request, Response
 
         request = Request(environ)
-        handler = self.routes.get(path[len(API_PREFIX):].strip("/"))
+        handler = self.route_for(path[len(API_PREFIX):].strip("/"))
         if handler is None:
             response = Response(
                 json.dumps({"error": f"no sandbox endpoint {path}", "endpoints": sorted(self.routes)}),
