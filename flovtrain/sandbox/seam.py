@@ -107,6 +107,9 @@ class Provider:
         AWS operation name -> handler.
     routes : dict
         Sub-path -> route handler for sandbox-only endpoints (e.g. ``inbox``).
+    setup : callable
+        Called once when installed, for patches beyond operations (e.g. a CloudFormation
+        resource type, a hook inside a moto model).
     reset, start, stop : callables
         Clear the provider's own state; start and stop background work.
     """
@@ -116,6 +119,7 @@ class Provider:
     service: str = ""
     operations: dict[str, Handler] = field(default_factory=dict)
     routes: dict[str, Route] = field(default_factory=dict)
+    setup: Callable[[], None] = lambda: None
     reset: Callable[[], None] = lambda: None
     start: Callable[[], None] = lambda: None
     stop: Callable[[], None] = lambda: None
@@ -153,6 +157,7 @@ def install(providers: Iterable[Provider]) -> list[Provider]:
                 if cls is None:
                     raise TypeError(f"provider {provider.name} names operations but no class")
                 setattr(cls, camelcase_to_underscores(operation), _wrap(provider, operation, handler))
+            provider.setup()
             _installed.append(provider)
         return list(_installed)
 
