@@ -20,7 +20,7 @@ install: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/flovtrain sandbox start
 	eval "$$($(BIN)/flovtrain sandbox env)" && PATH="$(abspath $(BIN)):$$PATH" \
-	  $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $(CHAPTER)
+	  $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(CHAPTER)
 
 ## make test: install, then every test: unit tests, nbval (strict) over notebooks and solutions, browser test
 test: $(STAMP)
