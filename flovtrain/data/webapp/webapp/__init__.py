@@ -1,0 +1,1 @@
+"""flovtrain's sample web app: what CodeStar's Java Spring template deployed, in Python."""
