@@ -45,3 +45,47 @@ class ExerciseBuildError(FlovtrainError):
 
 class CatchUpFailed(FlovtrainError):
     """A solution notebook failed while catching up to a chapter."""
+
+
+class UnknownRegion(FlovtrainError, ValueError):
+    """A region code that botocore's endpoint data does not know."""
+
+
+class UnknownService(FlovtrainError, ValueError):
+    """A service name that has no boto3 client (e.g. the discontinued CodeStar)."""
+
+
+class InvalidAccountAlias(FlovtrainError, ValueError):
+    """An account alias that breaks AWS's naming rules, or clashes with the existing alias."""
+
+
+class MfaDeviceExists(FlovtrainError):
+    """A virtual MFA device with that name exists already; its secret seed cannot be read again."""
+
+
+class CredentialFileExists(FlovtrainError, FileExistsError):
+    """A credential file exists already; overwriting it would lose a secret for good."""
+
+
+class MarketDataError(FlovtrainError):
+    """Market-data generation or upload was asked for with values that cannot work."""
+
+
+class AthenaQueryFailed(FlovtrainError):
+    """An Athena query ended FAILED or CANCELLED; the message carries Athena's reason."""
+
+
+class InvalidCharges(FlovtrainError, ValueError):
+    """Simulated charges that AWS could never publish (negative or not a number)."""
+
+
+class ProjectNotFound(FlovtrainError, LookupError):
+    """No CodeStar-style project (CloudFormation stack) with that id exists yet."""
+
+
+class ProjectFailed(FlovtrainError):
+    """The project's stack or its pipeline ended in a failed state; the message says where."""
+
+
+class ProjectTimeout(FlovtrainError, TimeoutError):
+    """The project's stack or pipeline did not finish within the time allowed."""

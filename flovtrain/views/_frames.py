@@ -1,0 +1,47 @@
+"""Small helpers shared by the view modules: fixed-column frames, UTC timestamps, paging."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+
+def frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str],
+          sort: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return a DataFrame with exactly ``columns`` (kept when empty), sorted for stable output."""
+    df = pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=list(columns))
+    if sort and len(df):
+        df = df.sort_values(list(sort), kind="stable", na_position="last").reset_index(drop=True)
+    return df
+
+
+def utc(value: Any) -> pd.Timestamp | None:
+    """Return ``value`` (datetime from botocore, any timezone) as a UTC pandas Timestamp."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return pd.Timestamp(value).tz_convert("UTC")
+
+
+def to_utc_column(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Turn ``columns`` into ``datetime64[us, UTC]`` (also when the frame is empty)."""
+    for column in columns:
+        # whole seconds: what the console shows, and shorter in a notebook
+        values = pd.to_datetime(df[column], utc=True).astype("datetime64[us, UTC]")
+        df[column] = values.dt.floor("s")
+    return df
+
+
+def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Yield every item under ``key`` of every page of ``operation``."""
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        yield from page.get(key, [])
+
+
+def error_code(exc: Exception) -> str:
+    """Return a botocore ClientError's code (or '')."""
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
