@@ -1,0 +1,412 @@
+"""CodeBuild in the sandbox really runs buildspecs: plain boto3 against the session sandbox."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import zipfile
+
+import boto3
+import pytest
+
+from flovtrain.sandbox import control
+
+ROLE = "arn:aws:iam::123456789012:role/codebuild-role"
+ENVIRONMENT = {
+    "type": "LINUX_CONTAINER",
+    "image": "aws/codebuild/standard:7.0",
+    "computeType": "BUILD_GENERAL1_SMALL",
+}
+
+APP = b"def add(a, b):\n    return a + b\n"
+TEST = b"from app import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+BUILDSPEC = b"""\
+version: 0.2
+env:
+  variables:
+    STAGE: ci
+phases:
+  install:
+    commands:
+      - export BUILT_BY="sandbox-$STAGE"
+  pre_build:
+    commands:
+      - python --version
+  build:
+    commands:
+      - pytest -q -p no:cacheprovider test_app.py
+      - mkdir -p dist && cp app.py dist/
+      - echo "$BUILT_BY" > dist/built-by.txt
+      - env | sort > env.txt
+  post_build:
+    commands:
+      - echo "succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+artifacts:
+  base-directory: dist
+  files:
+    - '**/*'
+"""
+
+
+@pytest.fixture()
+def clients():
+    control.reset()
+    region = "eu-west-1"
+    s3 = boto3.client("s3", region_name=region)
+    s3.create_bucket(Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": region})
+    return (
+        boto3.client("codebuild", region_name=region),
+        boto3.client("codecommit", region_name=region),
+        s3,
+        boto3.client("logs", region_name=region),
+    )
+
+
+def wait(cb, build_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        build = cb.batch_get_builds(ids=[build_id])["builds"][0]
+        if build["buildComplete"]:
+            return build
+        time.sleep(0.1)
+    raise AssertionError(f"build {build_id} did not finish in {timeout} s")
+
+
+def phases(build: dict) -> dict[str, str | None]:
+    return {p["phaseType"]: p.get("phaseStatus") for p in build["phases"]}
+
+
+def log_text(logs, build: dict) -> str:
+    events = logs.get_log_events(
+        logGroupName=build["logs"]["groupName"], logStreamName=build["logs"]["streamName"]
+    )["events"]
+    return "\n".join(e["message"] for e in events)
+
+
+def inline_project(cb, name: str, spec: str, artifacts: dict | None = None, **extra) -> None:
+    cb.create_project(
+        name=name,
+        source={"type": "NO_SOURCE", "buildspec": spec},
+        artifacts=artifacts or {"type": "NO_ARTIFACTS"},
+        environment=ENVIRONMENT,
+        serviceRole=ROLE,
+        **extra,
+    )
+
+
+def test_codecommit_build_runs_tests_and_uploads_artifacts(clients):
+    cb, cc, s3, logs = clients
+    repo = cc.create_repository(repositoryName="calc")["repositoryMetadata"]
+    commit = cc.create_commit(
+        repositoryName="calc",
+        branchName="main",
+        putFiles=[
+            {"filePath": "app.py", "fileContent": APP},
+            {"filePath": "test_app.py", "fileContent": TEST},
+            {"filePath": "buildspec.yml", "fileContent": BUILDSPEC},
+        ],
+    )["commitId"]
+    project = cb.create_project(
+        name="calc-build",
+        source={"type": "CODECOMMIT", "location": repo["cloneUrlHttp"]},
+        artifacts={"type": "S3", "location": "artifacts", "name": "calc.zip"},
+        environment=ENVIRONMENT,
+        serviceRole=ROLE,
+    )["project"]
+    assert project["timeoutInMinutes"] == 60
+    started = cb.start_build(projectName="calc-build", sourceVersion="main")["build"]
+    assert started["buildStatus"] == "IN_PROGRESS" and started["buildNumber"] == 1
+    build = wait(cb, started["id"])
+
+    assert build["buildStatus"] == "SUCCEEDED", build["phases"]
+    assert list(phases(build)) == [
+        "SUBMITTED",
+        "QUEUED",
+        "PROVISIONING",
+        "DOWNLOAD_SOURCE",
+        "INSTALL",
+        "PRE_BUILD",
+        "BUILD",
+        "POST_BUILD",
+        "UPLOAD_ARTIFACTS",
+        "FINALIZING",
+        "COMPLETED",
+    ]
+    assert all(p.get("durationInSeconds", 0) >= 0 for p in build["phases"])
+    assert build["resolvedSourceVersion"] == commit
+    assert build["endTime"] >= build["startTime"]
+    assert build["logs"]["groupName"] == "/aws/codebuild/calc-build"
+
+    text = log_text(logs, build)
+    assert "Entering phase BUILD" in text
+    assert "Running command pytest -q -p no:cacheprovider test_app.py" in text
+    assert "1 passed" in text
+    assert "Phase complete: BUILD State: SUCCEEDED" in text
+    assert "succeeding=1" in text
+
+    obj = s3.get_object(Bucket="artifacts", Key="calc.zip")["Body"].read()
+    archive = zipfile.ZipFile(io.BytesIO(obj))
+    assert sorted(archive.namelist()) == ["app.py", "built-by.txt"]
+    assert archive.read("built-by.txt") == b"sandbox-ci\n"  # export persisted across phases
+    assert build["artifacts"]["location"] == "arn:aws:s3:::artifacts/calc.zip"
+    assert cb.list_builds_for_project(projectName="calc-build")["ids"] == [build["id"]]
+
+
+def test_build_environment_is_scrubbed_and_has_codebuild_variables(clients):
+    cb, _, _, logs = clients
+    inline_project(
+        cb, "envcheck", "version: 0.2\nphases:\n  build:\n    commands:\n      - env | sort\n"
+    )
+    build = wait(cb, cb.start_build(projectName="envcheck")["build"]["id"])
+    assert build["buildStatus"] == "SUCCEEDED"
+    lines = [
+        line
+        for line in log_text(logs, build).splitlines()
+        if "=" in line and not line.startswith("[Container]")
+    ]
+    env = dict(line.split("=", 1) for line in lines)
+    assert env["AWS_ENDPOINT_URL"] == control.endpoint()
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert env["CODEBUILD_BUILD_ID"] == build["id"]
+    assert env["CODEBUILD_BUILD_ARN"] == build["arn"]
+    assert env["CODEBUILD_BUILD_NUMBER"] == "1"
+    assert env["CODEBUILD_SRC_DIR"].endswith("/src") and env["PWD"] == env["CODEBUILD_SRC_DIR"]
+    assert env["CODEBUILD_INITIATOR"] and env["CODEBUILD_START_TIME"].isdigit()
+    assert not {
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    } & set(env)
+    assert "PYTEST_CURRENT_TEST" not in env  # nothing of the host's environment
+
+
+def test_scrub_environment_drops_host_credentials():
+    from flovtrain.sandbox.providers.codebuild import scrub_environment
+
+    host = {
+        "AWS_ACCESS_KEY_ID": "AKIAHOSTKEY",
+        "AWS_SECRET_ACCESS_KEY": "host-secret",
+        "AWS_SESSION_TOKEN": "tok",
+        "AWS_PROFILE": "prod",
+        "MY_HOST_SECRET": "s3cr3t",
+        "GITHUB_TOKEN": "ghp",
+        "LANG": "en_US.UTF-8",
+        "PATH": "/host/bin",
+    }
+    env = scrub_environment(host, "123456789012", "eu-west-1")
+    assert "host-secret" not in env.values() and "AKIAHOSTKEY" not in env.values()
+    assert not {"AWS_SESSION_TOKEN", "AWS_PROFILE", "MY_HOST_SECRET", "GITHUB_TOKEN"} & set(env)
+    assert env["AWS_ACCESS_KEY_ID"] == "AKIAFLOVTRAINSANDBOX" and env["LANG"] == "en_US.UTF-8"
+    assert "/host/bin" not in env["PATH"] and env["PATH"].split(os.pathsep)[0].endswith("bin")
+
+
+def test_failing_command_fails_the_build_with_the_log_tail(clients):
+    cb, _, _, logs = clients
+    spec = (
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo before-the-crash\n"
+        "      - exit 3\n      - echo never-runs\n    finally:\n      - echo cleanup-ran\n"
+        '  post_build:\n    commands:\n      - echo "succeeding=$CODEBUILD_BUILD_SUCCEEDING"\n'
+    )
+    inline_project(cb, "broken", spec)
+    build = wait(cb, cb.start_build(projectName="broken")["build"]["id"])
+    assert build["buildStatus"] == "FAILED"
+    status = phases(build)
+    assert status["BUILD"] == "FAILED" and status["POST_BUILD"] == "SUCCEEDED"
+    context = next(p for p in build["phases"] if p["phaseType"] == "BUILD")["contexts"][0]
+    assert context["statusCode"] == "COMMAND_EXECUTION_ERROR"
+    assert "Error while executing command: exit 3. Reason: exit status 3" in context["message"]
+    assert "before-the-crash" in context["message"]
+    text = log_text(logs, build)
+    assert "never-runs" not in text.replace("- echo never-runs", "")
+    assert "cleanup-ran" in text and "succeeding=0" in text
+
+
+def test_install_failure_skips_the_build_phase(clients):
+    cb, _, _, _ = clients
+    inline_project(
+        cb,
+        "noinstall",
+        "version: 0.2\nphases:\n  install:\n    commands: [false]\n"
+        "  build:\n    commands: [echo built]\n",
+    )
+    build = wait(cb, cb.start_build(projectName="noinstall")["build"]["id"])
+    assert build["buildStatus"] == "FAILED"
+    assert phases(build)["INSTALL"] == "FAILED"
+    assert "BUILD" not in phases(build) and "FINALIZING" in phases(build)
+
+
+def test_build_time_out(clients):
+    cb, _, _, _ = clients
+    cb.create_project(
+        name="slow",
+        source={
+            "type": "NO_SOURCE",
+            "buildspec": "version: 0.2\nphases:\n  build:\n    commands: ['sleep 30']\n",
+        },
+        artifacts={"type": "NO_ARTIFACTS"},
+        serviceRole=ROLE,
+        environment={
+            **ENVIRONMENT,
+            "environmentVariables": [
+                {"name": "FLOVTRAIN_TIMEOUT_SECONDS", "value": "1", "type": "PLAINTEXT"}
+            ],
+        },
+    )
+    began = time.monotonic()
+    build = wait(cb, cb.start_build(projectName="slow")["build"]["id"], timeout=20)
+    assert time.monotonic() - began < 15
+    assert build["buildStatus"] == "TIMED_OUT"
+    assert phases(build)["BUILD"] == "TIMED_OUT"
+
+
+def test_stop_build(clients):
+    cb, _, _, _ = clients
+    inline_project(cb, "stoppable", "version: 0.2\nphases:\n  build:\n    commands: ['sleep 30']\n")
+    build_id = cb.start_build(projectName="stoppable")["build"]["id"]
+    deadline = time.monotonic() + 10
+    while cb.batch_get_builds(ids=[build_id])["builds"][0]["currentPhase"] != "BUILD":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    stopped = cb.stop_build(id=build_id)["build"]
+    assert stopped["buildStatus"] == "STOPPED"
+    assert phases(wait(cb, build_id))["BUILD"] == "STOPPED"
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            "version: 0.2\nphases:\n  build:\n    commands:\n      - ls\n     - oops\n",
+            "not valid YAML at line 6",
+        ),
+        ("version: 0.2\nphases:\n  build:\n    comands: [ls]\n", "unknown key 'comands'"),
+    ],
+)
+def test_bad_buildspec_fails_in_download_source(clients, spec, expected):
+    cb, _, _, _ = clients
+    inline_project(cb, "badspec", spec)
+    build = wait(cb, cb.start_build(projectName="badspec")["build"]["id"])
+    assert build["buildStatus"] == "FAILED"
+    download = next(p for p in build["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE")
+    assert download["phaseStatus"] == "CLIENT_ERROR"
+    assert download["contexts"][0]["statusCode"] == "YAML_FILE_ERROR"
+    assert expected in download["contexts"][0]["message"]
+    assert "BUILD" not in phases(build)
+
+
+def test_missing_buildspec_in_source(clients):
+    cb, cc, _, _ = clients
+    repo = cc.create_repository(repositoryName="nospec")["repositoryMetadata"]
+    cc.put_file(repositoryName="nospec", branchName="main", filePath="app.py", fileContent=APP)
+    cb.create_project(
+        name="nospec",
+        source={"type": "CODECOMMIT", "location": repo["cloneUrlHttp"]},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment=ENVIRONMENT,
+        serviceRole=ROLE,
+    )
+    build = wait(cb, cb.start_build(projectName="nospec")["build"]["id"])
+    download = next(p for p in build["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE")
+    assert build["buildStatus"] == "FAILED" and download["phaseStatus"] == "CLIENT_ERROR"
+    assert "buildspec.yml: no such file or directory" in download["contexts"][0]["message"]
+
+
+def test_artifacts_matching_nothing(clients):
+    cb, _, _, _ = clients
+    inline_project(
+        cb,
+        "noart",
+        "version: 0.2\nphases:\n  build:\n    commands: [echo hi]\n"
+        "artifacts:\n  files: ['target/*.jar']\n",
+        artifacts={"type": "S3", "location": "artifacts", "name": "x.zip"},
+    )
+    build = wait(cb, cb.start_build(projectName="noart")["build"]["id"])
+    upload = next(p for p in build["phases"] if p["phaseType"] == "UPLOAD_ARTIFACTS")
+    assert build["buildStatus"] == "FAILED" and upload["phaseStatus"] == "CLIENT_ERROR"
+    assert "no matching artifact paths found" in upload["contexts"][0]["message"]
+
+
+def test_project_validation(clients):
+    cb, _, _, _ = clients
+    with pytest.raises(cb.exceptions.InvalidInputException, match="location is required"):
+        cb.create_project(
+            name="nolocation",
+            source={"type": "CODECOMMIT"},
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment=ENVIRONMENT,
+            serviceRole=ROLE,
+        )
+    cb.create_project(
+        name="piped",
+        source={"type": "CODEPIPELINE"},
+        artifacts={"type": "CODEPIPELINE"},
+        environment=ENVIRONMENT,
+        serviceRole=ROLE,
+    )
+    with pytest.raises(cb.exceptions.InvalidInputException, match="CODEPIPELINE"):
+        cb.start_build(projectName="piped")
+    with pytest.raises(cb.exceptions.ResourceNotFoundException):
+        cb.start_build(projectName="missing")
+    with pytest.raises(cb.exceptions.ResourceAlreadyExistsException):
+        cb.create_project(
+            name="piped",
+            source={"type": "CODEPIPELINE"},
+            artifacts={"type": "CODEPIPELINE"},
+            environment=ENVIRONMENT,
+            serviceRole=ROLE,
+        )
+    updated = cb.update_project(name="piped", description="now described", timeoutInMinutes=10)
+    assert updated["project"]["description"] == "now described"
+    assert cb.batch_get_projects(names=["piped"])["projects"][0]["timeoutInMinutes"] == 10
+
+
+# -- the in-process API the CodePipeline provider uses ------------------------------------------
+def test_internal_api_builds_a_pipeline_source_zip(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOVTRAIN_HOME", str(tmp_path))
+    from flovtrain.sandbox.providers import codebuild
+
+    account, region = "210987654321", "eu-west-1"
+    codebuild.create_project_internal(
+        account,
+        region,
+        {
+            "name": "pipe-build",
+            "source": {"type": "CODEPIPELINE"},
+            "artifacts": {"type": "CODEPIPELINE"},
+            "environment": ENVIRONMENT,
+            "serviceRole": f"arn:aws:iam::{account}:role/r",
+        },
+    )
+    source = io.BytesIO()
+    with zipfile.ZipFile(source, "w") as zf:
+        zf.writestr(
+            "buildspec.yml",
+            "version: 0.2\nphases:\n  build:\n    commands:\n"
+            '      - mkdir out && echo "$COLOR" > out/color.txt\n'
+            "artifacts:\n  files: ['out/*']\n  discard-paths: yes\n",
+        )
+    try:
+        build_id = codebuild.start_build_internal(
+            account,
+            region,
+            "pipe-build",
+            source.getvalue(),
+            "abc123",
+            {"COLOR": "blue"},
+            "codepipeline/demo",
+        )
+        build = codebuild.wait(account, region, build_id, timeout=60)
+        assert build["buildStatus"] == "SUCCEEDED", build["phases"]
+        assert build["initiator"] == "codepipeline/demo"
+        assert build["resolvedSourceVersion"] == "abc123"
+        assert codebuild.get_build(account, region, build_id)["id"] == build_id
+        artifact = zipfile.ZipFile(io.BytesIO(codebuild.artifacts_zip(account, region, build_id)))
+        assert artifact.namelist() == ["color.txt"]
+        assert artifact.read("color.txt") == b"blue\n"
+    finally:
+        codebuild._reset()
+        from moto.codebuild.models import codebuild_backends
+
+        codebuild_backends[account][region].codebuild_projects.clear()

@@ -1,0 +1,300 @@
+"""CodeCommit in the sandbox: real git over HTTP plus the API, driven by plain boto3 and git."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import threading
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from flovtrain.sandbox import control, gitrepos
+
+
+@pytest.fixture()
+def cc():
+    control.reset()
+    return boto3.client("codecommit", region_name="eu-west-1")
+
+
+def git(*args: str, cwd: Path | str = ".") -> str:
+    env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(cwd if Path(cwd).is_dir() else Path(cwd).parent),
+    }
+    result = subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=Dev",
+            "-c",
+            "user.email=dev@example.com",
+            "-c",
+            "init.defaultBranch=main",
+            *args,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, f"git {' '.join(args)} failed: {result.stderr}"
+    return result.stdout
+
+
+def test_clone_push_and_api_see_the_same_repository(cc, tmp_path):
+    meta = cc.create_repository(repositoryName="web", repositoryDescription="app")[
+        "repositoryMetadata"
+    ]
+    assert meta["cloneUrlHttp"].startswith(control.endpoint() + "/flovtrain-api/codecommit/git/")
+    work = tmp_path / "web"
+    git("clone", meta["cloneUrlHttp"], str(work), cwd=tmp_path)
+    (work / "README.md").write_text("hello\n")
+    (work / "scripts").mkdir()
+    (work / "scripts" / "start.sh").write_text("#!/bin/sh\necho hi\n")
+    (work / "scripts" / "start.sh").chmod(0o755)
+    git("add", ".", cwd=work)
+    git("commit", "-m", "first", cwd=work)
+    git("push", "origin", "HEAD:main", cwd=work)
+    local_head = git("rev-parse", "HEAD", cwd=work).strip()
+
+    branch = cc.get_branch(repositoryName="web", branchName="main")["branch"]
+    assert branch["commitId"] == local_head
+    assert cc.get_repository(repositoryName="web")["repositoryMetadata"]["defaultBranch"] == "main"
+    got = cc.get_file(repositoryName="web", filePath="README.md")
+    assert got["fileContent"] == b"hello\n" and got["commitId"] == local_head
+    assert (
+        cc.get_file(repositoryName="web", filePath="scripts/start.sh")["fileMode"] == "EXECUTABLE"
+    )
+    folder = cc.get_folder(repositoryName="web", folderPath="/")
+    assert [f["relativePath"] for f in folder["files"]] == ["README.md"]
+    assert [f["relativePath"] for f in folder["subFolders"]] == ["scripts"]
+    commit = cc.get_commit(repositoryName="web", commitId=local_head)["commit"]
+    assert commit["message"] == "first\n" and commit["author"]["name"] == "Dev"
+
+    # put_file makes a commit that git pull brings down
+    put = cc.put_file(
+        repositoryName="web",
+        branchName="main",
+        filePath="docs/new.txt",
+        fileContent=b"from the API",
+        parentCommitId=local_head,
+        commitMessage="add docs",
+    )
+    git("pull", "origin", "main", cwd=work)
+    assert (work / "docs" / "new.txt").read_text() == "from the API"
+    assert git("rev-parse", "HEAD", cwd=work).strip() == put["commitId"]
+    diff = cc.get_differences(
+        repositoryName="web", beforeCommitSpecifier=local_head, afterCommitSpecifier="main"
+    )["differences"]
+    assert [(d["changeType"], d["afterBlob"]["path"]) for d in diff] == [("A", "docs/new.txt")]
+
+    # tags pushed with git are kept
+    git("tag", "v1.0", cwd=work)
+    git("push", "origin", "v1.0", cwd=work)
+    assert gitrepos.tags("123456789012", "eu-west-1", "web") == {"v1.0": put["commitId"]}
+    assert (
+        cc.get_file(repositoryName="web", filePath="README.md", commitSpecifier="v1.0")["commitId"]
+        == put["commitId"]
+    )
+    names = [r["repositoryName"] for r in cc.list_repositories()["repositories"]]
+    assert names == ["web"]
+
+
+def test_branches_commits_and_pull_requests(cc, tmp_path):
+    cc.create_repository(repositoryName="svc")
+    first = cc.put_file(
+        repositoryName="svc", branchName="main", filePath="a.txt", fileContent=b"a"
+    )["commitId"]
+    cc.create_branch(repositoryName="svc", branchName="feature", commitId=first)
+    assert cc.list_branches(repositoryName="svc")["branches"] == ["feature", "main"]
+    change = cc.create_commit(
+        repositoryName="svc",
+        branchName="feature",
+        parentCommitId=first,
+        putFiles=[{"filePath": "b.sh", "fileContent": b"#!/bin/sh\n", "fileMode": "EXECUTABLE"}],
+        deleteFiles=[{"filePath": "a.txt"}],
+        commitMessage="swap",
+    )
+    assert [f["absolutePath"] for f in change["filesAdded"]] == ["b.sh"]
+    assert [f["absolutePath"] for f in change["filesDeleted"]] == ["a.txt"]
+
+    pr = cc.create_pull_request(
+        title="Swap",
+        targets=[
+            {"repositoryName": "svc", "sourceReference": "feature", "destinationReference": "main"}
+        ],
+    )
+    pr_id = pr["pullRequest"]["pullRequestId"]
+    assert pr["pullRequest"]["pullRequestTargets"][0]["sourceCommit"] == change["commitId"]
+    assert cc.list_pull_requests(repositoryName="svc", pullRequestStatus="OPEN")[
+        "pullRequestIds"
+    ] == [pr_id]
+    merged = cc.merge_pull_request_by_fast_forward(pullRequestId=pr_id, repositoryName="svc")
+    assert merged["pullRequest"]["pullRequestStatus"] == "CLOSED"
+    assert merged["pullRequest"]["pullRequestTargets"][0]["mergeMetadata"]["isMerged"] is True
+    assert (
+        cc.get_branch(repositoryName="svc", branchName="main")["branch"]["commitId"]
+        == change["commitId"]
+    )
+    with pytest.raises(cc.exceptions.PullRequestAlreadyClosedException):
+        cc.merge_pull_request_by_fast_forward(pullRequestId=pr_id, repositoryName="svc")
+
+    # diverged branches: fast-forward refused, squash merges the non-conflicting change
+    base = change["commitId"]
+    cc.create_branch(repositoryName="svc", branchName="side", commitId=base)
+    cc.put_file(
+        repositoryName="svc",
+        branchName="side",
+        filePath="side.txt",
+        fileContent=b"s",
+        parentCommitId=base,
+    )
+    cc.put_file(
+        repositoryName="svc",
+        branchName="main",
+        filePath="main.txt",
+        fileContent=b"m",
+        parentCommitId=base,
+    )
+    pr2 = cc.create_pull_request(
+        title="Side",
+        targets=[
+            {"repositoryName": "svc", "sourceReference": "side", "destinationReference": "main"}
+        ],
+    )
+    pr2_id = pr2["pullRequest"]["pullRequestId"]
+    with pytest.raises(cc.exceptions.ManualMergeRequiredException):
+        cc.merge_pull_request_by_fast_forward(pullRequestId=pr2_id, repositoryName="svc")
+    cc.merge_pull_request_by_squash(pullRequestId=pr2_id, repositoryName="svc")
+    files = cc.get_folder(repositoryName="svc", folderPath="/")["files"]
+    assert sorted(f["relativePath"] for f in files) == ["b.sh", "main.txt", "side.txt"]
+    deleted = cc.delete_branch(repositoryName="svc", branchName="side")["deletedBranch"]
+    assert deleted["branchName"] == "side"
+
+
+def test_aws_errors_for_missing_things(cc):
+    cc.create_repository(repositoryName="r1")
+    with pytest.raises(cc.exceptions.RepositoryDoesNotExistException):
+        cc.get_repository(repositoryName="missing")
+    with pytest.raises(cc.exceptions.RepositoryDoesNotExistException):
+        cc.get_branch(repositoryName="missing", branchName="main")
+    with pytest.raises(cc.exceptions.BranchDoesNotExistException):
+        cc.get_branch(repositoryName="r1", branchName="main")
+    first = cc.put_file(repositoryName="r1", branchName="main", filePath="f", fileContent=b"1")
+    with pytest.raises(cc.exceptions.ParentCommitIdRequiredException):
+        cc.put_file(repositoryName="r1", branchName="main", filePath="g", fileContent=b"2")
+    with pytest.raises(cc.exceptions.SameFileContentException):
+        cc.put_file(
+            repositoryName="r1",
+            branchName="main",
+            filePath="f",
+            fileContent=b"1",
+            parentCommitId=first["commitId"],
+        )
+    with pytest.raises(cc.exceptions.FileDoesNotExistException):
+        cc.get_file(repositoryName="r1", filePath="nope.txt")
+    with pytest.raises(cc.exceptions.CommitDoesNotExistException):
+        cc.get_file(repositoryName="r1", filePath="f", commitSpecifier="no-such-branch")
+    with pytest.raises(cc.exceptions.CommitIdDoesNotExistException):
+        cc.get_commit(repositoryName="r1", commitId="0" * 40)
+    with pytest.raises(cc.exceptions.InvalidRepositoryNameException):
+        cc.create_repository(repositoryName="bad name!")
+    assert cc.delete_repository(repositoryName="r1")["repositoryId"]
+    assert cc.list_repositories()["repositories"] == []
+
+
+def test_git_clone_of_missing_repository_fails_cleanly(cc, tmp_path):
+    url = f"{control.endpoint()}/flovtrain-api/codecommit/git/v1/repos/123456789012/eu-west-1/none"
+    result = subprocess.run(
+        ["git", "clone", url, str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        timeout=30,
+    )
+    assert result.returncode != 0 and "not found" in result.stderr
+
+
+# -- the in-process API other providers use ---------------------------------------------------
+@pytest.fixture()
+def local_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOVTRAIN_HOME", str(tmp_path / "home"))
+    from moto.codecommit.models import codecommit_backends
+
+    yield "111122223333", "eu-west-1"
+    gitrepos.wipe()
+    codecommit_backends["111122223333"]["eu-west-1"].repositories.clear()
+
+
+def test_internal_api_head_archive_on_push(local_home):
+    account, region = local_home
+    seen: list[tuple] = []
+    listener = gitrepos.on_push(lambda *event: seen.append(event))
+    try:
+        meta = gitrepos.create_with_initial_commit(
+            account,
+            region,
+            "app",
+            "the app",
+            {"README.md": b"hi\n", "scripts/run.sh": b"#!/bin/sh\necho run\n"},
+        )
+        assert meta["repositoryName"] == "app" and meta["defaultBranch"] == "main"
+        tip = gitrepos.head(account, region, "app", "main")
+        assert tip and seen == [(account, region, "app", "main", None, tip)]
+        assert gitrepos.head(account, region, "app", "nope") is None
+        assert gitrepos.head(account, region, "missing", "main") is None
+
+        archive = zipfile.ZipFile(io.BytesIO(gitrepos.archive(account, region, "app", tip)))
+        assert sorted(archive.namelist()) == ["README.md", "scripts/run.sh"]
+        assert archive.read("README.md") == b"hi\n"
+        assert (archive.getinfo("scripts/run.sh").external_attr >> 16) & 0o111
+
+        result = gitrepos.commit_changes(
+            account,
+            region,
+            "app",
+            "main",
+            tip,
+            [("README.md", 0o100644, b"changed\n")],
+            message="edit",
+        )
+        assert seen[-1] == (account, region, "app", "main", tip, result["commitId"])
+
+        # concurrent commits on the same parent: exactly one wins (optimistic concurrency)
+        errors: list[str] = []
+
+        def commit(i: int) -> None:
+            try:
+                gitrepos.commit_changes(
+                    account,
+                    region,
+                    "app",
+                    "main",
+                    result["commitId"],
+                    [(f"f{i}.txt", 0o100644, b"x")],
+                )
+            except gitrepos.GitRepoError as exc:
+                errors.append(exc.code)
+
+        threads = [threading.Thread(target=commit, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == ["ParentCommitIdOutdatedException"] * 3
+
+        gitrepos.delete(account, region, "app")
+        assert not gitrepos.exists(account, region, "app")
+        with pytest.raises(gitrepos.GitRepoError) as info:
+            gitrepos.archive(account, region, "app", "main")
+        assert info.value.code == "RepositoryDoesNotExistException"
+    finally:
+        gitrepos.remove_listener(listener)
