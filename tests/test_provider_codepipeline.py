@@ -1,0 +1,492 @@
+"""CodePipeline in the sandbox: executions run sources, builds, approvals and deployments."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from test_provider_codedeploy import app_bundle, fetch, free_port
+
+from flovtrain.sandbox import control
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Service": "codepipeline.amazonaws.com"},
+        }
+    ],
+}
+BUILDSPEC = """version: 0.2
+phases:
+  build:
+    commands:
+      - echo "<p>built by CodeBuild</p>" >> site/index.html
+artifacts:
+  files:
+    - '**/*'
+"""
+
+
+@pytest.fixture(scope="module")
+def clients():
+    control.reset()  # once per module: names below are unique per test
+    session = boto3.Session(region_name=REGION)
+    c = {
+        n: session.client(n)
+        for n in ("s3", "ec2", "codedeploy", "codepipeline", "codebuild", "iam", "codecommit")
+    }
+    c["iam"].create_role(RoleName="pipeline-role", AssumeRolePolicyDocument=json.dumps(TRUST))
+    for bucket in ("artifacts", "sources"):
+        c["s3"].create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+    return c
+
+
+_count = iter(range(1000))
+
+
+@pytest.fixture()
+def aws(clients):
+    c = dict(clients)
+    c["n"] = f"p{next(_count)}"
+    return c
+
+
+def source_stage(key: str) -> dict:
+    return {
+        "name": "Source",
+        "actions": [
+            {
+                "name": "Source",
+                "actionTypeId": {
+                    "category": "Source",
+                    "owner": "AWS",
+                    "provider": "S3",
+                    "version": "1",
+                },
+                "configuration": {
+                    "S3Bucket": "sources",
+                    "S3ObjectKey": key,
+                    "PollForSourceChanges": "false",
+                },
+                "outputArtifacts": [{"name": "SourceOutput"}],
+            }
+        ],
+    }
+
+
+def build_stage(project: str) -> dict:
+    return {
+        "name": "Build",
+        "actions": [
+            {
+                "name": "Build",
+                "actionTypeId": {
+                    "category": "Build",
+                    "owner": "AWS",
+                    "provider": "CodeBuild",
+                    "version": "1",
+                },
+                "configuration": {"ProjectName": project},
+                "inputArtifacts": [{"name": "SourceOutput"}],
+                "outputArtifacts": [{"name": "BuildOutput"}],
+            }
+        ],
+    }
+
+
+def deploy_stage(app: str, group: str, artifact: str = "BuildOutput") -> dict:
+    return {
+        "name": "Deploy",
+        "actions": [
+            {
+                "name": "Deploy",
+                "actionTypeId": {
+                    "category": "Deploy",
+                    "owner": "AWS",
+                    "provider": "CodeDeploy",
+                    "version": "1",
+                },
+                "configuration": {"ApplicationName": app, "DeploymentGroupName": group},
+                "inputArtifacts": [{"name": artifact}],
+            }
+        ],
+    }
+
+
+def approval_stage() -> dict:
+    return {
+        "name": "Approve",
+        "actions": [
+            {
+                "name": "Approval",
+                "actionTypeId": {
+                    "category": "Approval",
+                    "owner": "AWS",
+                    "provider": "Manual",
+                    "version": "1",
+                },
+                "configuration": {"CustomData": "Look at the page first"},
+            }
+        ],
+    }
+
+
+def create_pipeline(aws, stages: list[dict]) -> str:
+    name = aws["n"]
+    aws["codepipeline"].create_pipeline(
+        pipeline={
+            "name": name,
+            "roleArn": f"arn:aws:iam::{ACCOUNT}:role/pipeline-role",
+            "artifactStore": {"type": "S3", "location": "artifacts"},
+            "stages": stages,
+        }
+    )
+    return name
+
+
+def executions(aws, name: str) -> list[dict]:
+    return aws["codepipeline"].list_pipeline_executions(pipelineName=name)[
+        "pipelineExecutionSummaries"
+    ]
+
+
+def wait_execution(
+    aws,
+    name: str,
+    execution_id: str | None = None,
+    until=("Succeeded", "Failed", "Stopped"),
+    timeout: float = 30.0,
+) -> dict:
+    cp = aws["codepipeline"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = executions(aws, name)
+        run = (
+            next((r for r in runs if r["pipelineExecutionId"] == execution_id), None)
+            if execution_id
+            else (runs[0] if runs else None)
+        )
+        if run and run["status"] in until:
+            return cp.get_pipeline_execution(
+                pipelineName=name, pipelineExecutionId=run["pipelineExecutionId"]
+            )["pipelineExecution"]
+        time.sleep(0.05)
+    raise AssertionError(f"pipeline {name} execution not {until} after {timeout}s: {runs}")
+
+
+def wait_approval_token(aws, name: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for stage in aws["codepipeline"].get_pipeline_state(name=name)["stageStates"]:
+            for action in stage["actionStates"]:
+                latest = action.get("latestExecution", {})
+                if latest.get("token") and latest.get("status") == "InProgress":
+                    return latest["token"]
+        time.sleep(0.05)
+    raise AssertionError("the approval never started waiting")
+
+
+def deploy_target(aws, tag: str) -> list[dict]:
+    cd = aws["codedeploy"]
+    cd.create_application(applicationName=tag, computePlatform="Server")
+    cd.create_deployment_group(
+        applicationName=tag,
+        deploymentGroupName=tag,
+        serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/cd",
+        ec2TagFilters=[{"Key": "app", "Value": tag, "Type": "KEY_AND_VALUE"}],
+    )
+    return launch(aws, tag)
+
+
+def launch(aws, tag: str) -> list[dict]:
+    return aws["ec2"].run_instances(
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "app", "Value": tag}]}],
+    )["Instances"]
+
+
+def build_project(aws, name: str, buildspec: str = BUILDSPEC) -> None:
+    aws["codebuild"].create_project(
+        name=name,
+        source={"type": "CODEPIPELINE", "buildspec": buildspec},
+        artifacts={"type": "CODEPIPELINE"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/cb",
+    )
+
+
+def test_s3_source_build_deploy_serves_the_page(aws):
+    port = free_port()
+    n = aws["n"]
+    aws["s3"].put_object(Bucket="sources", Key=f"{n}.zip", Body=app_bundle("<h1>hello</h1>", port))
+    build_project(aws, n)
+    (instance,) = deploy_target(aws, n)
+    name = create_pipeline(aws, [source_stage(f"{n}.zip"), build_stage(n), deploy_stage(n, n)])
+    first = executions(aws, name)[0]
+    assert first["trigger"]["triggerType"] == "CreatePipeline"
+    done = wait_execution(aws, name)
+    assert done["status"] == "Succeeded", done
+    page = fetch(f"http://{instance['PublicIpAddress']}:{port}/index.html")
+    assert page == "<h1>hello</h1><p>built by CodeBuild</p>\n"
+
+    state = aws["codepipeline"].get_pipeline_state(name=name)
+    assert [s["latestExecution"]["status"] for s in state["stageStates"]] == ["Succeeded"] * 3
+    actions = aws["codepipeline"].list_action_executions(
+        pipelineName=name, filter={"pipelineExecutionId": done["pipelineExecutionId"]}
+    )["actionExecutionDetails"]
+    by_name = {a["actionName"]: a for a in actions}
+    assert set(by_name) == {"Source", "Build", "Deploy"}
+    build_out = by_name["Build"]["output"]["outputArtifacts"][0]["s3location"]
+    assert build_out["bucket"] == "artifacts" and build_out["key"].startswith(
+        f"{name}/BuildOutput/"
+    )
+    assert by_name["Deploy"]["input"]["inputArtifacts"][0]["s3location"] == build_out
+    deployment_id = by_name["Deploy"]["output"]["executionResult"]["externalExecutionId"]
+    deployment = aws["codedeploy"].get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    assert deployment["revision"]["s3Location"]["key"] == build_out["key"]
+    build_id = by_name["Build"]["output"]["executionResult"]["externalExecutionId"]
+    build = aws["codebuild"].batch_get_builds(ids=[build_id])["builds"][0]
+    assert build["buildStatus"] == "SUCCEEDED" and build["initiator"] == f"codepipeline/{name}"
+
+    # release change: a new source object reaches the site
+    aws["s3"].put_object(Bucket="sources", Key=f"{n}.zip", Body=app_bundle("<h1>v2</h1>", port))
+    second = aws["codepipeline"].start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(aws, name, second)["status"] == "Succeeded"
+    assert fetch(f"http://{instance['PublicIpAddress']}:{port}/index.html").startswith(
+        "<h1>v2</h1>"
+    )
+    assert [e["pipelineExecutionId"] for e in executions(aws, name)] == [
+        second,
+        done["pipelineExecutionId"],
+    ]
+
+
+def test_manual_approval_waits_approves_and_rejects(aws):
+    n = aws["n"]
+    aws["s3"].put_object(Bucket="sources", Key=f"{n}.zip", Body=b"PK\x05\x06" + b"\0" * 18)
+    name = create_pipeline(aws, [source_stage(f"{n}.zip"), approval_stage()])
+    cp = aws["codepipeline"]
+    token = wait_approval_token(aws, name)
+    assert executions(aws, name)[0]["status"] == "InProgress"
+    with pytest.raises(cp.exceptions.InvalidApprovalTokenException):
+        cp.put_approval_result(
+            pipelineName=name,
+            stageName="Approve",
+            actionName="Approval",
+            result={"summary": "ok", "status": "Approved"},
+            token="00000000-0000-4000-8000-000000000000",
+        )
+    cp.put_approval_result(
+        pipelineName=name,
+        stageName="Approve",
+        actionName="Approval",
+        result={"summary": "looks good", "status": "Approved"},
+        token=token,
+    )
+    done = wait_execution(aws, name)
+    assert done["status"] == "Succeeded"
+    with pytest.raises(cp.exceptions.ApprovalAlreadyCompletedException):
+        cp.put_approval_result(
+            pipelineName=name,
+            stageName="Approve",
+            actionName="Approval",
+            result={"summary": "again", "status": "Approved"},
+            token=token,
+        )
+    state = cp.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]["latestExecution"]
+    assert state["status"] == "Succeeded" and state["summary"] == "looks good"
+
+    run = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    token = wait_approval_token(aws, name)
+    cp.put_approval_result(
+        pipelineName=name,
+        stageName="Approve",
+        actionName="Approval",
+        result={"summary": "not yet", "status": "Rejected"},
+        token=token,
+    )
+    rejected = wait_execution(aws, name, run)
+    assert rejected["status"] == "Failed"
+    assert "not yet" in rejected["statusSummary"]
+
+
+def test_retry_failed_stage_after_fixing_it(aws):
+    port = free_port()
+    n = aws["n"]
+    aws["s3"].put_object(Bucket="sources", Key=f"{n}.zip", Body=app_bundle("<h1>retry</h1>", port))
+    cd = aws["codedeploy"]
+    cd.create_application(applicationName=n, computePlatform="Server")
+    cd.create_deployment_group(
+        applicationName=n,
+        deploymentGroupName=n,
+        serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/cd",
+        ec2TagFilters=[{"Key": "app", "Value": n, "Type": "KEY_AND_VALUE"}],
+    )
+    name = create_pipeline(aws, [source_stage(f"{n}.zip"), deploy_stage(n, n, "SourceOutput")])
+    failed = wait_execution(aws, name)
+    assert failed["status"] == "Failed"
+    assert "NO_INSTANCES" in failed["statusSummary"]
+    cp = aws["codepipeline"]
+    with pytest.raises(cp.exceptions.StageNotRetryableException):
+        cp.retry_stage_execution(
+            pipelineName=name,
+            stageName="Source",
+            retryMode="FAILED_ACTIONS",
+            pipelineExecutionId=failed["pipelineExecutionId"],
+        )
+
+    (instance,) = launch(aws, n)  # the fix: an instance the deployment group matches
+    cp.retry_stage_execution(
+        pipelineName=name,
+        stageName="Deploy",
+        retryMode="FAILED_ACTIONS",
+        pipelineExecutionId=failed["pipelineExecutionId"],
+    )
+    done = wait_execution(aws, name, failed["pipelineExecutionId"], until=("Succeeded", "Failed"))
+    assert done["status"] == "Succeeded"
+    assert fetch(f"http://{instance['PublicIpAddress']}:{port}/index.html") == "<h1>retry</h1>"
+    deploys = [
+        a
+        for a in cp.list_action_executions(pipelineName=name)["actionExecutionDetails"]
+        if a["actionName"] == "Deploy"
+    ]
+    assert [a["status"] for a in deploys] == ["Succeeded", "Failed"]
+    sources = [
+        a
+        for a in cp.list_action_executions(pipelineName=name)["actionExecutionDetails"]
+        if a["actionName"] == "Source"
+    ]
+    assert len(sources) == 1  # the retry reused the source artifact
+
+
+def test_stop_and_transitions(aws):
+    n = aws["n"]
+    aws["s3"].put_object(Bucket="sources", Key=f"{n}.zip", Body=b"PK\x05\x06" + b"\0" * 18)
+    name = create_pipeline(aws, [source_stage(f"{n}.zip"), approval_stage()])
+    cp = aws["codepipeline"]
+    wait_approval_token(aws, name)
+    run = executions(aws, name)[0]["pipelineExecutionId"]
+    cp.stop_pipeline_execution(
+        pipelineName=name, pipelineExecutionId=run, abandon=True, reason="changed my mind"
+    )
+    stopped = wait_execution(aws, name, run)
+    assert stopped["status"] == "Stopped"
+    with pytest.raises(cp.exceptions.PipelineExecutionNotStoppableException):
+        cp.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=run)
+    action = cp.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]
+    assert action["latestExecution"]["status"] == "Abandoned"
+
+    cp.disable_stage_transition(
+        pipelineName=name, stageName="Approve", transitionType="Inbound", reason="freeze"
+    )
+    held = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    time.sleep(0.5)
+    state = cp.get_pipeline_state(name=name)["stageStates"][1]
+    assert state["inboundTransitionState"]["enabled"] is False
+    assert state["inboundTransitionState"]["disabledReason"] == "freeze"
+    assert state["inboundExecution"]["pipelineExecutionId"] == held
+    assert state["latestExecution"]["pipelineExecutionId"] == run
+    cp.enable_stage_transition(pipelineName=name, stageName="Approve", transitionType="Inbound")
+    token = wait_approval_token(aws, name)
+    cp.put_approval_result(
+        pipelineName=name,
+        stageName="Approve",
+        actionName="Approval",
+        result={"summary": "go", "status": "Approved"},
+        token=token,
+    )
+    assert wait_execution(aws, name, held)["status"] == "Succeeded"
+
+
+def test_codecommit_push_starts_the_pipeline(aws):
+    n = aws["n"]
+    cc = aws["codecommit"]
+    cc.create_repository(repositoryName=n)
+    first = cc.put_file(
+        repositoryName=n,
+        branchName="main",
+        fileContent=b"one",
+        filePath="a.txt",
+        commitMessage="first",
+    )["commitId"]
+    name = create_pipeline(
+        aws,
+        [
+            {
+                "name": "Source",
+                "actions": [
+                    {
+                        "name": "Source",
+                        "actionTypeId": {
+                            "category": "Source",
+                            "owner": "AWS",
+                            "provider": "CodeCommit",
+                            "version": "1",
+                        },
+                        "configuration": {
+                            "RepositoryName": n,
+                            "BranchName": "main",
+                            "PollForSourceChanges": "false",
+                        },
+                        "outputArtifacts": [{"name": "SourceOutput"}],
+                    }
+                ],
+            },
+            approval_stage(),
+        ],
+    )
+    cp = aws["codepipeline"]
+    token = wait_approval_token(aws, name)
+    assert executions(aws, name)[0]["sourceRevisions"][0]["revisionId"] == first
+    cp.put_approval_result(
+        pipelineName=name,
+        stageName="Approve",
+        actionName="Approval",
+        result={"summary": "ok", "status": "Approved"},
+        token=token,
+    )
+    wait_execution(aws, name)
+
+    second = cc.put_file(
+        repositoryName=n,
+        branchName="main",
+        fileContent=b"two",
+        filePath="a.txt",
+        parentCommitId=first,
+        commitMessage="second",
+    )["commitId"]
+    deadline = time.monotonic() + 10
+    while len(executions(aws, name)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runs = executions(aws, name)
+    assert len(runs) == 2
+    assert runs[0]["trigger"]["triggerType"] == "CloudWatchEvent"
+    wait_approval_token(aws, name)
+    assert executions(aws, name)[0]["sourceRevisions"][0]["revisionId"] == second
+
+    cc.create_branch(repositoryName=n, branchName="feature", commitId=second)
+    cc.put_file(
+        repositoryName=n,
+        branchName="feature",
+        fileContent=b"three",
+        filePath="a.txt",
+        parentCommitId=second,
+        commitMessage="on a branch nobody watches",
+    )
+    time.sleep(0.5)
+    assert len(executions(aws, name)) == 2

@@ -1,0 +1,80 @@
+"""EC2 in the sandbox: each instance has its own loopback address and root folder."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+
+import boto3
+import pytest
+
+from flovtrain.sandbox import control
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture()
+def ec2():
+    control.reset()
+    return boto3.client("ec2", region_name=REGION)
+
+
+def addresses(ec2) -> dict[str, str]:
+    return {
+        i["InstanceId"]: i.get("PublicIpAddress")
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+    }
+
+
+def test_instances_get_unique_loopback_addresses_in_launch_order(ec2):
+    first = ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3)["Instances"]
+    second = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
+    launched = [i["PublicIpAddress"] for i in first + second]
+    assert len(set(launched)) == 4
+    for address in launched:
+        ip = ipaddress.ip_address(address)
+        assert ip.is_loopback and address != "127.0.0.1"
+    assert addresses(ec2) == {i["InstanceId"]: i["PublicIpAddress"] for i in first + second}
+    described = ec2.describe_instances(InstanceIds=[first[0]["InstanceId"]])["Reservations"][0][
+        "Instances"
+    ][0]
+    assert described["PublicDnsName"].startswith(
+        "ec2-" + first[0]["PublicIpAddress"].replace(".", "-")
+    )
+    root = os.path.join(os.environ["FLOVTRAIN_HOME"], "instances", first[0]["InstanceId"])
+    assert os.path.isdir(root)
+
+    # a reset sandbox hands out the same addresses again (reproducible notebooks)
+    control.reset()
+    again = ec2.run_instances(ImageId="ami-12c6146b", MinCount=4, MaxCount=4)["Instances"]
+    assert [i["PublicIpAddress"] for i in again] == launched
+    assert not os.path.isdir(root) or first[0]["InstanceId"] in {i["InstanceId"] for i in again}
+
+
+def test_stop_start_keeps_the_address_and_stop_ends_processes(ec2):
+    ssm = boto3.client("ssm", region_name=REGION)
+    (inst,) = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
+    iid = inst["InstanceId"]
+    cmd = ssm.send_command(
+        InstanceIds=[iid],
+        DocumentName="AWS-RunShellScript",
+        Parameters={"commands": ["nohup sleep 300 > /dev/null 2>&1 &", "echo $! > sleeper.pid"]},
+    )["Command"]
+    pid_file = os.path.join(os.environ["FLOVTRAIN_HOME"], "instances", iid, "sleeper.pid")
+    deadline = time.monotonic() + 10
+    while not (os.path.exists(pid_file) and open(pid_file).read().strip()):
+        assert time.monotonic() < deadline, "the command never ran"
+        time.sleep(0.05)
+    pid = int(open(pid_file).read())
+    os.kill(pid, 0)  # the background process outlived the command
+    assert cmd["CommandId"]
+
+    ec2.stop_instances(InstanceIds=[iid])
+    with pytest.raises(ProcessLookupError):
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.02)
+    ec2.start_instances(InstanceIds=[iid])
+    assert addresses(ec2)[iid] == inst["PublicIpAddress"]
