@@ -1,0 +1,35 @@
+"""Small boto3 helpers the chapter checks share (checks read AWS state only through boto3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+# A check asks many small questions: fail fast instead of retrying a missing feature 3 times.
+_CONFIG = Config(retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=5,
+                 read_timeout=30)
+
+
+def client(session: boto3.Session, service: str, region: str | None = None) -> Any:
+    """Return a client of ``session`` for ``service`` (optionally in another region)."""
+    return session.client(service, region_name=region or session.region_name, config=_CONFIG)
+
+
+def paginate(client_: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Yield every element of ``key`` over all pages of ``operation``."""
+    for page in client_.get_paginator(operation).paginate(**kwargs):
+        yield from page.get(key, [])
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def missing(exc: ClientError) -> bool:
+    """True when AWS answered that the thing asked for does not exist."""
+    return error_code(exc) in {"NoSuchEntity", "NotFound", "NotFoundException",
+                               "ResourceNotFoundException"}

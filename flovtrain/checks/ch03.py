@@ -1,0 +1,168 @@
+"""Chapter 03 · billing alarm: SNS topic, CloudWatch alarm in us-east-1 and an AWS Budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from flovtrain.checks._aws import client, error_code, paginate
+from flovtrain.checks._checklist import Checklist, Failed
+
+TITLE = "billing alarm and budget"
+BILLING_REGION = "us-east-1"  # AWS publishes billing metrics only here
+TOPIC = "billing-alerts"
+#: Regions scanned for a misplaced billing alarm, besides the session's own.
+OTHER_REGIONS = ("eu-west-1",)
+WRONG_REGION_HINT = "billing metrics exist only in us-east-1: this alarm can never fire"
+
+
+def _is_billing(alarm: dict[str, Any]) -> bool:
+    return alarm.get("Namespace") == "AWS/Billing" and alarm.get("MetricName") == "EstimatedCharges"
+
+
+def _problems(alarm: dict[str, Any]) -> list[str]:
+    """What keeps a billing alarm from being the one the chapter builds."""
+    problems = []
+    dims = {d.get("Name"): d.get("Value") for d in alarm.get("Dimensions", [])}
+    if dims.get("Currency") != "USD":
+        problems.append("no dimension Currency=USD")
+    if alarm.get("Statistic") != "Maximum":
+        problems.append(f"Statistic is {alarm.get('Statistic') or 'unset'} (needs Maximum)")
+    if not (alarm.get("Threshold") or 0) > 0:
+        problems.append(f"threshold is {alarm.get('Threshold')} (needs > 0)")
+    return problems
+
+
+def collect(cl: Checklist, session: boto3.Session) -> None:
+    sns = client(session, "sns", BILLING_REGION)
+    cloudwatch = client(session, "cloudwatch", BILLING_REGION)
+    state: dict[str, Any] = {}
+
+    def topic_arn() -> str | None:
+        if "topic" not in state:
+            arns = [t["TopicArn"] for t in paginate(sns, "list_topics", "Topics")]
+            state["topic"] = next((a for a in arns if a.rsplit(":", 1)[-1] == TOPIC), None)
+        return state["topic"]
+
+    def topic() -> str | None:
+        return None if topic_arn() else f"no SNS topic named {TOPIC} in {BILLING_REGION}"
+
+    def email() -> str | None:
+        arn = topic_arn()
+        if not arn:
+            return f"no SNS topic named {TOPIC} in {BILLING_REGION} to subscribe to"
+        subs = list(paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn))
+        if not any(s.get("Protocol") == "email" for s in subs):
+            protocols = ", ".join(sorted({s.get("Protocol", "?") for s in subs})) or "none"
+            return f"{TOPIC} has no email subscription (subscriptions: {protocols})"
+        return None
+
+    def billing_alarms() -> list[dict[str, Any]]:
+        if "alarms" not in state:
+            alarms = paginate(cloudwatch, "describe_alarms", "MetricAlarms")
+            state["alarms"] = sorted((a for a in alarms if _is_billing(a)),
+                                     key=lambda a: a["AlarmName"])
+        return state["alarms"]
+
+    def good_alarms() -> list[dict[str, Any]]:
+        return [a for a in billing_alarms() if not _problems(a)]
+
+    def alarm() -> str | None:
+        alarms = billing_alarms()
+        if not alarms:
+            return f"no CloudWatch alarm on AWS/Billing EstimatedCharges in {BILLING_REGION}"
+        if not good_alarms():
+            first = alarms[0]
+            return f"alarm {first['AlarmName']}: " + "; ".join(_problems(first))
+        return None
+
+    def action() -> str | None:
+        arn = topic_arn()
+        if not arn:
+            return f"no SNS topic named {TOPIC} in {BILLING_REGION} for the alarm to notify"
+        good = good_alarms()
+        if not good:
+            return "no complete billing alarm in us-east-1 (see the item above)"
+        if not any(arn in a.get("AlarmActions", []) for a in good):
+            actions = ", ".join(good[0].get("AlarmActions", [])) or "none"
+            return (f"alarm {good[0]['AlarmName']} does not notify {TOPIC} "
+                    f"(its alarm actions: {actions})")
+        return None
+
+    def budgets() -> list[dict[str, Any]]:
+        if "budgets" not in state:
+            account = client(session, "sts").get_caller_identity()["Account"]
+            api = client(session, "budgets", BILLING_REGION)
+            try:
+                found = list(paginate(api, "describe_budgets", "Budgets", AccountId=account))
+            except ClientError as exc:
+                if error_code(exc) != "NotFoundException":  # AWS's answer when there are none
+                    raise
+                found = []
+            state.update(account=account, api=api,
+                         budgets=[b for b in found if b.get("BudgetType") == "COST"])
+        return state["budgets"]
+
+    def budget() -> str | None:
+        return None if budgets() else "no COST budget in AWS Budgets"
+
+    def subscriber() -> str | None:
+        if not budgets():
+            return "no COST budget in AWS Budgets to notify from"
+        api, account = state["api"], state["account"]
+        notified = 0
+        for b in sorted(budgets(), key=lambda b: b["BudgetName"]):
+            notes = api.describe_notifications_for_budget(
+                AccountId=account, BudgetName=b["BudgetName"]).get("Notifications", [])
+            for note in notes:
+                notified += 1
+                try:
+                    subs = api.describe_subscribers_for_notification(
+                        AccountId=account, BudgetName=b["BudgetName"], Notification=note
+                    ).get("Subscribers", [])
+                except ClientError as exc:
+                    raise Failed(f"could not list the subscribers of budget {b['BudgetName']}: "
+                                 f"DescribeSubscribersForNotification answered "
+                                 f"{error_code(exc)}") from None
+                if subs:
+                    return None
+        if not notified:
+            return "no COST budget has a notification"
+        return "the budget notifications have no subscriber"
+
+    def elsewhere() -> str | None:
+        regions = list(dict.fromkeys([*OTHER_REGIONS, session.region_name or ""]))
+        found = []
+        for region in (r for r in regions if r and r != BILLING_REGION):
+            cw = client(session, "cloudwatch", region)
+            found += [f"{a['AlarmName']} in {region}"
+                      for a in paginate(cw, "describe_alarms", "MetricAlarms")
+                      if a.get("Namespace") == "AWS/Billing"]
+        return f"billing alarm {', '.join(sorted(found))}" if found else None
+
+    cl.add(f"SNS topic {TOPIC} exists in {BILLING_REGION}", topic,
+           f"boto3.client('sns', region_name='{BILLING_REGION}').create_topic(Name='{TOPIC}')")
+    cl.add(f"{TOPIC} has an email subscription", email,
+           "sns.subscribe(TopicArn=<billing-alerts ARN>, Protocol='email', "
+           "Endpoint='you@example.com') — then confirm the e-mail")
+    cl.add(f"a billing alarm on EstimatedCharges (Currency=USD, Maximum, threshold > 0) "
+           f"in {BILLING_REGION}", alarm,
+           f"boto3.client('cloudwatch', region_name='{BILLING_REGION}').put_metric_alarm("
+           "Namespace='AWS/Billing', MetricName='EstimatedCharges', "
+           "Dimensions=[{'Name': 'Currency', 'Value': 'USD'}], Statistic='Maximum', "
+           "Period=21600, EvaluationPeriods=1, Threshold=10, "
+           "ComparisonOperator='GreaterThanOrEqualToThreshold', ...)")
+    cl.add(f"the billing alarm notifies {TOPIC}", action,
+           "put_metric_alarm(..., AlarmActions=[<billing-alerts topic ARN>]) in us-east-1")
+    cl.add("a COST budget exists in AWS Budgets", budget,
+           "budgets.create_budget(AccountId=..., Budget={'BudgetName': 'monthly', "
+           "'BudgetType': 'COST', 'TimeUnit': 'MONTHLY', 'BudgetLimit': {'Amount': '10', "
+           "'Unit': 'USD'}}, NotificationsWithSubscribers=[...])")
+    cl.add("a COST budget notification has a subscriber", subscriber,
+           "budgets.create_notification(AccountId=..., BudgetName=..., Notification={...}, "
+           "Subscribers=[{'SubscriptionType': 'EMAIL', 'Address': 'you@example.com'}])")
+    cl.add(f"no AWS/Billing alarm outside {BILLING_REGION}", elsewhere,
+           f"{WRONG_REGION_HINT}; delete it there (cloudwatch.delete_alarms) and create it in "
+           f"{BILLING_REGION}")
