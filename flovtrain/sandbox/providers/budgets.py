@@ -144,6 +144,39 @@ def _after(call: seam.Call) -> Any:
     return result
 
 
+def _same_notification(details: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    try:
+        same_threshold = float(details.get("Threshold", 0)) == float(wanted.get("Threshold", 0))
+    except (TypeError, ValueError):
+        return False
+    return (
+        same_threshold
+        and details.get("NotificationType") == wanted.get("NotificationType")
+        and details.get("ComparisonOperator") == wanted.get("ComparisonOperator")
+        and details.get("ThresholdType", "PERCENTAGE") == wanted.get("ThresholdType", "PERCENTAGE")
+    )
+
+
+def _describe_subscribers(call: seam.Call) -> dict[str, Any]:
+    """DescribeSubscribersForNotification, which moto lacks: the notification's subscribers."""
+    params = call.params
+    name = params.get("BudgetName", "")
+    account_id = params.get("AccountId") or call.account_id
+    budget = next((b for b in _budgets(account_id) if b.budget.get("BudgetName") == name), None)
+    if budget is None:
+        raise seam.AwsError(
+            "NotFoundException", f"Unable to get budget: {name} - the budget doesn't exist."
+        )
+    wanted = params.get("Notification", {})
+    for notification in budget.notifications:
+        if _same_notification(notification.details, wanted):
+            return {"Subscribers": list(notification.subscribers)}
+    raise seam.AwsError(
+        "NotFoundException",
+        f"Unable to find notification {wanted} for budget {name}: create it with create_notification.",
+    )
+
+
 def reset() -> None:
     """Forget simulated spend and which alerts fired."""
     with _lock:
@@ -155,6 +188,10 @@ PROVIDER = seam.Provider(
     name="budgets",
     response_class=BudgetsResponse,
     service="budgets",
-    operations={"CreateBudget": _after, "CreateNotification": _after},
+    operations={
+        "CreateBudget": _after,
+        "CreateNotification": _after,
+        "DescribeSubscribersForNotification": _describe_subscribers,
+    },
     reset=reset,
 )
