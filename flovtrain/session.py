@@ -132,18 +132,34 @@ def _connect_aws(region: str) -> Connection:
             "flovtrain only touches a real account you name explicitly. Set both before starting "
             "JupyterLab, or unset FLOVTRAIN_BACKEND to stay in the sandbox."
         )
-    netguard.disable()
+    guarded = netguard.active()
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    netguard.disable()
     if endpoint.startswith(("http://127.", "http://localhost")):
         os.environ.pop("AWS_ENDPOINT_URL")  # left over from the sandbox
-    actual = boto3.Session(region_name=region).client("sts").get_caller_identity()["Account"]
+    try:
+        actual = boto3.Session(region_name=region).client("sts").get_caller_identity()["Account"]
+    except BaseException:
+        _restore_sandbox_mode(guarded, endpoint)
+        raise
     if actual != wanted:
+        # a refused kernel keeps what it had: the guard and the sandbox endpoint
+        _restore_sandbox_mode(guarded, endpoint)
         raise RealAwsNotAllowed(
             f"Your AWS credentials belong to account {actual}, but {config.ACCOUNT_VAR}={wanted}. "
             "flovtrain refuses to touch an account you did not name: fix the variable or switch "
             "credentials (AWS_PROFILE)."
         )
     return Connection("aws", actual, region, None)
+
+
+def _restore_sandbox_mode(guarded: bool, endpoint: str) -> None:
+    from flovtrain.sandbox import netguard
+
+    if guarded:
+        netguard.install()
+    if endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
 
 
 def current() -> Connection:

@@ -53,6 +53,11 @@ def read_state() -> dict[str, Any] | None:
 
 
 def _pid_alive(pid: int) -> bool:
+    if pid <= 0:  # os.kill(0, ...) would signal our own process group
+        return False
+    with contextlib.suppress(ChildProcessError):  # a killed sandbox we started is a zombie
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -8,6 +8,7 @@ and removes it when it stops.
 from __future__ import annotations
 
 import argparse
+import copy
 import errno
 import json
 import os
@@ -25,6 +26,8 @@ os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
 EXIT_PORT_BUSY = 3
 STATE_FILE = "sandbox.json"
 API_PREFIX = "/flovtrain-api/"
+#: ``1`` adds the sandbox-only ``debug/spawn-sleep`` endpoint (used by the lifecycle tests).
+DEBUG_VAR = "FLOVTRAIN_SANDBOX_DEBUG"
 
 
 class SandboxApp:
@@ -42,6 +45,8 @@ class SandboxApp:
         for provider in providers:
             for sub, handler in provider.routes.items():
                 self.routes[f"{provider.name}/{sub}"] = handler
+        if os.environ.get(DEBUG_VAR) == "1":  # tests only: proves stop ends spawned processes
+            self.routes["debug/spawn-sleep"] = self.debug_spawn_sleep
         self.shutdown = lambda: None
 
     def route_for(self, sub: str) -> Any:
@@ -90,6 +95,14 @@ class SandboxApp:
 
         return self._json({**self.info, "children": len(processes.running())})
 
+    def debug_spawn_sleep(self, request: Any) -> Any:
+        from flovtrain.sandbox import processes
+
+        if request.method != "POST":
+            return self._json({"error": "POST to spawn"}, status=405)
+        proc = processes.spawn([sys.executable, "-c", "import time; time.sleep(600)"])
+        return self._json({"pid": proc.pid})
+
     def reset(self, request: Any) -> Any:
         seed = int(request.args.get("seed", self.info["seed"]))
         reset_state(self.providers, seed)
@@ -107,32 +120,148 @@ def reset_state(providers: list[Any], seed: int) -> None:
     from moto import settings
     from moto.core.responses import ActionAuthenticatorMixin
     from moto.moto_api._internal import mock_random
-    from moto.moto_api._internal.models import moto_api_backend
 
     for provider in providers:
         provider.reset()
-    moto_api_backend.reset()
+    _reset_moto()
     settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")  # reset alone leaves enforcement on
     ActionAuthenticatorMixin.request_count = 0
     mock_random.seed(seed)
 
 
+def _reset_moto() -> None:
+    """``moto_api_backend.reset()``, without rebuilding the backends it then throws away.
+
+    moto resets each backend in place (``__init__`` again: IAM re-reads 1,000+ managed
+    policies, EC2 reloads its AMIs per region) and then drops every one from its registry, so
+    the next request builds a new backend anyway. Backends with their own ``reset`` (S3
+    closes its temporary files, Batch stops its job threads) still get it.
+    """
+    from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
+    from moto.core.model_instances import reset_model_data
+    from moto.moto_api._internal.models import moto_api_backend
+
+    with backend_lock:
+        for backend_dict in BackendDict._instances:  # type: ignore[misc]
+            for account_backend in backend_dict.values():
+                for backend in account_backend.values():
+                    if type(backend).reset is not BaseBackend.reset:
+                        backend.reset()
+            backend_dict.clear()
+        BackendDict._instances.clear()  # type: ignore[misc]
+    reset_model_data()
+    moto_api_backend.__init__(moto_api_backend.region_name, moto_api_backend.account_id)
+
+
 def build_app(info: dict[str, Any]) -> SandboxApp:
     """Create the WSGI app with every provider installed."""
-    from moto.server import DomainDispatcherApplication, create_backend_app
+    from moto.server import DomainDispatcherApplication
 
     from flovtrain.sandbox import providers as provider_pkg
     from flovtrain.sandbox import seam
 
     providers = seam.install(seam.load(provider_pkg.PROVIDER_MODULES))
     info["providers"] = [p.name for p in providers]
-    return SandboxApp(DomainDispatcherApplication(create_backend_app), providers, info)
+    return SandboxApp(DomainDispatcherApplication(_create_app_keeping_seed), providers, info)
+
+
+def _create_app_keeping_seed(service: str) -> Any:
+    """moto's per-service app, built without consuming the seeded random generator.
+
+    moto builds a service's app on its first request, and IAM's backend (1,000+ AWS managed
+    policies with random ids) whenever it is first touched after a reset: both draw from the
+    seeded generator, so ids after a fresh start would differ from ids after a reset.
+    """
+    from moto.iam.models import IAMBackend
+    from moto.moto_api._internal import mock_random
+    from moto.server import create_backend_app
+
+    if not getattr(IAMBackend._init_aws_policies, "keeps_seed", False):
+        IAMBackend._init_aws_policies = _keeping_seed(
+            _copying_aws_policies(IAMBackend._init_aws_policies)
+        )
+    state = mock_random.getstate()
+    try:
+        return create_backend_app(service)
+    finally:
+        mock_random.setstate(state)
+
+
+def _keeping_seed(function: Any) -> Any:
+    """Wrap ``function`` so that it leaves moto's seeded random generator where it was."""
+    from moto.moto_api._internal import mock_random
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        state = mock_random.getstate()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            mock_random.setstate(state)
+
+    wrapper.keeps_seed = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _copying_aws_policies(build: Any) -> Any:
+    """Wrap ``IAMBackend._init_aws_policies``: parse AWS's managed policies once per process.
+
+    Parsing them (a 4 MB JSON document, 1,000+ objects) took most of a second each time IAM
+    was first touched after a reset. Each new backend now gets fresh copies of policies parsed
+    once, drawing their random ids exactly as moto would (one id per policy, same order).
+    """
+    from moto.iam.utils import random_policy_id
+    from moto.moto_api._internal import mock_random
+
+    parsed: dict[tuple[str, str], list[Any]] = {}
+    lock = threading.Lock()
+
+    def copy_policy(template: Any) -> Any:
+        policy = type(template).__new__(type(template))  # tracked by moto like its own
+        policy.__dict__.update(template.__dict__)
+        policy.id = random_policy_id()
+        policy.tags = dict(template.tags)
+        policy.versions = [copy.copy(version) for version in template.versions]
+        return policy
+
+    def init_aws_policies(self: Any) -> list[Any]:
+        key = (self.account_id, self.region_name)
+        with lock:
+            if key not in parsed:
+                state = mock_random.getstate()
+                templates = build(self)
+                mock_random.setstate(state)
+                if not templates:  # MOTO_IAM_LOAD_MANAGED_POLICIES is off: nothing to cache
+                    return templates
+                tracked = {id(t) for t in templates}
+                for cls in {type(t) for t in templates}:  # templates never reach a client
+                    cls.instances_tracked[:] = [
+                        i for i in cls.instances_tracked if id(i) not in tracked
+                    ]
+                parsed[key] = templates
+        return [copy_policy(template) for template in parsed[key]]
+
+    return init_aws_policies
 
 
 def write_state(home: Path, info: dict[str, Any]) -> None:
     tmp = home / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(info, indent=2))
     tmp.replace(home / STATE_FILE)
+
+
+def _port_in_use(port: int) -> bool:
+    """Return whether binding 127.0.0.1:port fails because something else holds it."""
+    import socket
+
+    if not port:
+        return False
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,14 +278,16 @@ def main(argv: list[str] | None = None) -> int:
     from moto.server import MotoRequestHandler
     from werkzeug.serving import make_server
 
-    info: dict[str, Any] = {"pid": os.getpid(), "seed": args.seed, "host": "127.0.0.1"}
+    info: dict[str, Any] = {
+        "pid": os.getpid(), "seed": args.seed, "host": "127.0.0.1", "netguard": netguard.active()
+    }
     app = build_app(info)
     try:
         server = make_server(
             "127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler
         )
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
+    except (OSError, SystemExit) as exc:  # werkzeug prints and sys.exit(1)s on bind errors
+        if getattr(exc, "errno", None) == errno.EADDRINUSE or _port_in_use(args.port):
             print(
                 f"flovtrain sandbox: port {args.port} on 127.0.0.1 is already in use by another "
                 "program. Start the sandbox on another port (flovtrain sandbox start --port N, or "

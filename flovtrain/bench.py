@@ -1,0 +1,333 @@
+"""Benchmark the sandbox against its targets: ``python -m flovtrain.bench`` (or ``make bench``).
+
+Prints one table: what was measured, the value, the target and PASS/MISS. Nothing here is a
+test (timings depend on the machine); the numbers are for the README and for regressions.
+
+Each measurement is a function ``(Bench) -> list[Row]`` in :data:`MEASUREMENTS`; a later one
+(a pipeline run, an Athena query) is one more function appended to that list.
+
+Examples
+--------
+>>> from flovtrain import bench
+>>> rows = bench.run([bench.cold_start])      # doctest: +SKIP
+>>> print(bench.table(rows))                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flovtrain import config
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_START_S = 1.0
+TARGET_OVERHEAD = 1.2
+TARGET_CHAPTERS_S = 15.0
+TARGET_CELL_S = 3.0
+EARLY_CHAPTERS = ("00", "01", "02", "03")
+
+
+@dataclass
+class Row:
+    """One line of the table; ``ok`` is None when the measure has no target."""
+
+    measure: str
+    value: str
+    target: str = ""
+    ok: bool | None = None
+    note: str = ""
+
+    @property
+    def result(self) -> str:
+        return {True: "PASS", False: "MISS", None: ""}[self.ok]
+
+
+@dataclass
+class Bench:
+    """Shared state: the sandbox the measurements use and what earlier ones found."""
+
+    home: Path
+    notebooks: list[Path]
+    repeat: int = 3
+    calls: int = 40
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str, endpoint: str | None = None) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        from flovtrain.sandbox import control
+
+        return boto3.client(
+            service, endpoint_url=endpoint or control.endpoint(), region_name="us-east-1",
+            aws_access_key_id=config.SANDBOX_ACCESS_KEY_ID,
+            aws_secret_access_key=config.SANDBOX_SECRET_ACCESS_KEY,
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+
+def _rss_mb(pid: int) -> float:
+    import psutil
+
+    process = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20
+
+
+def _sandbox_pid() -> int:
+    from flovtrain.sandbox import control
+
+    return int(control.status()["pid"])
+
+
+# -- measurements ---------------------------------------------------------------------------
+def cold_start(bench: Bench) -> list[Row]:
+    """Sandbox start to first answer, each in a fresh FLOVTRAIN_HOME (median of ``repeat``)."""
+    from flovtrain.sandbox import control
+
+    times = []
+    saved = os.environ.get(config.HOME_VAR)
+    try:
+        for _ in range(bench.repeat):
+            with tempfile.TemporaryDirectory(prefix="flovtrain-bench-cold-") as home:
+                os.environ[config.HOME_VAR] = home
+                started = time.perf_counter()
+                control.start()
+                times.append(time.perf_counter() - started)
+                control.stop()
+    finally:
+        os.environ[config.HOME_VAR] = saved or str(bench.home)
+    median = statistics.median(times)
+    return [Row("sandbox cold start to first answer (median of "
+                f"{bench.repeat})", f"{median:.2f} s", f"≤ {TARGET_START_S:.0f} s",
+                median <= TARGET_START_S, "runs: " + ", ".join(f"{t:.2f}" for t in times))]
+
+
+def rss_idle(bench: Bench) -> list[Row]:
+    """Memory of the freshly started sandbox."""
+    mb = _rss_mb(_sandbox_pid())
+    bench.facts["rss_idle_mb"] = mb
+    return [Row("sandbox RSS, idle", f"{mb:.0f} MB")]
+
+
+CALLS: list[tuple[str, Callable[[Any, int], Any]]] = [
+    ("iam create_user", lambda c, i: c["iam"].create_user(UserName=f"bench-{i}")),
+    ("iam get_user", lambda c, i: c["iam"].get_user(UserName=f"bench-{i}")),
+    ("sns publish", lambda c, i: c["sns"].publish(TopicArn=c["topic"], Message=f"m{i}")),
+    ("cloudwatch put_metric_data", lambda c, i: c["cloudwatch"].put_metric_data(
+        Namespace="Bench", MetricData=[{"MetricName": "n", "Value": float(i)}])),
+]
+_BARE_MOTO = (
+    "import sys\n"
+    "from moto.server import ThreadedMotoServer\n"
+    "server = ThreadedMotoServer(ip_address='127.0.0.1', port=0)\n"
+    "server.start()\n"
+    "print('PORT', server.get_host_and_port()[1], flush=True)\n"
+    "sys.stdin.read()\n"
+    "server.stop()\n"
+)
+
+
+def _time_calls(bench: Bench, endpoint: str) -> dict[str, float]:
+    clients = {s: bench.client(s, endpoint) for s in ("iam", "sns", "cloudwatch")}
+    clients["topic"] = clients["sns"].create_topic(Name="bench")["TopicArn"]
+    for _, call in CALLS:  # warm-up: moto builds each backend on first use
+        call(clients, -1)
+    medians = {}
+    for name, call in CALLS:
+        samples = []
+        for i in range(bench.calls):
+            started = time.perf_counter()
+            call(clients, i)
+            samples.append(time.perf_counter() - started)
+        medians[name] = statistics.median(samples)
+    return medians
+
+
+def call_overhead(bench: Bench) -> list[Row]:
+    """Same boto3 calls against our sandbox and against a bare moto server process."""
+    from flovtrain.sandbox import control
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # as in the sandbox: a fair comparison
+    bare = subprocess.Popen([sys.executable, "-c", _BARE_MOTO], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)  # its request log
+    try:
+        line = ""
+        while not line.startswith("PORT "):  # moto prints its own greeting first
+            line = bare.stdout.readline()
+            if not line:
+                raise RuntimeError("the bare moto server did not start")
+        port = int(line.split()[1])
+        control.reset()
+        ours = _time_calls(bench, control.endpoint())
+        theirs = _time_calls(bench, f"http://127.0.0.1:{port}")
+    finally:
+        bare.stdin.close()
+        try:
+            bare.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            bare.kill()
+    control.reset()
+    rows = [Row(f"  {name}: sandbox vs bare moto (median)",
+                f"{ours[name] * 1000:.1f} / {theirs[name] * 1000:.1f} ms")
+            for name, _ in CALLS]
+    ratio = sum(ours.values()) / sum(theirs.values())
+    return [Row("per-call overhead vs bare moto (ratio)", f"{ratio:.2f}×",
+                f"≤ {TARGET_OVERHEAD}×", ratio <= TARGET_OVERHEAD,
+                f"{bench.calls} calls each"), *rows]
+
+
+def _execute(path: Path) -> tuple[float, list[float], str]:
+    """Run a notebook with nbclient (as nbval's kernels do); return wall, per-cell, error."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = nbformat.read(path, as_version=4)
+    cells: list[float] = []
+    started_at: dict[str, float] = {}
+
+    def on_start(cell: Any, cell_index: int) -> None:
+        started_at["t"] = time.perf_counter()
+
+    def on_done(cell: Any, cell_index: int, execute_reply: Any = None) -> None:
+        cells.append(time.perf_counter() - started_at["t"])
+
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_execute=on_start, on_cell_executed=on_done,
+    )
+    started = time.perf_counter()
+    error = ""
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        error = str(exc).strip().splitlines()[-1][:120]
+    return time.perf_counter() - started, cells, error
+
+
+def notebooks(bench: Bench) -> list[Row]:
+    """Each notebook after a reset: wall time (kernel start included) and slowest cell."""
+    from flovtrain.sandbox import control
+
+    saved = {k: os.environ.get(k) for k in ("FLOVTRAIN_STATIC_WIDGETS", "MPLBACKEND")}
+    os.environ.update(control.client_env())
+    os.environ.update(FLOVTRAIN_STATIC_WIDGETS="1", MPLBACKEND="Agg")  # as under nbval
+    rows, early = [], 0.0
+    try:
+        for path in bench.notebooks:
+            control.reset()
+            wall, cells, error = _execute(path)
+            slowest = max(range(len(cells)), key=cells.__getitem__) if cells else -1
+            slow_s = cells[slowest] if cells else 0.0
+            if path.name[:2] in EARLY_CHAPTERS:
+                early += wall
+            ok = not error and slow_s <= TARGET_CELL_S
+            rows.append(Row(
+                f"notebook {path.parent.name}/{path.name}",
+                f"{wall:.1f} s, slowest code cell #{slowest + 1} {slow_s:.2f} s",
+                f"no cell > {TARGET_CELL_S:.0f} s", ok, f"FAILED: {error}" if error else "",
+            ))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    present = sorted({p.name[:2] for p in bench.notebooks} & set(EARLY_CHAPTERS))
+    if present:
+        rows.insert(0, Row(f"chapters {', '.join(present)} together", f"{early:.1f} s",
+                           f"≤ {TARGET_CHAPTERS_S:.0f} s", early <= TARGET_CHAPTERS_S,
+                           "wall time incl. kernel start"))
+    return rows
+
+
+def rss_after(bench: Bench) -> list[Row]:
+    """Memory once every notebook ran (moto does not give memory back on reset)."""
+    mb = _rss_mb(_sandbox_pid())
+    idle = bench.facts.get("rss_idle_mb")
+    note = f"+{mb - idle:.0f} MB since idle" if idle else ""
+    return [Row("sandbox RSS, after the notebooks", f"{mb:.0f} MB", note=note)]
+
+
+#: The measurements, in order. Add a function here to add rows.
+MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
+    cold_start, rss_idle, call_overhead, notebooks, rss_after,
+]
+
+
+def run(measurements: list[Callable[[Bench], list[Row]]] | None = None,
+        notebook_paths: list[Path] | None = None, repeat: int = 3) -> list[Row]:
+    """Start a private sandbox, run each measurement, stop it; return all rows."""
+    from flovtrain.sandbox import control
+
+    with tempfile.TemporaryDirectory(prefix="flovtrain-bench-") as home:
+        saved = os.environ.get(config.HOME_VAR)
+        os.environ[config.HOME_VAR] = home
+        paths = notebook_paths if notebook_paths is not None else sorted(
+            (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        bench = Bench(Path(home), paths, repeat=repeat)
+        rows: list[Row] = []
+        try:
+            for measure in measurements or MEASUREMENTS:
+                control.start()  # a measurement may stop it (cold start)
+                try:
+                    rows += measure(bench)
+                except Exception as exc:  # one broken measurement must not hide the others
+                    rows.append(Row(measure.__name__, "error", ok=False,
+                                    note=f"{type(exc).__name__}: {exc}"[:160]))
+        finally:
+            control.stop()
+            if saved is None:
+                os.environ.pop(config.HOME_VAR, None)
+            else:
+                os.environ[config.HOME_VAR] = saved
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    """Render rows as a fixed-width text table."""
+    header = Row("measure", "value", "target", None, "note")
+    cells = [(r.measure, r.value, r.target, r.result if r is not header else "result", r.note)
+             for r in [header, *rows]]
+    widths = [max(len(c[i]) for c in cells) for i in range(4)]
+    lines = []
+    for index, c in enumerate(cells):
+        lines.append("  ".join(c[i].ljust(widths[i]) for i in range(4)) + "  " + c[4])
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 4)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flovtrain.bench", description=__doc__.split(
+        "\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="cold starts to take the median of")
+    parser.add_argument("--notebook", action="append", type=Path,
+                        help="notebook(s) to time (default: notebooks/NN_*.ipynb)")
+    parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    rows = run(notebook_paths=args.notebook, repeat=args.repeat)
+    print(table(rows))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([{**asdict(r), "result": r.result} for r in rows],
+                                        indent=2))
+    return 0 if all(r.ok is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

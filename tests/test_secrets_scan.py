@@ -1,0 +1,146 @@
+"""No secret is ever committed: scan every file git would commit, notebooks' outputs included.
+
+"Would commit" = tracked files plus untracked files that .gitignore does not exclude, so a
+notebook is checked before its first commit too.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import boto3
+import pytest
+
+from flovtrain import config
+from flovtrain.sandbox import control
+
+REPO = Path(__file__).resolve().parents[1]
+B64 = r"[A-Za-z0-9/+]"
+# 40 base64-ish characters (an AWS secret access key's shape) within 60 characters after "secret"
+SECRET_NEAR_WORD = re.compile(rf"(?is)secret.{{0,60}}?(?<!{B64})({B64}{{40}})(?!{B64})")
+CONFIG_VALUE = re.compile(rf"(?i)aws_secret_access_key\s*[=:]\s*[\"']?({B64}{{16,}})")
+# a PEM private key header followed by key material, also across JSON-escaped lines of a
+# notebook output; a header alone ("-----BEGIN ... (private key not shown)") is fine.
+# Built from parts so that this file does not match itself.
+PEM_HEADER = re.compile("-----BEGIN " + r"(?:[A-Z]+ )*PRIVATE KEY" + "-----"
+                        + r'(?:\\n|\\r|[\s",])*[A-Za-z0-9/+=]{40,}')
+#: Values that look like secrets but are public on purpose.
+ALLOWED = {config.SANDBOX_SECRET_ACCESS_KEY}
+
+
+class Secrets(frozenset):
+    """A set of secrets whose repr (e.g. in a failing test's report) shows none in full."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} secrets: {', '.join(s[:4] + '…' for s in sorted(self))}>"
+
+
+def committable_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    return [REPO / name for name in listed if name and (REPO / name).is_file()]
+
+
+def text_of(path: Path) -> str | None:
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        return None  # binary
+    return data.decode("utf-8", errors="replace")
+
+
+def findings(text: str, known_secrets: set[str] = frozenset()) -> list[str]:
+    """Return a short, masked description of every secret-shaped string in ``text``."""
+    found = []
+    for pattern, what in ((SECRET_NEAR_WORD, "secret-key-shaped value"),
+                          (CONFIG_VALUE, "aws_secret_access_key value")):
+        for match in pattern.finditer(text):
+            value = match.group(1)
+            if value in ALLOWED or "EXAMPLE" in value:
+                continue
+            found.append(f"{what} {value[:4]}…{value[-2:]}")
+    for match in PEM_HEADER.finditer(text):
+        found.append(f"PEM private key ({match.group(0)[11:].split('-----')[0]})")
+    for secret in known_secrets:
+        if secret in text:
+            found.append(f"a sandbox secret access key {secret[:4]}…")
+    return found
+
+
+@pytest.fixture(scope="module")
+def sandbox_secrets() -> set[str]:
+    """The secret keys the seeded sandbox hands out first: deterministic, so a notebook
+    printing one would print exactly these."""
+    control.reset()
+    iam = boto3.client("iam", endpoint_url=control.endpoint(), region_name="eu-west-1",
+                       aws_access_key_id=config.SANDBOX_ACCESS_KEY_ID,
+                       aws_secret_access_key=config.SANDBOX_SECRET_ACCESS_KEY)
+    secrets = set()
+    for name in ("imre", "john"):
+        iam.create_user(UserName=name)
+        for _ in range(2):
+            secrets.add(iam.create_access_key(UserName=name)["AccessKey"]["SecretAccessKey"])
+            keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+            if len(keys) == 2:
+                iam.delete_access_key(UserName=name, AccessKeyId=keys[0]["AccessKeyId"])
+    control.reset()
+    assert len(secrets) == 4
+    return Secrets(secrets)
+
+
+def test_the_scanner_catches_what_it_should(sandbox_secrets):
+    """Guard against a scanner that can never fail."""
+    fake = "Ab3/" * 10
+    pem = "-----BEGIN " + "RSA PRIVATE KEY" + "-----\nMIIE..."
+    known = next(iter(sandbox_secrets))
+    assert findings(f'"SecretAccessKey": "{fake}"')
+    assert findings(f"aws_secret_access_key = {fake[:20]}")
+    assert not findings(pem)  # "MIIE..." is no key material
+    material = "MIIEowIBAAKCAQEA" + "q" * 48
+    assert findings(f"{pem[:31]}\n{material}\n") == ["PEM private key (RSA PRIVATE KEY)"]
+    in_notebook = f'"text": [\n  "{pem[:31]}\\n",\n  "{material}\\n"'
+    assert findings(in_notebook) == ["PEM private key (RSA PRIVATE KEY)"]
+    assert not findings(f"key.pem · mode 600 · {pem[:31]} … (private key not shown)")
+    assert findings(f"key: {known}", {known})
+    assert not findings("SecretAccessKey: wJal…EKEY (masked)")
+    assert not findings(f"AWS_SECRET_ACCESS_KEY={config.SANDBOX_SECRET_ACCESS_KEY}")
+    masked = findings(f"secret={fake}")[0]
+    assert fake not in masked  # a finding never prints the secret in full
+
+
+def test_no_secrets_in_committable_files(sandbox_secrets):
+    files = committable_files()
+    assert any(p.name == "pyproject.toml" for p in files)
+    problems = []
+    for path in files:
+        text = text_of(path)
+        if text is None:
+            continue
+        problems += [f"{path.relative_to(REPO)}: {f}" for f in findings(text, sandbox_secrets)]
+    assert not problems, "secrets would be committed:\n" + "\n".join(problems)
+
+
+def test_notebooks_are_scanned():
+    notebooks = [p for p in committable_files() if p.suffix == ".ipynb"]
+    on_disk = [p for d in ("notebooks", "solutions", "exercises")
+               for p in (REPO / d).glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts]
+    assert set(on_disk) <= set(notebooks), "a notebook is git-ignored, hence never scanned"
+
+
+@pytest.mark.parametrize("path", [
+    "credentials/imre.csv", "notebooks/credentials/keys.txt", "flovtrain-key.pem",
+    "notebooks/flovtrain-webapp.pem", "imre_accessKeys.csv", "notebooks/john_accessKeys.csv",
+    "notebooks/new_user_credentials.csv",
+])
+def test_gitignore_covers_credential_files(path):
+    done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO)
+    assert done.returncode == 0, f"{path} is not git-ignored"
+
+
+def test_gitignore_keeps_notebooks():
+    done = subprocess.run(["git", "check-ignore", "--no-index", "-q",
+                           "notebooks/01_iam_users_groups.ipynb"], cwd=REPO)
+    assert done.returncode == 1
