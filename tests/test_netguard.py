@@ -49,6 +49,7 @@ PROBE = textwrap.dedent("""
     attempt("tcp", lambda: tcp.connect(("10.255.255.1", 9)))
     attempt("create_connection", lambda: socket.create_connection(("198.51.100.1", 80), 10))
     attempt("ipv6", lambda: socket.socket(socket.AF_INET6).connect(("2001:db8::1", 443, 0, 0)))
+    attempt("dns", lambda: socket.getaddrinfo("flovtrain-guard-test.example.com", 443))
 
     import boto3
     from botocore.config import Config
@@ -85,6 +86,11 @@ def test_non_loopback_is_refused_at_once(probe, name):
     assert probe[name].startswith("refused: flovtrain sandbox mode refused a connection")
     assert "FLOVTRAIN_BACKEND=aws" in probe[name] and "FLOVTRAIN_AWS_ACCOUNT" in probe[name]
     assert probe[name + "_seconds"] < 1.0  # no timeout waited for: nothing was tried
+
+
+def test_dns_lookup_of_a_remote_name_is_refused(probe):
+    assert probe["dns"].startswith("refused: flovtrain sandbox mode refused to look up")
+    assert probe["dns_seconds"] < 1.0  # refused before any resolver ran
 
 
 def test_refused_before_the_system_call(probe):

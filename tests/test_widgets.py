@@ -125,3 +125,13 @@ def test_charges_plot_without_data(live):
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert labels == ["EstimatedCharges"]
     assert any("no EstimatedCharges data yet" in t.get_text() for t in fig.axes[0].texts)
+
+
+def test_charges_plot_displays_as_png_in_a_kernel():
+    """IPython shows the figure as an image, not just ``<Figure ...>`` (it is not in pyplot)."""
+    from IPython.core.formatters import PNGFormatter
+
+    from flovtrain import widgets
+
+    png = PNGFormatter()(widgets.charges_plot(threshold=10.0))
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -31,8 +31,34 @@ def is_loopback(address: Any) -> bool:
         return False
 
 
+def _local_name(host: Any) -> bool:
+    """A lookup that sends no DNS query: IP literals (connect decides), localhost, our hostname."""
+    if host is None:
+        return True
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name in ("localhost", "ip6-localhost", "") or name.endswith(".localhost"):
+        return True
+    if name == socket.gethostname():
+        return True
+    try:
+        ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
 def _hook(event: str, args: tuple[Any, ...]) -> None:
-    if event != "socket.connect" or not _state["active"]:
+    if not _state["active"]:
+        return
+    if event == "socket.getaddrinfo":  # a DNS query would leave the machine before connect
+        if not _local_name(args[0]):
+            raise NetworkGuardViolation(
+                f"flovtrain sandbox mode refused to look up {args[0]!r}: in sandbox mode nothing "
+                "leaves this machine, not even a DNS query. To use real AWS, set "
+                "FLOVTRAIN_BACKEND=aws and FLOVTRAIN_AWS_ACCOUNT=<your 12-digit account id>."
+            )
+        return
+    if event != "socket.connect":
         return
     sock, address = args
     if getattr(sock, "family", None) == socket.AF_UNIX:

@@ -53,7 +53,7 @@ def charges_plot(alarm_name: str | None = None, threshold: float | None = None,
     Returns
     -------
     matplotlib.figure.Figure
-        Not registered with pyplot, so a notebook shows it once (as the cell's value).
+        Not registered with pyplot, so a notebook shows it once (as the cell's value, a PNG).
         ``fig.axes[0]`` holds the series line (label ``EstimatedCharges``), the threshold line
         (label ``threshold``) and the shaded ALARM zone (label ``ALARM``).
 
@@ -104,4 +104,14 @@ def charges_plot(alarm_name: str | None = None, threshold: float | None = None,
         ax.legend(loc="upper left", fontsize=8)
         fig.autofmt_xdate()
         fig.tight_layout()
+    # Not registered with pyplot, so IPython would only print "<Figure ...>": give it a PNG.
+    fig._repr_png_ = lambda: _png(fig)
     return fig
+
+
+def _png(fig: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
