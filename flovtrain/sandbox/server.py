@@ -160,9 +160,35 @@ def build_app(info: dict[str, Any]) -> SandboxApp:
     from flovtrain.sandbox import providers as provider_pkg
     from flovtrain.sandbox import seam
 
+    _request_ids_off_the_seed()
     providers = seam.install(seam.load(provider_pkg.PROVIDER_MODULES))
     info["providers"] = [p.name for p in providers]
     return SandboxApp(DomainDispatcherApplication(_create_app_keeping_seed), providers, info)
+
+
+def _request_ids_off_the_seed() -> None:
+    """Draw request ids from the OS, not from moto's seeded generator.
+
+    moto gives every response a random request id from the same seeded generator that makes
+    resource ids, so one extra call (a widget refresh, a retried request) would shift every
+    id after it and stored notebook outputs would drift.
+    """
+    import secrets
+    import string
+
+    import moto.core.responses as moto_responses
+    from moto.utilities import aws_headers
+
+    alphabet = string.ascii_uppercase + string.digits
+
+    def request_id(headerdict: dict[str, Any] | None = None) -> str:
+        req_id = "".join(secrets.choice(alphabet) for _ in range(52))
+        if isinstance(headerdict, dict):
+            headerdict["x-amzn-requestid"] = req_id
+        return req_id
+
+    moto_responses.gen_amzn_requestid_long = request_id
+    aws_headers.gen_amzn_requestid_long = request_id
 
 
 def _create_app_keeping_seed(service: str) -> Any:
