@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHAPTER ?= notebooks/00_welcome.ipynb
 NBVAL_DIRS := notebooks solutions
 
-.PHONY: lab test install exercises bench clean
+.PHONY: lab test install outputs exercises bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lab: $(STAMP)
 ## make test: install, then every test: unit tests, nbval (strict) over notebooks and solutions, browser test
 test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NBVAL_DIRS) --nbval --nbval-sanitize-with=tests/nbval_sanitize.cfg
+
+## make outputs: re-execute and store every notebook's outputs (after changing a chapter or the sandbox)
+outputs: $(STAMP)
+	tools/store_outputs.sh
 
 exercises: $(STAMP)
 	$(BIN)/flovtrain exercises build
