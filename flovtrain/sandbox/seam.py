@@ -14,6 +14,7 @@ A provider is a module in :mod:`flovtrain.sandbox.providers` exposing ``PROVIDER
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -101,21 +102,24 @@ class Provider:
     ----------
     name : str
         Short name, also the URL segment of its routes: ``/flovtrain-api/<name>/...``.
-    response_class : type[BaseResponse] | None
-        moto's response class for the service whose operations it owns.
+    response_class : type[BaseResponse] | str | None
+        moto's response class for the service whose operations it owns, or its dotted name
+        (``"moto.ssm.responses.SimpleSystemManagerResponse"``) when importing it is costly:
+        the operations are then installed right after moto first imports that module.
     operations : dict
         AWS operation name -> handler.
     routes : dict
         Sub-path -> route handler for sandbox-only endpoints (e.g. ``inbox``).
     setup : callable
         Called once when installed, for patches beyond operations (e.g. a CloudFormation
-        resource type, a hook inside a moto model).
+        resource type, a hook inside a moto model). A setup that patches a big moto module
+        registers the patch with :func:`after_import` so the sandbox starts fast.
     reset, start, stop : callables
         Clear the provider's own state; start and stop background work.
     """
 
     name: str
-    response_class: type[BaseResponse] | None = None
+    response_class: type[BaseResponse] | str | None = None
     service: str = ""
     operations: dict[str, Handler] = field(default_factory=dict)
     routes: dict[str, Route] = field(default_factory=dict)
@@ -129,9 +133,9 @@ _installed: list[Provider] = []
 _lock = threading.Lock()
 
 
-def _wrap(provider: Provider, operation: str, handler: Handler) -> Callable[[BaseResponse], Any]:
-    cls = provider.response_class
-    assert cls is not None
+def _wrap(
+    provider: Provider, cls: type[BaseResponse], operation: str, handler: Handler
+) -> Callable[[BaseResponse], Any]:
     method_name = camelcase_to_underscores(operation)
     original = getattr(cls, method_name, None)
 
@@ -152,14 +156,103 @@ def install(providers: Iterable[Provider]) -> list[Provider]:
         for provider in providers:
             if any(p.name == provider.name for p in _installed):
                 continue
-            for operation, handler in provider.operations.items():
-                cls = provider.response_class
-                if cls is None:
-                    raise TypeError(f"provider {provider.name} names operations but no class")
-                setattr(cls, camelcase_to_underscores(operation), _wrap(provider, operation, handler))
+            cls = provider.response_class
+            if provider.operations and cls is None:
+                raise TypeError(f"provider {provider.name} names operations but no class")
+            if isinstance(cls, str):
+                module_name, _, class_name = cls.rpartition(".")
+                after_import(module_name, _operations_installer(provider, module_name, class_name))
+            elif cls is not None:
+                _install_operations(provider, cls)
             provider.setup()
             _installed.append(provider)
         return list(_installed)
+
+
+def _install_operations(provider: Provider, cls: type[BaseResponse]) -> None:
+    for operation, handler in provider.operations.items():
+        setattr(cls, camelcase_to_underscores(operation), _wrap(provider, cls, operation, handler))
+
+
+def _operations_installer(
+    provider: Provider, module_name: str, class_name: str
+) -> Callable[[], None]:
+    def install_operations() -> None:
+        _install_operations(provider, getattr(sys.modules[module_name], class_name))
+
+    return install_operations
+
+
+# -- patching a moto module when it is first imported ------------------------------------------
+# moto's service modules are big (EC2's models take a second to import, CloudFormation's pull in
+# jsonschema and several seconds of grammar building), and most sessions never use most of them.
+# A patch registered here runs right after its module's code has run, inside the import, so no
+# request, thread or other moto module can see the module unpatched.
+
+_after_import: dict[str, list[Callable[[], None]]] = {}
+_import_lock = threading.RLock()
+
+
+def after_import(module_name: str, function: Callable[[], None]) -> None:
+    """Call ``function()`` once ``module_name`` is imported: now if it is, else right after.
+
+    Parameters
+    ----------
+    module_name : str
+        Dotted module name, e.g. ``"moto.ec2.models.instances"``.
+    function : callable
+        The patch; it may import the module (it is complete by then).
+
+    Examples
+    --------
+    >>> def hook_instances():
+    ...     from moto.ec2.models.instances import Instance  # patch Instance here
+    >>> after_import("moto.ec2.models.instances", hook_instances)  # doctest: +SKIP
+    """
+    with _import_lock:
+        module = sys.modules.get(module_name)
+        if module is not None and getattr(module.__spec__, "_initializing", False):
+            raise RuntimeError(f"{module_name} is being imported: register the patch earlier")
+        if module is None:
+            if not any(isinstance(f, _AfterImportFinder) for f in sys.meta_path):
+                sys.meta_path.insert(0, _AfterImportFinder())
+            _after_import.setdefault(module_name, []).append(function)
+            return
+    function()
+
+
+def _run_after_import(module_name: str) -> None:
+    with _import_lock:
+        functions = _after_import.pop(module_name, [])
+    for function in functions:
+        function()
+
+
+class _AfterImportFinder:
+    """Meta-path finder that runs the registered patches after a watched module executes."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in _after_import:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        exec_module = loader.exec_module
+
+        def exec_then_patch(module: Any) -> None:
+            exec_module(module)
+            _run_after_import(fullname)
+
+        loader.exec_module = exec_then_patch  # this loader object serves this module only
+        return spec
 
 
 def installed() -> list[Provider]:

@@ -269,6 +269,48 @@ def _copying_aws_policies(build: Any) -> Any:
     return init_aws_policies
 
 
+def _defer_rfc3987_syntax() -> None:
+    """Build ``rfc3987_syntax``'s 38 IRI grammars when an IRI is first checked, not at import.
+
+    jsonschema imports it to offer the ``iri`` formats, and moto's CloudFormation imports
+    jsonschema (through API Gateway): the grammars cost seconds on the first stack request
+    although the sandbox never checks an IRI. The stand-in module forwards every use to the
+    real one, imported on first use, so results are the same.
+    """
+    import importlib
+    import importlib.util
+    import types
+
+    name = "rfc3987_syntax"
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        return
+    lock = threading.Lock()
+
+    def real() -> Any:
+        with lock:
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+                try:
+                    importlib.import_module(name)
+                except BaseException:
+                    sys.modules[name] = stand_in
+                    raise
+        return sys.modules[name]
+
+    def is_valid_syntax(term: str, value: str) -> bool:
+        return real().is_valid_syntax(term, value)
+
+    def forward(attribute: str) -> Any:
+        if attribute.startswith("__"):  # import machinery asking (__path__ ...): not a package
+            raise AttributeError(attribute)
+        return getattr(real(), attribute)
+
+    stand_in = types.ModuleType(name, "Stand-in: imports rfc3987_syntax on first use.")
+    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
+    stand_in.__getattr__ = forward  # type: ignore[attr-defined]
+    sys.modules[name] = stand_in
+
+
 def write_state(home: Path, info: dict[str, Any]) -> None:
     tmp = home / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(info, indent=2))
@@ -301,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
 
     netguard.install()
     started = time.time()
+    _defer_rfc3987_syntax()
     from moto.server import MotoRequestHandler
     from werkzeug.serving import make_server
 

@@ -7,4 +7,12 @@ PROVIDER_MODULES: tuple[str, ...] = (
     "flovtrain.sandbox.providers.sns",
     "flovtrain.sandbox.providers.cloudwatch",
     "flovtrain.sandbox.providers.billing",
+    "flovtrain.sandbox.providers.budgets",
+    "flovtrain.sandbox.providers.ec2",
+    "flovtrain.sandbox.providers.codedeploy",
+    "flovtrain.sandbox.providers.codepipeline",
+    "flovtrain.sandbox.providers.cloudformation",
+    "flovtrain.sandbox.providers.ssm",
+    "flovtrain.sandbox.providers.codecommit",
+    "flovtrain.sandbox.providers.codebuild",
 )

@@ -16,7 +16,7 @@ import json
 import zipfile
 from typing import Any
 
-from flovtrain.sandbox.seam import AwsError, Provider
+from flovtrain.sandbox.seam import AwsError, Provider, after_import
 
 TYPES = (
     "AWS::CodeCommit::Repository",
@@ -380,7 +380,11 @@ def _make_model(cfn_type: str) -> type:
 
 
 def setup() -> None:
-    """Register a model class per skipped type with moto's stack engine."""
+    """Register a model class per skipped type once moto's stack engine is imported."""
+    after_import("moto.cloudformation", _register_types)  # seconds to import: not at start
+
+
+def _register_types() -> None:
     from moto.cloudformation import parsing
 
     for cfn_type in TYPES:

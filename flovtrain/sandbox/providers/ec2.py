@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flovtrain.sandbox.seam import Provider
+from flovtrain.sandbox.seam import Provider, after_import
 
 _patched: dict[str, Any] = {}
 
@@ -26,7 +26,11 @@ def _give_address(instance: Any) -> None:
 
 
 def setup() -> None:
-    """Hook moto's instance launch, start, stop and terminate."""
+    """Hook moto's instance launch, start, stop and terminate once moto's EC2 is imported."""
+    after_import("moto.ec2", _hook_instances)  # importing EC2 takes a second: not at start
+
+
+def _hook_instances() -> None:
     from moto.ec2.models.instances import Instance, InstanceBackend
 
     from flovtrain.sandbox import instances

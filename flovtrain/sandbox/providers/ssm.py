@@ -224,15 +224,10 @@ def stop() -> None:
     _stop.set()
 
 
-def _response_class() -> Any:
-    from moto.ssm.responses import SimpleSystemManagerResponse
-
-    return SimpleSystemManagerResponse
-
-
 PROVIDER = Provider(
     name="ssm",
-    response_class=_response_class(),
+    # by name: importing moto's SSM responses imports all of EC2 (about a second)
+    response_class="moto.ssm.responses.SimpleSystemManagerResponse",
     service="ssm",
     operations={
         "SendCommand": send_command,
