@@ -163,6 +163,11 @@ def reset() -> None:
         _inbox.clear()
 
 
-install_inbox_hook()  # idempotent; only the sandbox process imports providers
+def _setup() -> None:
+    # patch Subscription.publish when moto first loads SNS (not at import: keeps start fast)
+    from flovtrain.sandbox import seam
 
-PROVIDER = Provider(name="sns", routes={"inbox": _inbox_route}, reset=reset)
+    seam.after_import("moto.sns.models", install_inbox_hook)
+
+
+PROVIDER = Provider(name="sns", routes={"inbox": _inbox_route}, setup=_setup, reset=reset)
