@@ -1,0 +1,116 @@
+"""Pipeline, dashboard, build-log and web-page widgets: static text/HTML and live ipywidgets."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import flovtrain
+from flovtrain import project
+from flovtrain.sandbox import control
+from flovtrain.widgets import pipeline as pw
+from flovtrain.widgets.webpage import page_text
+
+STATE = {"stageStates": [
+    {"stageName": "Source", "latestExecution": {"status": "Succeeded", "pipelineExecutionId": "e1"},
+     "actionStates": [{"actionName": "Src", "latestExecution": {"status": "Succeeded"}}]},
+    {"stageName": "Build", "latestExecution": {"status": "Failed", "pipelineExecutionId": "e1"},
+     "actionStates": [{"actionName": "Make", "latestExecution": {
+         "status": "Failed", "errorDetails": {"message": "tests failed\n[Container] tail"}}}]},
+    {"stageName": "Approve",
+     "latestExecution": {"status": "InProgress", "pipelineExecutionId": "e0"},
+     "actionStates": [{"actionName": "Ok", "latestExecution": {"status": "InProgress",
+                                                               "token": "tok"}}]},
+    {"stageName": "Deploy", "actionStates": [{"actionName": "Dep"}]},
+]}
+
+
+def test_state_text_is_stable_and_first_error_line_only():
+    assert pw.state_text("p", STATE).splitlines() == [
+        "pipeline p", "  Source: Succeeded", "    - Src: Succeeded",
+        "  Build: Failed", "    - Make: Failed (tests failed)",
+        "  Approve: InProgress", "    - Ok: InProgress",
+        "  Deploy: not run", "    - Dep: not run"]
+
+
+def test_state_html_colours_stages_by_status():
+    page = pw.state_html("p", STATE)
+    assert page.count('class="flovtrain-stage"') == 4
+    assert f"background:{pw.STATUS_COLOURS['Failed']}" in page
+    assert f"background:{pw.STATUS_COLOURS['Succeeded']}" in page
+    assert f"background:{pw.STATUS_COLOURS['InProgress']}" in page
+    assert "<script" not in pw.state_html("<script>", STATE)
+
+
+def test_buttons_find_what_to_retry_and_approve():
+    assert pw.failed_stage(STATE) == ("Build", "e1")
+    assert pw.waiting_approval(STATE) == ("Approve", "Ok", "tok")
+    assert pw.failed_stage({"stageStates": []}) is None
+
+
+def test_page_text_drops_scripts_and_styles():
+    text = page_text("<html><head><title>T</title><style>b{}</style></head><body>"
+                     "<h1> Hi </h1><script>alert(1)</script><p>a\n b</p></body></html>")
+    assert text.splitlines() == ["[T]", "Hi", "a b"]
+
+
+@pytest.fixture(scope="module")
+def p(tmp_path_factory):
+    control.reset()
+    flovtrain.connect(quiet=True)
+    cwd = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("learner"))
+    try:
+        yield project.create_project()
+    finally:
+        os.chdir(cwd)
+
+
+def test_static_views_of_a_real_project(p, monkeypatch):
+    monkeypatch.setenv("FLOVTRAIN_STATIC_WIDGETS", "1")
+    from flovtrain.widgets.buildlog import build_log_view
+    from flovtrain.widgets.dashboard import project_dashboard
+    from flovtrain.widgets.webpage import webpage
+
+    view = pw.pipeline_view(p.pipeline_name)
+    assert isinstance(view, pw.StaticView)
+    assert "  Deploy: Succeeded" in repr(view).splitlines()
+    board = project_dashboard()
+    text = repr(board)
+    assert f"app: {p.app_url}" in text and "latest commit: Initial commit (flovtrain)" in text
+    assert "resources: 14 (14 CREATE_COMPLETE)" in text
+    assert p.app_url in board._repr_html_()
+    log = build_log_view(project=p.build_project, tail=3)
+    assert "Phase complete: FINALIZING State: SUCCEEDED" in repr(log)
+    page = webpage(p.app_url)
+    assert repr(page).splitlines()[1:3] == ["[flovtrain web app]", "Congratulations!"]
+    assert "<iframe" not in page._repr_html_()
+
+
+def test_live_views_are_ipywidgets(p, monkeypatch):
+    monkeypatch.setenv("FLOVTRAIN_STATIC_WIDGETS", "0")
+    import ipywidgets as widgets
+
+    from flovtrain.widgets.dashboard import project_dashboard
+    from flovtrain.widgets.webpage import webpage
+
+    live = pw.pipeline_view(p.pipeline_name, timeout=1)
+    assert isinstance(live, widgets.VBox)
+    labels = [b.description for b in live.children[0].children]
+    assert labels == ["Refresh", "Release change", "Retry failed stage", "Approve", "Reject"]
+    retry = live.children[0].children[2]
+    assert retry.disabled  # nothing failed
+    assert 'data-status="Succeeded"' in live.children[1].value
+    assert isinstance(project_dashboard(), widgets.VBox)
+    assert '<iframe sandbox=""' in webpage(p.app_url)._repr_html_()
+
+
+def test_release_change_button_starts_an_execution(p, monkeypatch):
+    monkeypatch.setenv("FLOVTRAIN_STATIC_WIDGETS", "0")
+    before = project.executions(p.pipeline_name)[0]["pipelineExecutionId"]
+    live = pw.pipeline_view(p.pipeline_name, timeout=1)
+    live.children[0].children[1].click()
+    done = project.wait_for_pipeline(p.pipeline_name, newer_than=before, timeout=60)
+    assert done["status"] == "Succeeded"
+    assert "release change:" in live.children[2].value
