@@ -89,3 +89,7 @@ class ProjectFailed(FlovtrainError):
 
 class ProjectTimeout(FlovtrainError, TimeoutError):
     """The project's stack or pipeline did not finish within the time allowed."""
+
+
+class PipelineTimeout(FlovtrainError, TimeoutError):
+    """A pipeline execution did not end or reach an approval in time (chapter 07)."""
