@@ -1,0 +1,226 @@
+"""Chapter 07 helpers: Flovtec's DEV/UAT/PROD set-up (another account, a pipeline with approvals).
+
+The chapter makes every AWS change with plain boto3; these helpers only do what is tedious in a
+notebook: a session in another account (``sts.assume_role``), the sample app as a source zip,
+waiting for a pipeline to settle, and readable tables of stage states and environments.
+
+Examples
+--------
+>>> import flovtrain
+>>> from flovtrain import flovtec
+>>> conn = flovtrain.connect()                                     # doctest: +SKIP
+>>> prod = flovtec.assume_role(flovtec.prod_role_arn(), region="us-east-1")  # doctest: +SKIP
+>>> prod.client("sts").get_caller_identity()["Account"]            # doctest: +SKIP
+'210987654321'
+>>> flovtec.wait_for_pipeline("flovtec-webapp")                    # doctest: +SKIP
+'waiting for approval in UAT'
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pandas as pd
+
+from flovtrain.exceptions import PipelineTimeout
+from flovtrain.session import get_session
+
+#: The PROD account of the sandbox (any 12 digits work there); on AWS set FLOVTRAIN_PROD_ACCOUNT.
+PROD_ACCOUNT_ID = "210987654321"
+PROD_ACCOUNT_VAR = "FLOVTRAIN_PROD_ACCOUNT"
+#: The role AWS Organizations creates in every new member account for the management account.
+PROD_ROLE_NAME = "OrganizationAccountAccessRole"
+DEV_REGION = "eu-west-1"  # DEV and UAT: Ireland
+PROD_REGION = "us-east-1"  # PROD: N. Virginia, close to the exchange
+PIPELINE = "flovtec-webapp"
+PROD_PIPELINE = "flovtec-webapp-prod"
+APPLICATION = "flovtec-webapp"
+ENVIRONMENTS = ("DEV", "UAT", "PROD")
+RELEASE_KEY = "releases/flovtec-webapp.zip"
+WEBAPP_DIR = Path(__file__).parent / "data" / "webapp"
+#: Never part of the source zip: caches a local run leaves behind.
+_SKIPPED = {".ruff_cache", "__pycache__", ".pytest_cache", ".git"}
+_ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed timestamps: the same app gives the same bytes
+STAGE_COLUMNS = ["stage", "action", "status", "summary"]
+ENV_COLUMNS = ["environment", "instance_id", "public_ip", "state"]
+TERMINAL = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
+
+
+def prod_account_id() -> str:
+    """Return the PROD account id: ``$FLOVTRAIN_PROD_ACCOUNT`` or the sandbox's default."""
+    return os.environ.get(PROD_ACCOUNT_VAR, "").strip() or PROD_ACCOUNT_ID
+
+
+def prod_role_arn(account_id: str | None = None, role_name: str = PROD_ROLE_NAME) -> str:
+    """Return the ARN of the role the DEV/UAT admin assumes in the PROD account."""
+    return f"arn:aws:iam::{account_id or prod_account_id()}:role/{role_name}"
+
+
+def staging_bucket_name(account_id: str | None = None) -> str:
+    """Return the staging bucket's name (owned by PROD; the account id keeps it unique)."""
+    return f"flovtec-staging-{account_id or prod_account_id()}"
+
+
+def assume_role(role_arn: str, session_name: str = "flovtrain", region: str | None = None,
+                session: boto3.Session | None = None) -> boto3.Session:
+    """Return a session with the temporary credentials of ``role_arn`` (``sts.assume_role``).
+
+    Parameters
+    ----------
+    role_arn : str
+        e.g. ``arn:aws:iam::210987654321:role/OrganizationAccountAccessRole``.
+    session_name : str
+        Shows up in the other account's CloudTrail as who did what.
+    region : str, optional
+        Region of the new session (default: the caller's).
+    session : boto3.Session, optional
+        Who assumes the role (default: the current connection).
+
+    Examples
+    --------
+    >>> prod = assume_role(prod_role_arn(), region="us-east-1")   # doctest: +SKIP
+    """
+    caller = get_session(session)
+    creds = caller.client("sts").assume_role(
+        RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+    return boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                         aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"],
+                         region_name=region or caller.region_name)
+
+
+def app_zip(source: str | os.PathLike[str] | None = None) -> bytes:
+    """Return the sample web app as a zip (the pipeline's S3 source), byte-identical each time."""
+    root = Path(source) if source else WEBAPP_DIR
+    if not (root / "buildspec.yml").is_file():
+        raise FileNotFoundError(f"{root} has no buildspec.yml: point source at the web app folder.")
+    files = sorted(p for p in root.rglob("*") if p.is_file()
+                   and not _SKIPPED & set(p.relative_to(root).parts) and p.suffix != ".pyc")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), _ZIP_TIME)
+            info.external_attr = (0o755 if path.suffix == ".sh" else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def _client(service: str, session: boto3.Session | None, region: str | None) -> Any:
+    return get_session(session, region).client(service, region_name=region)
+
+
+def iter_stage_states(pipeline: str, session: boto3.Session | None = None,
+                      region: str | None = None) -> Iterator[dict[str, Any]]:
+    """Yield one dict per action of ``get_pipeline_state``.
+
+    Keys: ``stage``, ``action``, ``latest`` (the action's latestExecution) and ``execution_id``
+    (the pipeline execution that last reached the stage, or None).
+    """
+    cp = _client("codepipeline", session, region)
+    for stage in cp.get_pipeline_state(name=pipeline)["stageStates"]:
+        execution_id = (stage.get("latestExecution") or {}).get("pipelineExecutionId")
+        for action in stage.get("actionStates", []):
+            yield {"stage": stage["stageName"], "action": action["actionName"],
+                   "latest": action.get("latestExecution") or {}, "execution_id": execution_id}
+
+
+def stage_states(pipeline: str, session: boto3.Session | None = None,
+                 region: str | None = None) -> pd.DataFrame:
+    """Return the pipeline's actions with their latest status and summary.
+
+    Examples
+    --------
+    >>> stage_states("flovtec-webapp").columns.tolist()   # doctest: +SKIP
+    ['stage', 'action', 'status', 'summary']
+    """
+    rows = [(s["stage"], s["action"], s["latest"].get("status", "not run yet"),
+             s["latest"].get("summary", "")) for s in iter_stage_states(pipeline, session, region)]
+    return pd.DataFrame(rows, columns=STAGE_COLUMNS)
+
+
+def waiting_approval(pipeline: str, session: boto3.Session | None = None,
+                     region: str | None = None) -> dict[str, str] | None:
+    """Return the approval waiting now, or None.
+
+    The dict has ``stageName``, ``actionName`` and ``token`` (what ``put_approval_result`` needs)
+    and ``pipelineExecutionId``.
+    """
+    for s in iter_stage_states(pipeline, session, region):
+        if s["latest"].get("status") == "InProgress" and s["latest"].get("token"):
+            return {"stageName": s["stage"], "actionName": s["action"],
+                    "token": s["latest"]["token"], "pipelineExecutionId": s["execution_id"]}
+    return None
+
+
+def wait_for_pipeline(pipeline: str, execution_id: str | None = None, timeout: float = 60,
+                      session: boto3.Session | None = None, region: str | None = None) -> str:
+    """Wait until an execution ends or waits for a manual approval; return what it does.
+
+    Returns ``"Succeeded"``, ``"Failed"`` (or another final status) or
+    ``"waiting for approval in <stage>"``.
+
+    Raises
+    ------
+    PipelineTimeout
+        Still running after ``timeout`` seconds (the message says where it is).
+    """
+    cp = _client("codepipeline", session, region)
+    deadline = time.monotonic() + timeout
+    while True:
+        if execution_id is None:
+            runs = cp.list_pipeline_executions(pipelineName=pipeline)["pipelineExecutionSummaries"]
+            run = runs[0] if runs else {}
+        else:
+            run = cp.get_pipeline_execution(pipelineName=pipeline,
+                                            pipelineExecutionId=execution_id)["pipelineExecution"]
+        status = run.get("status", "not started")
+        if status in TERMINAL:
+            return status
+        if status == "InProgress":
+            waiting = waiting_approval(pipeline, session, region)
+            if waiting and waiting["pipelineExecutionId"] == run["pipelineExecutionId"]:
+                return f"waiting for approval in {waiting['stageName']}"
+        if time.monotonic() > deadline:
+            raise PipelineTimeout(
+                f"pipeline {pipeline} is still {status} after {timeout:.0f} s: look at "
+                f"flovtec.stage_states({pipeline!r}) for the stage it is in.")
+        time.sleep(0.2)
+
+
+def environments(session: boto3.Session | None = None, region: str | None = None) -> pd.DataFrame:
+    """Return the running or pending instances that carry an ``Environment`` tag.
+
+    Examples
+    --------
+    >>> environments(region="eu-west-1").columns.tolist()   # doctest: +SKIP
+    ['environment', 'instance_id', 'public_ip', 'state']
+    """
+    ec2 = _client("ec2", session, region)
+    rows = []
+    pages = ec2.get_paginator("describe_instances").paginate(
+        Filters=[{"Name": "tag-key", "Values": ["Environment"]},
+                 {"Name": "instance-state-name", "Values": ["pending", "running"]}])
+    for page in pages:
+        for reservation in page["Reservations"]:
+            for i in reservation["Instances"]:
+                tags = {t["Key"]: t["Value"] for t in i.get("Tags", [])}
+                rows.append((tags["Environment"], i["InstanceId"], i.get("PublicIpAddress"),
+                             i["State"]["Name"]))
+    order = {name: n for n, name in enumerate(ENVIRONMENTS)}
+    rows.sort(key=lambda r: (order.get(r[0], len(order)), r[0], r[1]))
+    return pd.DataFrame(rows, columns=ENV_COLUMNS)
+
+
+def fetch(url: str, timeout: float = 5) -> str:
+    """Return the body of ``url`` (a sandbox instance answers on its loopback address)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http only
+        return response.read().decode("utf-8", errors="replace")
