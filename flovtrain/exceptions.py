@@ -1,4 +1,4 @@
-"""One small exception class per thing that can go wrong, each with a message that says what to do."""
+"""One small exception class per thing that can go wrong; each message says what to do."""
 
 from __future__ import annotations
 

@@ -182,5 +182,7 @@ def require_sandbox(feature: str) -> Connection:
 
     conn = current()
     if not conn.is_sandbox:
-        raise SandboxOnly(f"{feature} exists only in the sandbox; on real AWS it happens by itself.")
+        raise SandboxOnly(
+            f"{feature} exists only in the sandbox; on real AWS it happens by itself."
+        )
     return conn

@@ -69,7 +69,9 @@ class SandboxApp:
         handler = self.route_for(path[len(API_PREFIX):].strip("/"))
         if handler is None:
             response = Response(
-                json.dumps({"error": f"no sandbox endpoint {path}", "endpoints": sorted(self.routes)}),
+                json.dumps(
+                    {"error": f"no sandbox endpoint {path}", "endpoints": sorted(self.routes)}
+                ),
                 status=404,
                 mimetype="application/json",
             )
@@ -88,7 +90,8 @@ class SandboxApp:
     def _json(self, payload: Any, status: int = 200) -> Any:
         from werkzeug.wrappers import Response
 
-        return Response(json.dumps(payload, default=str), status=status, mimetype="application/json")
+        body = json.dumps(payload, default=str)
+        return Response(body, status=status, mimetype="application/json")
 
     def health(self, request: Any) -> Any:
         from flovtrain.sandbox import processes

@@ -173,7 +173,8 @@ def _describe_subscribers(call: seam.Call) -> dict[str, Any]:
             return {"Subscribers": list(notification.subscribers)}
     raise seam.AwsError(
         "NotFoundException",
-        f"Unable to find notification {wanted} for budget {name}: create it with create_notification.",
+        f"Unable to find notification {wanted} for budget {name}: "
+        "create it with create_notification.",
     )
 
 
