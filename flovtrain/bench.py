@@ -61,6 +61,7 @@ class Bench:
     notebooks: list[Path]
     repeat: int = 3
     calls: int = 40
+    athena_scale: str = "10M"
     facts: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str, endpoint: str | None = None) -> Any:
@@ -263,14 +264,41 @@ def rss_after(bench: Bench) -> list[Row]:
     return [Row("sandbox RSS, after the notebooks", f"{mb:.0f} MB", note=note)]
 
 
+def _from_dicts(found: list[dict[str, Any]]) -> list[Row]:
+    """Rows from the chapter benchmarks' dicts (name, seconds, target, ok, note, ...)."""
+    rows = []
+    for d in found:
+        extra = f"{d['bytes_scanned']:,} bytes scanned" if d.get("bytes_scanned") else ""
+        note = "; ".join(x for x in (d.get("note", ""), extra) if x)
+        ok = d.get("ok")
+        rows.append(Row(d["name"], f"{d['seconds']:.2f} s", d.get("target", ""), ok, note))
+    return rows
+
+
+def pipeline(bench: Bench) -> list[Row]:
+    """Issue 3's rows: deploy -> first page, git push -> new page, one build."""
+    from flovtrain import bench_pipeline, session
+
+    session.connect(quiet=True)
+    return _from_dicts(bench_pipeline.push_rows())
+
+
+def athena(bench: Bench) -> list[Row]:
+    """Issue 4's rows at ``bench.athena_scale`` (default 10 M one-minute klines)."""
+    from flovtrain import bench_athena
+
+    return _from_dicts(bench_athena.rows(scale=bench.athena_scale))
+
+
 #: The measurements, in order. Add a function here to add rows.
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
-    cold_start, rss_idle, call_overhead, notebooks, rss_after,
+    cold_start, rss_idle, call_overhead, notebooks, pipeline, athena, rss_after,
 ]
 
 
 def run(measurements: list[Callable[[Bench], list[Row]]] | None = None,
-        notebook_paths: list[Path] | None = None, repeat: int = 3) -> list[Row]:
+        notebook_paths: list[Path] | None = None, repeat: int = 3,
+        athena_scale: str = "10M") -> list[Row]:
     """Start a private sandbox, run each measurement, stop it; return all rows."""
     from flovtrain.sandbox import control
 
@@ -279,7 +307,7 @@ def run(measurements: list[Callable[[Bench], list[Row]]] | None = None,
         os.environ[config.HOME_VAR] = home
         paths = notebook_paths if notebook_paths is not None else sorted(
             (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-        bench = Bench(Path(home), paths, repeat=repeat)
+        bench = Bench(Path(home), paths, repeat=repeat, athena_scale=athena_scale)
         rows: list[Row] = []
         try:
             for measure in measurements or MEASUREMENTS:
@@ -319,8 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook", action="append", type=Path,
                         help="notebook(s) to time (default: notebooks/NN_*.ipynb)")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    parser.add_argument("--athena-scale", default="10M",
+                        help="market-data rows for the Athena rows, e.g. 130k, 1M, 10M")
+    parser.add_argument("--only", action="append", choices=[m.__name__ for m in MEASUREMENTS],
+                        help="run only these measurements (repeatable)")
     args = parser.parse_args(argv)
-    rows = run(notebook_paths=args.notebook, repeat=args.repeat)
+    chosen = [m for m in MEASUREMENTS if not args.only or m.__name__ in args.only]
+    rows = run(chosen, notebook_paths=args.notebook, repeat=args.repeat,
+               athena_scale=args.athena_scale)
     print(table(rows))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
