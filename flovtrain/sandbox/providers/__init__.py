@@ -15,4 +15,5 @@ PROVIDER_MODULES: tuple[str, ...] = (
     "flovtrain.sandbox.providers.ssm",
     "flovtrain.sandbox.providers.codecommit",
     "flovtrain.sandbox.providers.codebuild",
+    "flovtrain.sandbox.providers.athena",
 )

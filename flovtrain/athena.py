@@ -1,0 +1,224 @@
+"""Run Athena queries from a notebook: start, poll, page - the same code on the sandbox and on AWS.
+
+Examples
+--------
+>>> import flovtrain, flovtrain.athena as athena
+>>> conn = flovtrain.connect()
+>>> df = athena.query("SELECT 1 AS one", output_location="s3://my-bucket/athena-results/")
+>>> df.attrs["bytes_scanned"], df.attrs["cost_usd"]            # doctest: +SKIP
+(0, 4.76837158203125e-05)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from flovtrain.exceptions import AthenaQueryFailed
+from flovtrain.session import get_session
+
+#: Athena's price: $5 per TB scanned (TB = 2**40 bytes), rounded up to the MB, 10 MB minimum.
+PRICE_PER_TB = 5.0
+MIN_BYTES = 10 * 2**20
+_DTYPES = {
+    "tinyint": "Int64",
+    "smallint": "Int64",
+    "integer": "Int64",
+    "bigint": "Int64",
+    "double": "float64",
+    "real": "float64",
+    "float": "float64",
+    "boolean": "boolean",
+    "varchar": "string",
+    "char": "string",
+}
+FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+
+def cost_usd(bytes_scanned: int, statement_type: str = "DML") -> float:
+    """Return what Athena charges for a query that scanned ``bytes_scanned`` bytes (DDL is free).
+
+    Parameters
+    ----------
+    bytes_scanned : int
+        ``Statistics.DataScannedInBytes``.
+    statement_type : str
+        ``DML`` or ``DDL`` (plain DDL scans nothing and is free).
+
+    Examples
+    --------
+    >>> cost_usd(0)                       # the 10 MB minimum
+    4.76837158203125e-05
+    >>> cost_usd(2**40)
+    5.0
+    """
+    if statement_type == "DDL" and bytes_scanned == 0:
+        return 0.0  # DDL is free; CTAS (also "DDL") pays for what its SELECT scans
+    billed = max(MIN_BYTES, math.ceil(bytes_scanned / 2**20) * 2**20)
+    return billed / 2**40 * PRICE_PER_TB
+
+
+def start(
+    sql: str,
+    database: str | None = None,
+    workgroup: str = "primary",
+    output_location: str | None = None,
+    session: Any = None,
+) -> str:
+    """Start a query and return its QueryExecutionId (does not wait)."""
+    client = get_session(session).client("athena")
+    kwargs: dict[str, Any] = {"QueryString": sql, "WorkGroup": workgroup}
+    if database:
+        kwargs["QueryExecutionContext"] = {"Database": database}
+    if output_location:
+        kwargs["ResultConfiguration"] = {"OutputLocation": output_location}
+    return client.start_query_execution(**kwargs)["QueryExecutionId"]
+
+
+def wait(
+    execution_id: str, timeout: float = 300.0, poll: float = 0.05, session: Any = None
+) -> dict[str, Any]:
+    """Poll until the execution is final; return its ``QueryExecution`` dict.
+
+    Raises
+    ------
+    TimeoutError
+        Still running after ``timeout`` seconds (the query keeps running: stop it with
+        ``stop(execution_id)``).
+    """
+    client = get_session(session).client("athena")
+    deadline = time.monotonic() + timeout
+    delay = poll
+    while True:
+        execution = client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+        if execution["Status"]["State"] in FINAL_STATES:
+            return execution
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"Athena query {execution_id} still {execution['Status']['State']} "
+                f"after {timeout:.0f} s; stop it with flovtrain.athena.stop()."
+            )
+        time.sleep(delay)
+        delay = min(delay * 1.5, 1.0)
+
+
+def stop(execution_id: str, session: Any = None) -> None:
+    """Stop a running query."""
+    get_session(session).client("athena").stop_query_execution(QueryExecutionId=execution_id)
+
+
+def iter_rows(execution_id: str, session: Any = None) -> Iterator[dict[str, Any]]:
+    """Yield the raw ``GetQueryResults`` pages of a finished query (paginated)."""
+    client = get_session(session).client("athena")
+    for page in client.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id):
+        yield page
+
+
+def results(execution: dict[str, Any], session: Any = None) -> pd.DataFrame:
+    """Return the rows of a SUCCEEDED execution as a typed DataFrame (header row dropped)."""
+    columns: list[dict[str, Any]] = []
+    rows: list[list[str | None]] = []
+    for page in iter_rows(execution["QueryExecutionId"], session=session):
+        columns = columns or page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
+        rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"])
+    names = [c["Name"] for c in columns]
+    if execution.get("StatementType") == "DML" and rows and rows[0] == names:
+        rows = rows[1:]
+    df = pd.DataFrame(rows, columns=names)
+    for column in columns:
+        kind = column["Type"]
+        name = column["Name"]
+        if kind in _DTYPES:
+            if _DTYPES[kind] in ("Int64", "float64"):
+                df[name] = pd.to_numeric(df[name]).astype(_DTYPES[kind])
+            elif _DTYPES[kind] == "boolean":
+                df[name] = df[name].map({"true": True, "false": False}).astype("boolean")
+            else:
+                df[name] = df[name].astype("string")
+        elif kind == "date":
+            df[name] = pd.to_datetime(df[name]).dt.date
+        elif kind.startswith("timestamp"):
+            df[name] = pd.to_datetime(df[name].str.replace(" UTC", "", regex=False), utc=True)
+        elif kind == "decimal":
+            df[name] = pd.to_numeric(df[name])
+    return df
+
+
+def query(
+    sql: str,
+    database: str | None = None,
+    workgroup: str = "primary",
+    output_location: str | None = None,
+    timeout: float = 300.0,
+    session: Any = None,
+) -> pd.DataFrame:
+    """Run one SQL statement on Athena and return its rows as a DataFrame.
+
+    Parameters
+    ----------
+    sql : str
+        Athena (Trino) SQL or DDL.
+    database : str, optional
+        The QueryExecutionContext database for unqualified table names.
+    workgroup : str
+        Workgroup (its byte limit and output location apply).
+    output_location : str, optional
+        ``s3://bucket/prefix/`` for the results (needed unless the workgroup has one).
+    session : boto3.Session, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows; ``df.attrs`` holds ``execution_id``, ``state``, ``bytes_scanned``,
+        ``cost_usd``, ``engine_ms``, ``output_location``.
+
+    Raises
+    ------
+    AthenaQueryFailed
+        The query ended FAILED or CANCELLED; the message is Athena's StateChangeReason.
+
+    Examples
+    --------
+    >>> df = query("SELECT symbol, count(*) AS n FROM klines GROUP BY 1",
+    ...            database="marketdata", output_location="s3://b/results/")   # doctest: +SKIP
+    """
+    execution_id = start(sql, database, workgroup, output_location, session)
+    execution = wait(execution_id, timeout=timeout, session=session)
+    status = execution["Status"]
+    stats = execution.get("Statistics", {})
+    if status["State"] != "SUCCEEDED":
+        raise AthenaQueryFailed(
+            f"Athena query {status['State']}: {status.get('StateChangeReason', 'no reason given')}"
+        )
+    df = results(execution, session=session)
+    scanned = int(stats.get("DataScannedInBytes", 0))
+    df.attrs.update(
+        execution_id=execution_id,
+        state=status["State"],
+        statement_type=execution.get("StatementType", "DML"),
+        bytes_scanned=scanned,
+        cost_usd=cost_usd(scanned, execution.get("StatementType", "DML")),
+        engine_ms=int(stats.get("EngineExecutionTimeInMillis", 0)),
+        output_location=execution.get("ResultConfiguration", {}).get("OutputLocation"),
+    )
+    return df
+
+
+def summary(df: pd.DataFrame) -> str:
+    """One line about a :func:`query` result: rows, bytes scanned and cost (no timing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [1]}); df.attrs.update(bytes_scanned=20_000_000, cost_usd=cost_usd(20_000_000))
+    >>> summary(df)
+    '1 rows · 19.07 MiB scanned · $0.000091'
+    """
+    scanned = df.attrs.get("bytes_scanned", 0)
+    return (
+        f"{len(df)} rows · {scanned / 2**20:.2f} MiB scanned · ${df.attrs.get('cost_usd', 0.0):.6f}"
+    )

@@ -1,0 +1,178 @@
+"""Benchmark rows for the sandbox's Athena at scale (default 10 M one-minute klines).
+
+Measures, in one run against the running sandbox: generation + upload time; daily OHLC on CSV
+and on Parquet (after CTAS); the same daily OHLC in pandas end to end (read every file from S3
++ groupby) and its ratio to the CSV query; a partition-pruned query; bytes scanned of each.
+
+Examples
+--------
+>>> from flovtrain import bench_athena
+>>> rows = bench_athena.rows("1M")          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import pandas as pd
+
+SCALES = {"130k": 129_600, "1M": 1_000_000, "10M": 10_000_000}
+BUCKET = "flovtrain-bench-marketdata"
+DATABASE = "bench"
+OHLC = """
+SELECT symbol, "date",
+       min_by(open, open_time) AS open, max(high) AS high, min(low) AS low,
+       max_by(close, open_time) AS close, sum(volume) AS volume
+FROM {table} GROUP BY 1, 2"""
+PRUNED = """SELECT count(*) AS n, avg(close) AS avg_close FROM klines
+WHERE symbol = 'BTCUSDT' AND "date" BETWEEN '{first}' AND '{third}'"""
+
+
+def _rows_for(scale: str) -> int:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
+    return SCALES[scale]
+
+
+def _timed(fn: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - started
+
+
+def rows(scale: str = "10M", session: Any = None) -> list[dict]:
+    """Run the benchmark in the sandbox (reset first) and return one dict per measurement.
+
+    Each row: ``name``, ``seconds``, ``bytes_scanned`` (or None), ``target``, ``note``.
+    """
+    import boto3
+
+    import flovtrain
+    import flovtrain.athena as athena
+    import flovtrain.marketdata as md
+    from flovtrain.sandbox import control
+
+    total = _rows_for(scale)
+    flovtrain.connect(quiet=True)
+    control.reset()
+    results = f"s3://{BUCKET}/athena-results/"
+    days = md.days_for_rows(total)
+    start = (
+        (pd.Timestamp("2025-01-01") - pd.Timedelta(days=days - 1)).date()
+        if days > 30
+        else "2025-01-01"
+    )
+    summary, gen_s = _timed(lambda: md.upload(BUCKET, start=start, days=days, progress=False))
+    out: list[dict] = [
+        {
+            "name": f"generate + upload {int(summary.rows.sum()):,} klines ({summary.files.sum():,} files, "
+            f"{summary.bytes.sum() / 2**30:.2f} GiB)",
+            "seconds": round(gen_s, 2),
+            "bytes_scanned": None,
+            "target": "",
+            "note": "",
+        }
+    ]
+
+    def q(sql: str) -> pd.DataFrame:
+        return athena.query(sql, database=DATABASE, output_location=results, session=session)
+
+    q(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+    q(md.table_ddl(DATABASE, BUCKET))
+    q("MSCK REPAIR TABLE klines")
+    csv_df, csv_s = _timed(lambda: q(OHLC.format(table="klines")))
+    out.append(
+        {
+            "name": "daily OHLC on CSV",
+            "seconds": round(csv_s, 2),
+            "bytes_scanned": csv_df.attrs["bytes_scanned"],
+            "target": "<= 8 s",
+            "note": "",
+        }
+    )
+    ctas, ctas_s = _timed(
+        lambda: q(
+            f"""CREATE TABLE klines_parquet WITH (format='PARQUET',
+            external_location='s3://{BUCKET}/parquet/klines/', partitioned_by=ARRAY['symbol'])
+            AS SELECT open_time, open, high, low, close, volume, "date", symbol FROM klines"""
+        )
+    )
+    out.append(
+        {
+            "name": "CTAS to Parquet",
+            "seconds": round(ctas_s, 2),
+            "bytes_scanned": ctas.attrs["bytes_scanned"],
+            "target": "",
+            "note": "",
+        }
+    )
+    pq_df, pq_s = _timed(lambda: q(OHLC.format(table="klines_parquet")))
+    out.append(
+        {
+            "name": "daily OHLC on Parquet",
+            "seconds": round(pq_s, 2),
+            "bytes_scanned": pq_df.attrs["bytes_scanned"],
+            "target": "<= 1 s",
+            "note": "",
+        }
+    )
+
+    def pandas_end_to_end() -> pd.DataFrame:
+        s3 = boto3.client("s3")
+        frames = []
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=BUCKET, Prefix=md.DEFAULT_PREFIX
+        ):
+            for obj in page.get("Contents", []):
+                body = s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
+                frame = pd.read_csv(io.BytesIO(body), header=None, names=md.KLINE_COLUMNS)
+                parts = dict(p.split("=", 1) for p in obj["Key"].split("/") if "=" in p)
+                frame["symbol"], frame["date"] = parts["symbol"], parts["date"]
+                frames.append(frame)
+        data = pd.concat(frames, ignore_index=True).sort_values(["symbol", "open_time"])
+        return data.groupby(["symbol", "date"]).agg(
+            open=("open", "first"),
+            high=("high", "max"),
+            low=("low", "min"),
+            close=("close", "last"),
+            volume=("volume", "sum"),
+        )
+
+    pandas_df, pandas_s = _timed(pandas_end_to_end)
+    assert len(pandas_df) == len(csv_df), "pandas and Athena disagree on the number of days"
+    out.append(
+        {
+            "name": "daily OHLC in pandas end to end (read all + groupby)",
+            "seconds": round(pandas_s, 2),
+            "bytes_scanned": None,
+            "target": ">= 20x Parquet",
+            "note": f"{pandas_s / csv_s:.1f}x the CSV query, {pandas_s / pq_s:.1f}x the Parquet query",
+        }
+    )
+    first = pd.Timestamp(str(start)).date()
+    pruned_sql = PRUNED.format(first=first, third=first + pd.Timedelta(days=2))
+    pruned_df, pruned_s = _timed(lambda: q(pruned_sql))
+    assert int(pruned_df.n.iloc[0]) == 3 * 1440, "the pruned query missed its days"
+    out.append(
+        {
+            "name": "partition-pruned query (1 symbol, 3 days)",
+            "seconds": round(pruned_s, 2),
+            "bytes_scanned": pruned_df.attrs["bytes_scanned"],
+            "target": "<= 0.3 s",
+            "note": "",
+        }
+    )
+    return out
+
+
+def main() -> None:
+    import sys
+
+    scale = sys.argv[1] if len(sys.argv) > 1 else "10M"
+    print(pd.DataFrame(rows(scale)).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""Run one Athena statement: DDL against Glue, queries on DuckDB over the sandbox's S3."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flovtrain.sandbox.athena_engine import catalog, ddl, dialect, storage, tables
+from flovtrain.sandbox.athena_engine.errors import QueryCancelled, QueryError, from_duckdb
+from flovtrain.sandbox.athena_engine.results import Result, cell
+
+_GLUE_TYPES = {
+    "VARCHAR": "string",
+    "BIGINT": "bigint",
+    "INTEGER": "int",
+    "SMALLINT": "smallint",
+    "TINYINT": "tinyint",
+    "DOUBLE": "double",
+    "FLOAT": "float",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamp",
+    "HUGEINT": "decimal(38,0)",
+}
+
+
+@dataclass
+class Context:
+    """Where and how a statement runs."""
+
+    account_id: str
+    region: str
+    database: str = "default"
+    execution_id: str = ""
+    output_location: str = ""  # the folder results go to (s3://.../)
+    meter: storage.ScanMeter = field(default_factory=storage.ScanMeter)
+    _connection: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def interrupt(self) -> None:
+        """Stop the running statement (called from another thread)."""
+        self.meter.cancelled.set()
+        with self._lock:
+            if self._connection is not None:
+                try:
+                    self._connection.interrupt()
+                except Exception:  # noqa: BLE001 - already finished
+                    pass
+
+
+def run(sql: str, ctx: Context) -> Result:
+    """Run one statement and return its result.
+
+    Raises
+    ------
+    QueryError
+        The statement FAILED (message in Athena's words).
+    QueryCancelled
+        Stopped by the user or over the workgroup's byte limit.
+    """
+    from sqlglot import exp
+
+    catalog.ensure_default_database(ctx.account_id, ctx.region)
+    text = ddl.try_text_statement(sql, ctx)
+    if text is not None:
+        return text
+    tree = dialect.parse(sql)
+    if isinstance(tree, exp.Create):
+        kind = (tree.args.get("kind") or "").upper()
+        if kind in ("DATABASE", "SCHEMA"):
+            return ddl.create_database(tree, ctx)
+        if tree.args.get("expression") is not None:
+            return ctas(tree, ctx)
+        if kind == "VIEW":
+            raise QueryError(
+                "Views are not supported by the sandbox's Athena: use CTAS or a WITH query."
+            )
+        return ddl.create_table(tree, ctx)
+    if isinstance(tree, exp.Drop):
+        return ddl.drop(tree, ctx)
+    if isinstance(tree, exp.Alter):
+        return ddl.alter(tree, ctx)
+    if isinstance(tree, exp.Describe):
+        return ddl.try_text_statement("DESCRIBE " + tree.this.sql(), ctx) or Result()
+    if isinstance(tree, exp.Command):
+        raise QueryError(
+            f"line 1:1: mismatched input '{tree.this}'. The sandbox's Athena runs "
+            "SELECT, WITH, CTAS and the DDL of chapter 08.",
+            2,
+            1004,
+        )
+    if not isinstance(tree, (exp.Query,)):
+        raise QueryError(
+            f"Statement {type(tree).__name__.upper()} is not supported by the sandbox's Athena"
+        )
+    return query(tree, ctx)
+
+
+def _referenced_tables(tree: Any, ctx: Context) -> list[tuple[Any, str, str]]:
+    from sqlglot import exp
+
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    out = []
+    for node in tree.find_all(exp.Table):
+        if not node.name or isinstance(node.this, exp.Func):
+            continue
+        if not node.db and node.name.lower() in ctes:
+            continue
+        out.append((node, (node.db or ctx.database).lower(), node.name.lower()))
+    return out
+
+
+def _connect(ctx: Context) -> Any:
+    import duckdb
+
+    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _prepare(tree: Any, ctx: Context, con: Any, lenient: bool) -> str:
+    """Register every referenced table as a view over its dataset; return DuckDB SQL."""
+    schema: dict[str, dict[str, dict[str, str]]] = {}
+    seen: set[tuple[str, str]] = set()
+    for i, (node, database, name) in enumerate(_referenced_tables(tree, ctx)):
+        node.set("catalog", None)
+        if (database, name) in seen:
+            continue
+        seen.add((database, name))
+        info = catalog.get_table(ctx.account_id, ctx.region, database, name)
+        data, select_list = tables.dataset(info, ctx.account_id, ctx.region, ctx.meter, lenient)
+        con.register(f"__ds_{i}", data)
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
+        con.execute(
+            f'CREATE OR REPLACE VIEW "{database}"."{name}" AS SELECT {select_list} FROM __ds_{i}'
+        )
+        schema.setdefault(database, {})[name] = {c.name: c.type for c in info.all_columns}
+    return dialect.to_duckdb(tree, schema, ctx.database)
+
+
+def _is_parse_failure(exc: Exception) -> bool:
+    text = str(exc)
+    return (
+        "CSV conversion error" in text
+        or "Expected " in text
+        and "columns" in text
+        or "CSV parse error" in text
+    )
+
+
+def _execute(tree: Any, ctx: Context, runner: Any) -> Any:
+    """Prepare and run with a fresh connection; retry leniently when a CSV row is malformed."""
+    import duckdb
+
+    for lenient in (False, True):
+        con = _connect(ctx)
+        with ctx._lock:
+            ctx._connection = con
+        try:
+            sql = _prepare(tree.copy(), ctx, con, lenient)
+            return runner(con, sql)
+        except (QueryError, QueryCancelled):
+            raise
+        except duckdb.InterruptException:
+            raise QueryCancelled("Query was cancelled by user") from None
+        except Exception as exc:  # noqa: BLE001 - DuckDB and Arrow raise many kinds
+            cause = exc
+            while cause.__cause__ is not None or cause.__context__ is not None:
+                inner = cause.__cause__ or cause.__context__
+                if isinstance(inner, (QueryCancelled, QueryError)):
+                    raise inner from None
+                cause = inner
+            ctx.meter.check()
+            if "Bytes scanned limit" in str(exc):
+                raise QueryCancelled("Bytes scanned limit was exceeded") from None
+            if "cancelled by user" in str(exc):
+                raise QueryCancelled("Query was cancelled by user") from None
+            if not lenient and _is_parse_failure(exc):
+                ctx.meter.bytes_read = ctx.meter.files_read = 0
+                continue
+            raise from_duckdb(exc) from None
+        finally:
+            with ctx._lock:
+                ctx._connection = None
+            con.close()
+    raise AssertionError("unreachable")
+
+
+def query(tree: Any, ctx: Context) -> Result:
+    """Run a SELECT / WITH query and return typed string rows."""
+
+    def runner(con: Any, sql: str) -> Result:
+        rel = con.sql(sql)
+        columns = [
+            (_athena_name(name), str(kind))
+            for name, kind in zip(rel.columns, rel.types, strict=True)
+        ]
+        rows = [tuple(cell(v) for v in row) for row in rel.fetchall()]
+        return Result(columns=columns, rows=rows)
+
+    result = _execute(tree, ctx, runner)
+    result.bytes_scanned, result.files_read = ctx.meter.bytes_read, ctx.meter.files_read
+    return result
+
+
+def _athena_name(name: str) -> str:
+    """Unnamed columns are ``_col0``, ``_col1``... in Athena (sqlglot writes ``_col_0``)."""
+    match = re.fullmatch(r"_col_(\d+)", name)
+    return f"_col{match.group(1)}" if match else name
+
+
+def _ctas_props(tree: Any) -> dict[str, Any]:
+    from sqlglot import exp
+
+    props: dict[str, Any] = {}
+    properties = tree.args.get("properties")
+    for prop in properties.expressions if properties else []:
+        if isinstance(prop, exp.FileFormatProperty):
+            props["format"] = (prop.this.name if prop.this else "").upper()
+        elif isinstance(prop, exp.PartitionedByProperty):
+            node = prop.this
+            items = node.expressions if hasattr(node, "expressions") else [node]
+            props["partitioned_by"] = [i.name.lower() for i in items]
+        elif isinstance(prop, exp.LocationProperty):
+            props["external_location"] = prop.this.name
+        elif isinstance(prop, exp.Property):
+            value = prop.args.get("value")
+            if isinstance(value, exp.Array):
+                props[prop.name.lower()] = [v.name.lower() for v in value.expressions]
+            else:
+                props[prop.name.lower()] = value.name if value is not None else ""
+    return props
+
+
+def ctas(tree: Any, ctx: Context) -> Result:
+    """CREATE TABLE ... WITH (format='PARQUET', external_location=..., partitioned_by=...) AS SELECT."""
+    table_node = tree.this
+    database = (table_node.db or ctx.database).lower()
+    name = table_node.name.lower()
+    if not catalog.has_database(ctx.account_id, ctx.region, database):
+        from flovtrain.sandbox.athena_engine.errors import schema_not_found
+
+        raise schema_not_found(database)
+    glue = catalog.glue(ctx.account_id, ctx.region)
+    if name in glue.databases[database].tables:
+        if tree.args.get("exists"):
+            return Result(
+                header_row=False, statement_type="DDL", substatement_type="CREATE_TABLE_AS_SELECT"
+            )
+        raise QueryError(
+            f"TABLE_ALREADY_EXISTS: Table 'awsdatacatalog.{database}.{name}' already exists"
+        )
+    props = _ctas_props(tree)
+    fmt = props.get("format", "PARQUET")
+    if fmt != "PARQUET":
+        raise QueryError(
+            f"The sandbox's Athena writes CTAS tables as PARQUET only (got format='{fmt}')."
+        )
+    location = props.get("external_location") or (
+        f"{ctx.output_location.rstrip('/')}/tables/{ctx.execution_id}/"
+    )
+    if not location.endswith("/"):
+        location += "/"
+    bucket, prefix = storage.parse_s3_url(location)
+    if storage.bucket_or_none(ctx.account_id, ctx.region, bucket) is None:
+        raise QueryError(
+            f"HIVE_PATH_ALREADY_EXISTS: Unable to write to s3://{bucket}: the bucket does not exist"
+        )
+    if storage.list_keys(ctx.account_id, ctx.region, bucket, prefix):
+        raise QueryError(
+            f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{database}.{name}' "
+            f"already exists: {location}. You may need to manually clean the data at "
+            "location before creating the table."
+        )
+    partitioned_by = props.get("partitioned_by") or []
+    select = tree.args["expression"]
+
+    def runner(
+        con: Any, sql: str
+    ) -> tuple[list[tuple[str, str]], list[tuple[list[str], str]], int]:
+        rel = con.sql(sql)
+        cols = [(c.lower(), str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
+        missing = [p for p in partitioned_by if p not in [c for c, _ in cols]]
+        if missing:
+            raise QueryError(f"Partition columns {missing} are not in the SELECT list")
+        if partitioned_by and [c for c, _ in cols[-len(partitioned_by) :]] != partitioned_by:
+            raise QueryError(
+                "HIVE_COLUMN_ORDER_MISMATCH: Partition keys must be the last columns in "
+                f"the table and in the same order as the partition specification: {partitioned_by}"
+            )
+        casts = ", ".join(
+            f'CAST("{c}" AS TIMESTAMP) AS "{c}"' if t == "TIMESTAMP WITH TIME ZONE" else f'"{c}"'
+            for c, t in cols
+        )
+        written = 0
+        parts: list[tuple[list[str], str]] = []
+        with tempfile.TemporaryDirectory(prefix="flovtrain-ctas-") as tmp:
+            target = Path(tmp) / "out"
+            options = "FORMAT parquet, COMPRESSION snappy"
+            if partitioned_by:
+                options += ", PARTITION_BY (" + ", ".join(f'"{p}"' for p in partitioned_by) + ")"
+                options += ", FILENAME_PATTERN 'part-{i}'"
+            out = target if partitioned_by else target.with_suffix(".parquet")
+            # one writer thread: row groups (so file bytes and bytes scanned later) are reproducible
+            con.execute("SET threads = 1")
+            con.execute(f"COPY (SELECT {casts} FROM ({sql})) TO '{out}' ({options})")
+            files = sorted(target.rglob("*.parquet")) if partitioned_by else [out]
+            seen: set[str] = set()
+            for path in files:
+                rel_key = (
+                    path.relative_to(target).as_posix()
+                    if partitioned_by
+                    else f"{ctx.execution_id or 'data'}.parquet"
+                )
+                storage.put_bytes(
+                    ctx.account_id, ctx.region, bucket, prefix + rel_key, path.read_bytes()
+                )
+                written += path.stat().st_size
+                if partitioned_by:
+                    folder = rel_key.rsplit("/", 1)[0]
+                    if folder not in seen:
+                        seen.add(folder)
+                        values = [seg.split("=", 1)[1] for seg in folder.split("/")]
+                        parts.append((values, f"s3://{bucket}/{prefix}{folder}/"))
+        return cols, parts, written
+
+    cols, parts, _ = _execute(select, ctx, runner)
+    data_cols = [(c, t) for c, t in cols if c not in partitioned_by]
+    table_input = {
+        "Name": name,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {
+            "EXTERNAL": "TRUE",
+            "classification": "parquet",
+            "has_encrypted_data": "false",
+        },
+        "PartitionKeys": [
+            {"Name": c, "Type": _glue_type(t)} for c, t in cols if c in partitioned_by
+        ],
+        "StorageDescriptor": {
+            "Columns": [{"Name": c, "Type": _glue_type(t)} for c, t in data_cols],
+            "Location": location,
+            "InputFormat": catalog.PARQUET_INPUT,
+            "OutputFormat": catalog.PARQUET_OUTPUT,
+            "SerdeInfo": {"SerializationLibrary": catalog.PARQUET_SERDE, "Parameters": {}},
+        },
+    }
+    catalog.create_table(ctx.account_id, ctx.region, database, table_input, exists_ok=False)
+    info = catalog.get_table(ctx.account_id, ctx.region, database, name)
+    for values, part_location in parts:
+        catalog.add_partition(ctx.account_id, ctx.region, info, values, part_location)
+    return Result(
+        header_row=False,
+        statement_type="DDL",
+        substatement_type="CREATE_TABLE_AS_SELECT",
+        bytes_scanned=ctx.meter.bytes_read,
+        files_read=ctx.meter.files_read,
+    )
+
+
+def _glue_type(duck: str) -> str:
+    if duck.startswith("DECIMAL"):
+        return duck.lower()
+    return _GLUE_TYPES.get(duck, "string")

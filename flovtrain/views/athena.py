@@ -1,0 +1,86 @@
+"""Athena as DataFrames: query executions and named queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from flovtrain.session import get_session
+
+EXECUTION_COLUMNS = [
+    "execution_id",
+    "state",
+    "statement_type",
+    "database",
+    "workgroup",
+    "bytes_scanned",
+    "engine_ms",
+    "reason",
+    "query",
+]
+NAMED_QUERY_COLUMNS = ["named_query_id", "name", "database", "workgroup", "query"]
+
+
+def iter_executions(workgroup: str = "primary", session: Any = None) -> Iterator[dict[str, Any]]:
+    """Yield raw ``QueryExecution`` dicts of a workgroup, newest first."""
+    athena = get_session(session).client("athena")
+    for page in athena.get_paginator("list_query_executions").paginate(WorkGroup=workgroup):
+        ids = page.get("QueryExecutionIds", [])
+        for i in range(0, len(ids), 50):
+            yield from athena.batch_get_query_execution(QueryExecutionIds=ids[i : i + 50])[
+                "QueryExecutions"
+            ]
+
+
+def executions(workgroup: str = "primary", session: Any = None) -> pd.DataFrame:
+    """Return the workgroup's query executions (newest first), one row each.
+
+    Examples
+    --------
+    >>> executions()[["state", "bytes_scanned"]].head()      # doctest: +SKIP
+    """
+    rows = [
+        {
+            "execution_id": e["QueryExecutionId"],
+            "state": e["Status"]["State"],
+            "statement_type": e.get("StatementType"),
+            "database": (e.get("QueryExecutionContext") or {}).get("Database"),
+            "workgroup": e.get("WorkGroup"),
+            "bytes_scanned": (e.get("Statistics") or {}).get("DataScannedInBytes", 0),
+            "engine_ms": (e.get("Statistics") or {}).get("EngineExecutionTimeInMillis", 0),
+            "reason": e["Status"].get("StateChangeReason", ""),
+            "query": " ".join(e.get("Query", "").split())[:120],
+        }
+        for e in iter_executions(workgroup, session)
+    ]
+    return pd.DataFrame(rows, columns=EXECUTION_COLUMNS)
+
+
+def named_queries(workgroup: str = "primary", session: Any = None) -> pd.DataFrame:
+    """Return the workgroup's saved (named) queries.
+
+    Examples
+    --------
+    >>> named_queries()                                       # doctest: +SKIP
+    """
+    athena = get_session(session).client("athena")
+    ids = [
+        i
+        for p in athena.get_paginator("list_named_queries").paginate(WorkGroup=workgroup)
+        for i in p.get("NamedQueryIds", [])
+    ]
+    rows = []
+    for i in range(0, len(ids), 50):
+        for q in athena.batch_get_named_query(NamedQueryIds=ids[i : i + 50])["NamedQueries"]:
+            rows.append(
+                {
+                    "named_query_id": q["NamedQueryId"],
+                    "name": q["Name"],
+                    "database": q["Database"],
+                    "workgroup": q.get("WorkGroup"),
+                    "query": q["QueryString"],
+                }
+            )
+    return pd.DataFrame(rows, columns=NAMED_QUERY_COLUMNS).sort_values("name", ignore_index=True)

@@ -1,0 +1,42 @@
+"""Shared set-up for the Athena tests: a reset sandbox with the workshop klines and table."""
+
+from __future__ import annotations
+
+import boto3
+import pandas as pd
+
+import flovtrain.athena as athena
+import flovtrain.marketdata as md
+from flovtrain.sandbox import control
+
+BUCKET = "flovtrain-athena-test"
+RESULTS = f"s3://{BUCKET}/athena-results/"
+DAYS = 5
+
+
+def setup_market(days: int = DAYS) -> pd.DataFrame:
+    """Reset, upload ``days`` of klines, create database + table, repair partitions; return pandas truth."""
+    control.reset()
+    md.upload(BUCKET, days=days)
+    athena.query("CREATE DATABASE IF NOT EXISTS marketdata", output_location=RESULTS)
+    athena.query(md.table_ddl("marketdata", BUCKET), database="marketdata", output_location=RESULTS)
+    athena.query("MSCK REPAIR TABLE klines", database="marketdata", output_location=RESULTS)
+    frames = []
+    for symbol, day, body in md.iter_klines(days=days):
+        df = md.parse_csv(body)
+        df["symbol"], df["date"] = symbol, str(day)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def q(sql: str, **kwargs) -> pd.DataFrame:
+    return athena.query(sql, database="marketdata", output_location=RESULTS, **kwargs)
+
+
+def object_sizes(prefix: str) -> dict[str, int]:
+    s3 = boto3.client("s3")
+    return {
+        o["Key"]: o["Size"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        for o in page.get("Contents", [])
+    }
