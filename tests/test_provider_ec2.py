@@ -78,3 +78,34 @@ def test_stop_start_keeps_the_address_and_stop_ends_processes(ec2):
             time.sleep(0.02)
     ec2.start_instances(InstanceIds=[iid])
     assert addresses(ec2)[iid] == inst["PublicIpAddress"]
+
+
+def test_an_address_something_listens_on_is_skipped():
+    """An app left behind by a killed sandbox must not answer for a new instance."""
+    import ipaddress
+    import socket
+
+    from flovtrain.sandbox import control
+
+    control.reset()
+    ec2 = boto3.client("ec2", region_name="eu-west-1")
+
+    def launch() -> str:
+        reservation = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1)
+        instance_id = reservation["Instances"][0]["InstanceId"]
+        described = ec2.describe_instances(InstanceIds=[instance_id])
+        return described["Reservations"][0]["Instances"][0]["PublicIpAddress"]
+
+    first = launch()
+    with socket.socket() as squatter:
+        for step in range(1, 30):  # the next free address (another run may hold the very next)
+            squatted = str(ipaddress.ip_address(first) + step)
+            try:
+                squatter.bind((squatted, 8090))
+                break
+            except OSError:
+                continue
+        squatter.listen()
+        second = launch()
+    assert second != squatted
+    assert ipaddress.ip_address(second).is_loopback

@@ -73,6 +73,24 @@ def _usable(address: str) -> bool:
     return address != "127.0.0.1" and last not in (0, 255)
 
 
+def _listened_on(address: str) -> bool:
+    """True when some process already listens on ``address`` (e.g. an app a killed sandbox
+    left behind): a new instance there would be "validated" against somebody else's app."""
+    try:
+        import psutil
+
+        return any(
+            c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.ip == address
+            for c in psutil.net_connections(kind="tcp4")
+        )
+    except Exception:  # no permission to list sockets: probe the app port instead
+        import socket
+
+        with socket.socket() as probe:
+            probe.settimeout(0.2)
+            return probe.connect_ex((address, 8090)) == 0
+
+
 def _lease(address: str) -> bool:
     """Take the machine-wide lock for ``address``; False when another sandbox holds it."""
     lock_dir = Path(tempfile.gettempdir()) / LOCK_DIR_NAME
@@ -98,7 +116,8 @@ def allocate(account_id: str, region: str, instance_id: str) -> Instance:
         while True:
             address = _address(_next_index)
             _next_index += 1
-            if _usable(address) and address not in _leases and _lease(address):
+            if (_usable(address) and address not in _leases
+                    and not _listened_on(address) and _lease(address)):
                 break
         root = home() / instance_id
         if root.exists():  # left over from before a reset: ids repeat after re-seeding
