@@ -12,6 +12,7 @@ import shutil
 import time
 from pathlib import Path
 
+import boto3
 import nbformat
 import pytest
 from _jupyterlab import CHROMIUM, chromium_page, jupyterlab, run_all
@@ -99,3 +100,72 @@ def test_notebook_runs_in_jupyterlab(notebook, lab_root, tmp_path):
     assert elapsed < 60, f"{notebook} took {elapsed:.0f} s in the browser"
     if before is not None:
         assert (REPO / "notebooks" / notebook).read_bytes() == before
+
+
+PIPELINE_CHAPTERS = ["04_codestar_project.ipynb"]  # deploys the project and shows pipeline_view
+_STAGES = """() => [...document.querySelectorAll(
+    '.jp-OutputArea-output .flovtrain-pipeline-view .flovtrain-stage')
+  ].map(s => s.dataset.status)"""
+_WATCH_STATUSES = """() => {
+  // every stage status the live view shows from now on (it redraws by replacing its HTML)
+  window.flovtrainSeen = new Set();
+  const view = document.querySelector('.jp-OutputArea-output .flovtrain-pipeline-view');
+  const note = () => view.querySelectorAll('.flovtrain-stage').forEach(
+      s => window.flovtrainSeen.add(s.dataset.status));
+  new MutationObserver(note).observe(view, {subtree: true, childList: true, attributes: true});
+}"""
+
+
+@pytest.mark.parametrize("notebook", PIPELINE_CHAPTERS)
+def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
+    if not (REPO / "notebooks" / notebook).exists():
+        pytest.skip(f"notebooks/{notebook} does not exist yet")
+    before = (REPO / "notebooks" / notebook).read_bytes()
+    control.reset()
+    started = time.monotonic()
+    with jupyterlab(lab_root, tmp_path / "jupyter", kernel_env()) as lab, chromium_page() as page:
+        result = run_all(page, lab, notebook, timeout=75)
+        screenshot = tmp_path / f"{Path(notebook).stem}.png"
+        view = page.locator(".jp-OutputArea-output .flovtrain-pipeline-view")
+        view.first.wait_for(state="visible", timeout=10_000)
+        # the chapter waited for the first run: the view shows every stage succeeded
+        page.wait_for_function(f"() => ({_STAGES})().length > 0 && "
+                               f"({_STAGES})().every(s => s === 'Succeeded')", timeout=10_000)
+        stage_names = view.first.locator(".flovtrain-stage > b").all_inner_texts()
+        buttons = view.first.locator("button").all_inner_texts()
+
+        # Release change: the kernel runs it, the view follows the new run until it is done
+        page.evaluate(_WATCH_STATUSES)
+        view.first.locator("button", has_text="Release change").click()
+        message = view.first.locator("text=/release change: [0-9a-f-]{36}/")
+        message.wait_for(timeout=10_000)
+        page.wait_for_function(
+            f"() => window.flovtrainSeen.has('InProgress') && "
+            f"({_STAGES})().every(s => s === 'Succeeded')", timeout=30_000, polling=100)
+        seen = page.evaluate("() => [...window.flovtrainSeen]")
+        released = message.inner_text().split(": ", 1)[1].strip()
+        page.screenshot(path=str(screenshot), full_page=True)
+        view.first.screenshot(path=str(tmp_path / f"{Path(notebook).stem}-pipeline.png"))
+        error_count = page.locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').count()
+    elapsed = time.monotonic() - started
+
+    bad = [o for o in result["outputs"] if o["type"] == "error" or o["name"] == "stderr"]
+    assert not bad, f"errors or stderr in {notebook} (screenshot {screenshot}): {bad}"
+    assert error_count == 0, f"{error_count} stderr/error outputs rendered; see {screenshot}"
+    widget_outputs = [o for o in result["outputs"]
+                      if "application/vnd.jupyter.widget-view+json" in o["mimes"]]
+    assert widget_outputs, f"no widget output in {notebook}: FLOVTRAIN_STATIC_WIDGETS leaked?"
+    assert stage_names == ["Source", "Build", "Deploy"], stage_names
+    for label in ("Refresh", "Release change", "Retry failed stage", "Approve", "Reject"):
+        assert any(label in b for b in buttons), f"no {label!r} button in {buttons}"
+    assert "InProgress" in seen, f"the view never showed the run in progress: {seen}"
+    # the run the button started is the pipeline's newest, and it succeeded
+    cp = boto3.client("codepipeline", region_name="eu-west-1")
+    newest = cp.list_pipeline_executions(pipelineName="flovtrain-webapp-pipeline")[
+        "pipelineExecutionSummaries"][0]
+    assert (newest["pipelineExecutionId"], newest["status"]) == (released, "Succeeded")
+    assert newest["trigger"]["triggerType"] == "StartPipelineExecution"
+    assert screenshot.stat().st_size > 10_000
+    assert elapsed < 90, f"{notebook} took {elapsed:.0f} s in the browser"
+    assert (REPO / "notebooks" / notebook).read_bytes() == before  # the lab ran a copy

@@ -326,3 +326,177 @@ def test_deleting_a_stack_while_a_deployment_runs(aws):
     assert info["status"] == "Failed"
     assert "was terminated" in info["errorInformation"]["message"]
     assert "started" in info["errorInformation"]["message"]
+
+
+def _events(cfn, stack: str) -> list[dict]:
+    return [
+        e
+        for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack)
+        for e in page["StackEvents"]
+    ]
+
+
+def test_stack_events_per_resource_newest_first(aws):
+    name = "evented"
+    aws["s3"].put_object(Bucket="seed", Key="evented.zip", Body=app_bundle("<h1>e</h1>", 8090))
+    template = {
+        "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": f"{name}-b"}},
+            "Repo": {
+                "Type": "AWS::CodeCommit::Repository",
+                "Properties": {
+                    "RepositoryName": name,
+                    "Code": {"S3": {"Bucket": "seed", "Key": "evented.zip"}},
+                },
+            },
+            "KeyPair": {"Type": "AWS::EC2::KeyPair", "Properties": {"KeyName": f"{name}-key"}},
+            # Group refers to App: App is created while Group is in progress
+            "Group": {
+                "Type": "AWS::CodeDeploy::DeploymentGroup",
+                "Properties": {
+                    "ApplicationName": {"Ref": "App"},
+                    "DeploymentGroupName": f"{name}-group",
+                    "ServiceRoleArn": "arn:aws:iam::123456789012:role/cd",
+                },
+            },
+            "App": {
+                "Type": "AWS::CodeDeploy::Application",
+                "Properties": {"ApplicationName": name},
+            },
+            "Skipped": {
+                "Type": "AWS::CodeDeploy::Application",
+                "Condition": "Never",
+                "Properties": {"ApplicationName": f"{name}-skipped"},
+            },
+        },
+    }
+    cfn = aws["cloudformation"]
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))["StackId"]
+    events = _events(cfn, name)
+
+    # newest first, like AWS: the stack's CREATE_COMPLETE on top, its CREATE_IN_PROGRESS last
+    assert (events[0]["LogicalResourceId"], events[0]["ResourceStatus"]) == (
+        name,
+        "CREATE_COMPLETE",
+    )
+    assert (events[-1]["LogicalResourceId"], events[-1]["ResourceStatus"]) == (
+        name,
+        "CREATE_IN_PROGRESS",
+    )
+    assert events[0]["ResourceType"] == events[-1]["ResourceType"] == "AWS::CloudFormation::Stack"
+    times = [e["Timestamp"] for e in events]
+    assert times == sorted(times, reverse=True)
+    assert len({e["EventId"] for e in events}) == len(events)
+    assert all(e["StackId"] == stack_id and e["StackName"] == name for e in events)
+
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=name)["StackResources"]
+        if "LogicalResourceId" in r  # moto 5.2.5 lists a condition-skipped resource as {}
+    }
+    kinds = {k: v["Type"] for k, v in template["Resources"].items()}
+    by_resource: dict[str, list[dict]] = {}
+    for event in reversed(events[1:-1]):  # oldest first
+        by_resource.setdefault(event["LogicalResourceId"], []).append(event)
+    assert set(by_resource) == {"Bucket", "Repo", "KeyPair", "Group", "App"}  # not Skipped
+    for logical, found in by_resource.items():
+        assert [e["ResourceStatus"] for e in found] == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
+        assert all(e["ResourceType"] == kinds[logical] for e in found), found
+        assert found[0]["PhysicalResourceId"] == ""  # AWS names it once it exists
+        assert found[1]["PhysicalResourceId"] == physical[logical]
+    assert physical["Repo"] == name and physical["KeyPair"] == f"{name}-key"
+    # chronology: the group started, created the application it refers to, then completed
+    order = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in reversed(events)]
+    assert (
+        order.index(("Group", "CREATE_IN_PROGRESS"))
+        < order.index(("App", "CREATE_COMPLETE"))
+        < order.index(("Group", "CREATE_COMPLETE"))
+    )
+
+    cfn.delete_stack(StackName=name)
+    events = _events(cfn, stack_id)  # a deleted stack is found by its id
+    assert (events[0]["LogicalResourceId"], events[0]["ResourceStatus"]) == (
+        name,
+        "DELETE_COMPLETE",
+    )
+    deleted = {}
+    for event in reversed(events):
+        if event["ResourceStatus"].startswith("DELETE_") and event["LogicalResourceId"] != name:
+            deleted.setdefault(event["LogicalResourceId"], []).append(event["ResourceStatus"])
+    assert deleted == {k: ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"] for k in by_resource}
+    assert [e["ResourceStatus"] for e in events].count("CREATE_COMPLETE") == 6  # kept
+
+
+def test_stack_event_of_a_failed_resource_says_why(aws):
+    aws["s3"].put_object(Bucket="seed", Key="not-a.zip", Body=b"plain text")
+    template = {
+        "Resources": {
+            "Repo": {
+                "Type": "AWS::CodeCommit::Repository",
+                "Properties": {
+                    "RepositoryName": "broken-seed",
+                    "Code": {"S3": {"Bucket": "seed", "Key": "not-a.zip"}},
+                },
+            }
+        }
+    }
+    cfn = aws["cloudformation"]
+    try:
+        cfn.create_stack(StackName="broken", TemplateBody=json.dumps(template))
+    except cfn.exceptions.ClientError as exc:
+        assert "is not a zip file" in str(exc)
+    events = _events(cfn, "broken")
+    failed = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert len(failed) == 1, events
+    assert failed[0]["LogicalResourceId"] == "Repo"
+    assert failed[0]["ResourceType"] == "AWS::CodeCommit::Repository"
+    assert (
+        "s3://seed/not-a.zip of repository broken-seed is not a zip file"
+        in (failed[0]["ResourceStatusReason"])
+    )
+    assert [e["ResourceStatus"] for e in events if e["LogicalResourceId"] == "Repo"] == [
+        "CREATE_FAILED",
+        "CREATE_IN_PROGRESS",
+    ]
+
+
+def test_stack_update_records_update_events(aws):
+    def template(description: str) -> str:
+        return json.dumps(
+            {
+                "Resources": {
+                    "Repo": {
+                        "Type": "AWS::CodeCommit::Repository",
+                        "Properties": {
+                            "RepositoryName": "updated",
+                            "RepositoryDescription": description,
+                        },
+                    },
+                    "App": {
+                        "Type": "AWS::CodeDeploy::Application",
+                        "Properties": {"ApplicationName": "updated"},
+                    },
+                }
+            }
+        )
+
+    cfn = aws["cloudformation"]
+    cfn.create_stack(StackName="updated", TemplateBody=template("first"))
+    cfn.update_stack(StackName="updated", TemplateBody=template("second"))
+    events = _events(cfn, "updated")
+    assert [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events[:4]] == [
+        ("updated", "UPDATE_COMPLETE"),
+        ("Repo", "UPDATE_COMPLETE"),
+        ("Repo", "UPDATE_IN_PROGRESS"),
+        ("updated", "UPDATE_IN_PROGRESS"),
+    ]
+    assert events[1]["PhysicalResourceId"] == "updated"
+    assert events[1]["ResourceType"] == "AWS::CodeCommit::Repository"
+    # the unchanged application has its creation events only
+    assert [e["ResourceStatus"] for e in events if e["LogicalResourceId"] == "App"] == [
+        "CREATE_COMPLETE",
+        "CREATE_IN_PROGRESS",
+    ]
+    repo = aws["codecommit"].get_repository(repositoryName="updated")["repositoryMetadata"]
+    assert repo["repositoryDescription"] == "second"

@@ -248,4 +248,6 @@ def _live(pipeline: str, session: boto3.Session, region: str | None, interval: f
     buttons["reject"].on_click(act("approval", answer("Rejected")))
     redraw()
     start_following()
-    return widgets.VBox([widgets.HBox(list(buttons.values())), pane, message])
+    view = widgets.VBox([widgets.HBox(list(buttons.values())), pane, message])
+    view.add_class("flovtrain-pipeline-view")  # a stable hook for the browser test and CSS
+    return view

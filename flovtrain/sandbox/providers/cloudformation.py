@@ -7,6 +7,12 @@ initial commit from ``Code.S3``), CodeBuild project, CodeDeploy application and 
 group, CodePipeline pipeline (which starts its first execution), EC2 key pair (private key
 kept in SSM ``/ec2/keypair/<key-pair-id>``, as AWS does) and S3 bucket policy are created
 through the other providers, listed by describe_stack_resources, and removed by delete_stack.
+
+moto 5.2.5 records stack-level events only (``FakeStack._add_stack_event``: the stack's own
+``CREATE_IN_PROGRESS`` / ``CREATE_COMPLETE``). :func:`setup` also wraps the stack engine's
+per-resource steps, so ``describe_stack_events`` lists every resource of every stack, as AWS
+does (newest first): ``CREATE_IN_PROGRESS`` then ``CREATE_COMPLETE`` (or ``CREATE_FAILED`` with
+the reason), ``UPDATE_*`` and ``DELETE_*``, with logical and physical id, type and time.
 """
 
 from __future__ import annotations
@@ -382,6 +388,7 @@ def _make_model(cfn_type: str) -> type:
 def setup() -> None:
     """Register a model class per skipped type once moto's stack engine is imported."""
     after_import("moto.cloudformation", _register_types)  # seconds to import: not at start
+    after_import("moto.cloudformation", _record_resource_events)
 
 
 def _register_types() -> None:
@@ -392,6 +399,140 @@ def _register_types() -> None:
             _models[cfn_type] = _make_model(cfn_type)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+
+# -- per-resource stack events --------------------------------------------------------------
+def _event(
+    stack: Any,
+    logical_id: str,
+    cfn_type: str,
+    status: str,
+    physical: str | None = "",
+    reason: str | None = None,
+) -> Any:
+    """An event like ``FakeStack._add_stack_event`` makes, but for one resource (not added yet)."""
+    from moto.cloudformation.models import Event
+
+    return Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=physical or "",
+        resource_type=cfn_type,
+        resource_status=status,
+        resource_status_reason=reason,
+        resource_properties=None,
+    )
+
+
+def _notify(stack: Any, *events: Any) -> None:
+    """Send events to the stack's SNS topics, as moto does for its stack events."""
+    for event in events:
+        event.sendToSns(stack.account_id, stack.region_name, stack.notification_arns)
+
+
+def _physical(resource: Any) -> str:
+    physical = getattr(resource, "physical_resource_id", None)
+    return physical if isinstance(physical, str) else str(physical or "")
+
+
+def _record_resource_events() -> None:
+    """Wrap moto's create / update / delete of each stack resource to record its events."""
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import Stack
+
+    if getattr(parsing, "_flovtrain_events", False):
+        return
+    create, update = parsing.parse_and_create_resource, parsing.parse_and_update_resource
+    delete = parsing.ResourceMap._delete_resource
+    resource_map = Stack._create_resource_map
+
+    def create_resource_map(self: Any) -> Any:
+        # the map knows its stack: delete_stack takes the stack out of the backend first
+        mapping = resource_map(self)
+        mapping.flovtrain_stack = self
+        return mapping
+
+    def steps(
+        verb: str,
+        logical_id: str,
+        resource_json: Any,
+        resources_map: Any,
+        account_id: str,
+        region_name: str,
+        run: Any,
+    ) -> Any:
+        stack = getattr(resources_map, "flovtrain_stack", None)
+        if stack is None:  # not a stack's resource map
+            return run()
+        cfn_type = (resource_json or {}).get("Type", "")
+        # in the list before run(): resources this one refers to are created inside run()
+        started = _event(stack, logical_id, cfn_type, f"{verb}_IN_PROGRESS")
+        stack.events.append(started)
+        try:
+            resource = run()
+        except Exception as exc:
+            failed = _event(
+                stack, logical_id, cfn_type, f"{verb}_FAILED", reason=str(exc) or type(exc).__name__
+            )
+            stack.events.append(failed)
+            _notify(stack, started, failed)
+            raise
+        if resource is None:  # its condition is false, or moto skips the type: not created
+            stack.events.remove(started)
+            return resource
+        done = _event(stack, logical_id, cfn_type, f"{verb}_COMPLETE", _physical(resource))
+        stack.events.append(done)
+        _notify(stack, started, done)
+        return resource
+
+    def create_resource(
+        logical_id: str, resource_json: Any, resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        return steps(
+            "CREATE",
+            logical_id,
+            resource_json,
+            resources_map,
+            account_id,
+            region_name,
+            lambda: create(logical_id, resource_json, resources_map, account_id, region_name),
+        )
+
+    def update_resource(
+        logical_id: str, resource_json: Any, resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        return steps(
+            "UPDATE",
+            logical_id,
+            resource_json,
+            resources_map,
+            account_id,
+            region_name,
+            lambda: update(logical_id, resource_json, resources_map, account_id, region_name),
+        )
+
+    def delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        stack = getattr(self, "flovtrain_stack", None)
+        logical_id = getattr(parsed_resource, "logical_resource_id", "")
+        cfn_type = resource_json.get("Type", "")
+        if stack is None:
+            return delete(self, parsed_resource, resource_json)
+        started = _event(
+            stack, logical_id, cfn_type, "DELETE_IN_PROGRESS", _physical(parsed_resource)
+        )
+        # moto retries a failed delete (dependencies) in a later pass: only success is recorded
+        delete(self, parsed_resource, resource_json)
+        done = _event(stack, logical_id, cfn_type, "DELETE_COMPLETE", _physical(parsed_resource))
+        stack.events.extend([started, done])
+        _notify(stack, started, done)
+        return None
+
+    parsing.parse_and_create_resource = create_resource
+    parsing.parse_and_update_resource = update_resource
+    parsing.ResourceMap._delete_resource = delete_resource
+    Stack._create_resource_map = create_resource_map
+    parsing._flovtrain_events = True
 
 
 PROVIDER = Provider(name="cloudformation", setup=setup)
