@@ -33,3 +33,9 @@ def missing(exc: ClientError) -> bool:
     """True when AWS answered that the thing asked for does not exist."""
     return error_code(exc) in {"NoSuchEntity", "NotFound", "NotFoundException",
                                "ResourceNotFoundException"}
+
+
+def topic_arn(sns: Any, name: str) -> str | None:
+    """Return the ARN of the SNS topic called ``name`` in the client's region, or None."""
+    arns = (t["TopicArn"] for t in paginate(sns, "list_topics", "Topics"))
+    return next((arn for arn in arns if arn.rsplit(":", 1)[-1] == name), None)

@@ -10,6 +10,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from flovtrain.checks._aws import client, missing, paginate
+from flovtrain.checks._aws import topic_arn as find_topic
 from flovtrain.checks._checklist import Checklist
 
 TITLE = "messaging, streaming, archive, monitoring, parameters"
@@ -30,8 +31,7 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def topic_arn() -> str | None:
         if "topic" not in state:
-            arns = [t["TopicArn"] for t in paginate(sns, "list_topics", "Topics")]
-            state["topic"] = next((a for a in arns if a.rsplit(":", 1)[-1] == TOPIC), None)
+            state["topic"] = find_topic(sns, TOPIC)
         return state["topic"]
 
     def queue_arn() -> str | None:
