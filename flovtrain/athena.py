@@ -80,7 +80,7 @@ def start(
 
 
 def wait(
-    execution_id: str, timeout: float = 300.0, poll: float = 0.05, session: Any = None
+    execution_id: str, timeout: float = 300.0, poll: float = 0.02, session: Any = None
 ) -> dict[str, Any]:
     """Poll until the execution is final; return its ``QueryExecution`` dict.
 
@@ -103,7 +103,7 @@ def wait(
                 f"after {timeout:.0f} s; stop it with flovtrain.athena.stop()."
             )
         time.sleep(delay)
-        delay = min(delay * 1.5, 1.0)
+        delay = min(delay * 1.5, 0.25)  # a quick query is seen quickly; 4 polls/s at most
 
 
 def stop(execution_id: str, session: Any = None) -> None:
@@ -114,8 +114,7 @@ def stop(execution_id: str, session: Any = None) -> None:
 def iter_rows(execution_id: str, session: Any = None) -> Iterator[dict[str, Any]]:
     """Yield the raw ``GetQueryResults`` pages of a finished query (paginated)."""
     client = get_session(session).client("athena")
-    for page in client.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id):
-        yield page
+    yield from client.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id)
 
 
 def results(execution: dict[str, Any], session: Any = None) -> pd.DataFrame:
@@ -186,6 +185,7 @@ def query(
     >>> df = query("SELECT symbol, count(*) AS n FROM klines GROUP BY 1",
     ...            database="marketdata", output_location="s3://b/results/")   # doctest: +SKIP
     """
+    session = get_session(session)  # one session: its clients share the loaded API models
     execution_id = start(sql, database, workgroup, output_location, session)
     execution = wait(execution_id, timeout=timeout, session=session)
     status = execution["Status"]
@@ -214,7 +214,8 @@ def summary(df: pd.DataFrame) -> str:
     Examples
     --------
     >>> import pandas as pd
-    >>> df = pd.DataFrame({"a": [1]}); df.attrs.update(bytes_scanned=20_000_000, cost_usd=cost_usd(20_000_000))
+    >>> df = pd.DataFrame({"a": [1]})
+    >>> df.attrs.update(bytes_scanned=20_000_000, cost_usd=cost_usd(20_000_000))
     >>> summary(df)
     '1 rows · 19.07 MiB scanned · $0.000091'
     """

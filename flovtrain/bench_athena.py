@@ -67,8 +67,8 @@ def rows(scale: str = "10M", session: Any = None) -> list[dict]:
     summary, gen_s = _timed(lambda: md.upload(BUCKET, start=start, days=days, progress=False))
     out: list[dict] = [
         {
-            "name": f"generate + upload {int(summary.rows.sum()):,} klines ({summary.files.sum():,} files, "
-            f"{summary.bytes.sum() / 2**30:.2f} GiB)",
+            "name": f"generate + upload {int(summary.rows.sum()):,} klines "
+            f"({summary.files.sum():,} files, {summary.bytes.sum() / 2**30:.2f} GiB)",
             "seconds": round(gen_s, 2),
             "bytes_scanned": None,
             "target": "",
@@ -148,7 +148,8 @@ def rows(scale: str = "10M", session: Any = None) -> list[dict]:
             "seconds": round(pandas_s, 2),
             "bytes_scanned": None,
             "target": ">= 20x Parquet",
-            "note": f"{pandas_s / csv_s:.1f}x the CSV query, {pandas_s / pq_s:.1f}x the Parquet query",
+            "note": f"{pandas_s / csv_s:.1f}x the CSV query, "
+            f"{pandas_s / pq_s:.1f}x the Parquet query",
         }
     )
     first = pd.Timestamp(str(start)).date()

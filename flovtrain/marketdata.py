@@ -263,7 +263,9 @@ def iter_klines(
 
 def object_key(symbol: str, day: dt.date | str, prefix: str = DEFAULT_PREFIX) -> str:
     """Return the S3 key of one daily file in the partitioned layout."""
-    return f"{prefix.strip('/')}/symbol={symbol}/date={day}/{symbol}-1m-{day}.csv"
+    key = f"symbol={symbol}/date={day}/{symbol}-1m-{day}.csv"
+    prefix = prefix.strip("/")
+    return f"{prefix}/{key}" if prefix else key  # no leading "/": keys and paths stay relative
 
 
 def parse_csv(body: bytes) -> pd.DataFrame:

@@ -15,7 +15,10 @@ DAYS = 5
 
 
 def setup_market(days: int = DAYS) -> pd.DataFrame:
-    """Reset, upload ``days`` of klines, create database + table, repair partitions; return pandas truth."""
+    """Reset, upload ``days`` of klines, create database + table, repair partitions.
+
+    Returns the pandas truth.
+    """
     control.reset()
     md.upload(BUCKET, days=days)
     athena.query("CREATE DATABASE IF NOT EXISTS marketdata", output_location=RESULTS)

@@ -1,4 +1,4 @@
-"""Athena SQL executed by the sandbox: chapter queries cross-checked against pandas, dialect traps."""
+"""Athena SQL run by the sandbox: chapter queries cross-checked against pandas, dialect traps."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def truth() -> pd.DataFrame:
 
 def test_count_per_symbol_and_bytes_equal_files_read(truth):
     df = q(
-        "SELECT symbol, count(*) AS n, sum(volume) AS vol FROM klines GROUP BY symbol ORDER BY symbol"
+        "SELECT symbol, count(*) AS n, sum(volume) AS vol FROM klines "
+        "GROUP BY symbol ORDER BY symbol"
     )
     expected = truth.groupby("symbol").agg(n=("open", "size"), vol=("volume", "sum")).reset_index()
     assert df.symbol.tolist() == expected.symbol.tolist()

@@ -73,7 +73,8 @@ def test_lifecycle_statistics_and_result_files(market, athena):
 def test_paging_with_max_results_and_next_token(market, athena):
     qid = _start(
         athena,
-        "SELECT open_time FROM klines WHERE symbol = 'BTCUSDT' AND \"date\" = '2025-01-01' ORDER BY 1",
+        "SELECT open_time FROM klines WHERE symbol = 'BTCUSDT' AND \"date\" = '2025-01-01' "
+        "ORDER BY 1",
     )
     _wait(athena, qid)
     rows, token, pages = [], None, 0
@@ -106,11 +107,10 @@ def test_ddl_round_trips_through_glue(market, athena):
         len(glue.get_partitions(DatabaseName="marketdata", TableName="klines")["Partitions"]) == 6
     )
     q(
-        """CREATE EXTERNAL TABLE extra (a string, b int)
+        f"""CREATE EXTERNAL TABLE extra (a string, b int)
          ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
          WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"')
-         LOCATION 's3://%s/extra/' TBLPROPERTIES ('skip.header.line.count' = '1')"""
-        % BUCKET
+         LOCATION 's3://{BUCKET}/extra/' TBLPROPERTIES ('skip.header.line.count' = '1')"""
     )
     t = glue.get_table(DatabaseName="marketdata", Name="extra")["Table"]
     assert t["Parameters"]["skip.header.line.count"] == "1"
@@ -120,7 +120,7 @@ def test_ddl_round_trips_through_glue(market, athena):
     assert q("SHOW TABLES").iloc[:, 0].tolist() == ["extra", "klines"]
     q(
         "ALTER TABLE klines ADD PARTITION (symbol = 'XRPUSDT', `date` = '2025-01-01') "
-        "LOCATION 's3://%s/empty-partition/'" % BUCKET
+        f"LOCATION 's3://{BUCKET}/empty-partition/'"
     )
     assert "symbol=XRPUSDT/date=2025-01-01" in q("SHOW PARTITIONS klines").iloc[:, 0].tolist()
     assert q("SELECT count(*) AS n FROM klines WHERE symbol = 'XRPUSDT'").n.tolist() == [
@@ -135,10 +135,9 @@ def test_ddl_round_trips_through_glue(market, athena):
 
 def test_ctas_parquet_scans_fewer_bytes(market):
     q(
-        """CREATE TABLE klines_parquet WITH (format = 'PARQUET',
-           external_location = 's3://%s/parquet/klines/', partitioned_by = ARRAY['symbol'])
+        f"""CREATE TABLE klines_parquet WITH (format = 'PARQUET',
+           external_location = 's3://{BUCKET}/parquet/klines/', partitioned_by = ARRAY['symbol'])
          AS SELECT open_time, open, high, low, close, volume, "date", symbol FROM klines"""
-        % BUCKET
     )
     csv = q("SELECT symbol, sum(volume) AS v FROM klines GROUP BY 1 ORDER BY 1")
     pq = q("SELECT symbol, sum(volume) AS v FROM klines_parquet GROUP BY 1 ORDER BY 1")
@@ -151,8 +150,8 @@ def test_ctas_parquet_scans_fewer_bytes(market):
     assert sorted(p["Values"][0] for p in parts["Partitions"]) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
     with pytest.raises(AthenaQueryFailed, match="HIVE_PATH_ALREADY_EXISTS"):
         q(
-            "CREATE TABLE again WITH (external_location = 's3://%s/parquet/klines/') AS SELECT 1 AS x"
-            % BUCKET
+            f"CREATE TABLE again WITH (external_location = 's3://{BUCKET}/parquet/klines/') "
+            "AS SELECT 1 AS x"
         )
 
 
@@ -188,14 +187,38 @@ def test_malformed_rows_become_nulls_and_empty_location(market):
         Bucket=BUCKET, Key="bad/x.csv", Body=b"1,2.5\nnot-a-number,3\n4\n5,6,7\n"
     )
     q(
-        "CREATE EXTERNAL TABLE bad (a bigint, b double) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' "
-        "LOCATION 's3://%s/bad/'" % BUCKET
+        "CREATE EXTERNAL TABLE bad (a bigint, b double) "
+        f"ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://{BUCKET}/bad/'"
     )
     df = q("SELECT a, b FROM bad")
     assert df.a.tolist()[0] == 1 and df.a.isna().tolist() == [False, True, False, False]
     assert df.b.isna().tolist() == [False, False, True, False]
-    q("CREATE EXTERNAL TABLE nothing (a bigint) LOCATION 's3://%s/nothing-here/'" % BUCKET)
+    q(f"CREATE EXTERNAL TABLE nothing (a bigint) LOCATION 's3://{BUCKET}/nothing-here/'")
     assert q("SELECT count(*) AS n FROM nothing").n.tolist() == [0]
+
+
+def test_partition_values_follow_their_files_whatever_the_line_endings(market):
+    # small files are parsed joined together: rows must still get their own file's partition
+    s3 = boto3.client("s3")
+    bodies = {
+        "1": b"1,10\n2,20",  # no final newline
+        "2": b"3,30\r\n4,40\r\n",  # CRLF
+        "3": b"\n5,50\n\n6,60\n",  # empty lines are skipped
+        "4": b"7,70\n",
+    }
+    for part, body in bodies.items():
+        s3.put_object(Bucket=BUCKET, Key=f"parts/p={part}/data.csv", Body=body)
+    q(
+        "CREATE EXTERNAL TABLE parts (a bigint, b bigint) PARTITIONED BY (p string) "
+        f"ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://{BUCKET}/parts/'"
+    )
+    q("MSCK REPAIR TABLE parts")
+    df = q("SELECT p, a, b FROM parts ORDER BY a")
+    assert df.p.tolist() == ["1", "1", "2", "2", "3", "3", "4"]
+    assert df.a.tolist() == [1, 2, 3, 4, 5, 6, 7] and df.b.tolist() == [10, 20, 30, 40, 50, 60, 70]
+    pruned = q("SELECT sum(a) AS s FROM parts WHERE p IN ('2', '4') AND a > 3")
+    assert pruned.s.tolist() == [11]
+    assert pruned.attrs["bytes_scanned"] == len(bodies["2"]) + len(bodies["4"])
 
 
 def test_workgroup_byte_limit_cancels_query(market, athena):
@@ -218,7 +241,7 @@ def test_workgroup_byte_limit_cancels_query(market, athena):
         WorkGroup="capped", ConfigurationUpdates={"BytesScannedCutoffPerQuery": 10_000_000}
     )
     boto3.client("s3").put_object(Bucket=BUCKET, Key="big/x.csv", Body=b"1\n" * 6_000_000)
-    q("CREATE EXTERNAL TABLE big (a bigint) LOCATION 's3://%s/big/'" % BUCKET)
+    q(f"CREATE EXTERNAL TABLE big (a bigint) LOCATION 's3://{BUCKET}/big/'")
     qid = athena.start_query_execution(
         QueryString="SELECT count(*) FROM big",
         WorkGroup="capped",

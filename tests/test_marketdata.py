@@ -130,3 +130,12 @@ def test_upload_folder_of_real_files(tmp_path):
         md.upload_folder(tmp_path / "empty", "x")
     with pytest.raises(MarketDataError, match="is not a folder"):
         md.upload_folder(tmp_path / "missing", "x")
+
+
+def test_object_key_without_prefix_is_relative(tmp_path):
+    """write_folder joins keys to a folder: a leading '/' would write to the filesystem root."""
+    from flovtrain import marketdata
+
+    key = marketdata.object_key("BTCUSDT", "2025-01-02", prefix="")
+    assert key == "symbol=BTCUSDT/date=2025-01-02/BTCUSDT-1m-2025-01-02.csv"
+    assert (tmp_path / key).is_relative_to(tmp_path)

@@ -1,4 +1,8 @@
-"""Chapter 08 · Athena over market data: database, partitioned CSV table, Parquet copy, capped workgroup, own queries."""
+"""Chapter 08 · Athena over market data.
+
+Checks the database, the partitioned CSV table, the Parquet copy, the capped workgroup and
+the attendee's own queries.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +57,8 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         serde = t["StorageDescriptor"]["SerdeInfo"].get("SerializationLibrary", "")
         if "parquet" not in serde.lower():
             raise Failed(
-                f"{PARQUET_TABLE} is stored with {serde}, not Parquet: use CTAS with format='PARQUET'"
+                f"{PARQUET_TABLE} is stored with {serde}, not Parquet: "
+                "use CTAS with format='PARQUET'"
             )
 
     def workgroup() -> None:

@@ -8,8 +8,9 @@ Layers, one module each:
 - :mod:`.catalog` — Glue tables and partitions, read from moto's Glue backend in-process.
 - :mod:`.storage` — S3 objects read in-process from moto's S3 backend (zero-copy), counted so
   ``DataScannedInBytes`` is the bytes actually read.
-- :mod:`.tables` — a Glue table as a pyarrow dataset (SerDe options, partitions) DuckDB scans
-  with projection, filter and partition pruning.
+- :mod:`.pruning` — which Glue partitions a query needs, decided before any file is listed.
+- :mod:`.tables` — a table's needed files and columns read into Arrow (SerDe options,
+  partition values) or handed to DuckDB's Parquet scan.
 - :mod:`.ddl` — DDL through Athena updating Glue; CTAS to Parquet.
 - :mod:`.executor` — runs one statement and returns a :class:`~.executor.Result`.
 - :mod:`.results` — Athena result types, the results CSV and ``.metadata``.

@@ -1,4 +1,4 @@
-"""Glue databases, tables and partitions, read and written in-process through moto's Glue backend."""
+"""Glue databases, tables and partitions, read and written in-process via moto's Glue backend."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ def parse(sql: str) -> Any:
             first.get("line", 1),
             first.get("col", 1),
             f"mismatched input '{token}'. {first.get('description', '')}".strip(),
-        )
+        ) from None
     except TokenError as exc:
         raise syntax_error(1, 1, str(exc)) from None
     if len(statements) != 1:

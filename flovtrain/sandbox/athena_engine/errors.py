@@ -62,8 +62,8 @@ _DUCK_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Division by zero", re.I), "DIVISION_BY_ZERO: Division by zero"),
     (
         re.compile(r'Referenced column "([^"]+)" not found', re.I),
-        "COLUMN_NOT_FOUND: line 1:1: Column '{0}' cannot be resolved or requester is not authorized "
-        "to access requested resources",
+        "COLUMN_NOT_FOUND: line 1:1: Column '{0}' cannot be resolved or requester is not "
+        "authorized to access requested resources",
     ),
     (
         re.compile(r"Could not convert string '([^']*)' to (\w+)", re.I),

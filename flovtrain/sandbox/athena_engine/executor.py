@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flovtrain.sandbox.athena_engine import catalog, ddl, dialect, storage, tables
+from flovtrain.sandbox.athena_engine import catalog, ddl, dialect, pruning, storage, tables
 from flovtrain.sandbox.athena_engine.errors import QueryCancelled, QueryError, from_duckdb
 from flovtrain.sandbox.athena_engine.results import Result, cell
 
@@ -124,24 +124,53 @@ def _connect(ctx: Context) -> Any:
     return con
 
 
+def _columns_read(tree: Any) -> set[str] | None:
+    """Names the query can read (every identifier it mentions); None when it may read all.
+
+    A superset is harmless (a column converted for nothing); a star or a NATURAL join reads
+    columns the text never names, so then every column is read.
+    """
+    from sqlglot import exp
+
+    if any(not isinstance(s.parent, exp.Count) for s in tree.find_all(exp.Star)):
+        return None
+    if any("NATURAL" in (j.args.get("method") or "").upper() for j in tree.find_all(exp.Join)):
+        return None
+    return {i.name.lower() for i in tree.find_all(exp.Identifier)}
+
+
 def _prepare(tree: Any, ctx: Context, con: Any, lenient: bool) -> str:
-    """Register every referenced table as a view over its dataset; return DuckDB SQL."""
+    """Load every referenced table (only the partitions and columns the query needs) and
+    register it as a view; return the DuckDB SQL."""
     schema: dict[str, dict[str, dict[str, str]]] = {}
-    seen: set[tuple[str, str]] = set()
-    for i, (node, database, name) in enumerate(_referenced_tables(tree, ctx)):
+    references: dict[tuple[str, str], list[Any]] = {}
+    for node, database, name in _referenced_tables(tree, ctx):
         node.set("catalog", None)
-        if (database, name) in seen:
-            continue
-        seen.add((database, name))
+        references.setdefault((database, name), []).append(node)
+    columns = _columns_read(tree)
+    infos = {}
+    for database, name in references:
         info = catalog.get_table(ctx.account_id, ctx.region, database, name)
-        data, select_list = tables.dataset(info, ctx.account_id, ctx.region, ctx.meter, lenient)
-        con.register(f"__ds_{i}", data)
+        infos[(database, name)] = info
+        schema.setdefault(database, {})[name] = {c.name: c.type for c in info.all_columns}
+    # transpile first: a query Athena rejects at analysis (unknown column) reads nothing
+    sql = dialect.to_duckdb(tree, schema, ctx.database)
+    for i, ((database, name), nodes) in enumerate(references.items()):
+        info = infos[(database, name)]
+        wanted = pruning.wanted(con, info, nodes, ctx.database, tables.partition_select_list(info))
+        data, select_list = tables.load(
+            info, ctx.account_id, ctx.region, ctx.meter, lenient, columns, wanted
+        )
+        if isinstance(data, str):  # SQL over files DuckDB reads itself
+            source = f"({data})"
+        else:
+            con.register(f"__ds_{i}", data)
+            source = f"__ds_{i}"
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
         con.execute(
-            f'CREATE OR REPLACE VIEW "{database}"."{name}" AS SELECT {select_list} FROM __ds_{i}'
+            f'CREATE OR REPLACE VIEW "{database}"."{name}" AS SELECT {select_list} FROM {source}'
         )
-        schema.setdefault(database, {})[name] = {c.name: c.type for c in info.all_columns}
-    return dialect.to_duckdb(tree, schema, ctx.database)
+    return sql
 
 
 def _is_parse_failure(exc: Exception) -> bool:
@@ -239,7 +268,8 @@ def _ctas_props(tree: Any) -> dict[str, Any]:
 
 
 def ctas(tree: Any, ctx: Context) -> Result:
-    """CREATE TABLE ... WITH (format='PARQUET', external_location=..., partitioned_by=...) AS SELECT."""
+    """Run CTAS: ``CREATE TABLE ... WITH (format='PARQUET', external_location=...,
+    partitioned_by=...) AS SELECT``."""
     table_node = tree.this
     database = (table_node.db or ctx.database).lower()
     name = table_node.name.lower()

@@ -122,7 +122,18 @@ class Result:
         return info
 
     def api_rows(self) -> list[dict[str, Any]]:
-        """All rows as GetQueryResults ``Rows`` (header first for queries, as Athena does)."""
+        """All rows as GetQueryResults ``Rows`` (header first for queries, as Athena does).
+
+        Built once per result: every page of a paged read slices the same list.
+        """
+        cached = self.__dict__.get("_api_rows")
+        if cached is not None and cached[0] == len(self.rows):
+            return cached[1]
+        out = self._build_api_rows()
+        self.__dict__["_api_rows"] = (len(self.rows), out)
+        return out
+
+    def _build_api_rows(self) -> list[dict[str, Any]]:
         out = []
         if self.header_row and self.columns:
             out.append({"Data": [{"VarCharValue": name} for name, _ in self.columns]})
@@ -145,7 +156,7 @@ class Result:
         return buf.getvalue().encode()
 
     def metadata_bytes(self) -> bytes:
-        """The ``.metadata`` object (Athena's is binary; ours carries the same ColumnInfo as JSON)."""
+        """The ``.metadata`` object (Athena's is binary; ours has the same ColumnInfo as JSON)."""
         return json.dumps(
             {"ColumnInfo": self.column_info(), "RowCount": len(self.rows)}, indent=1
         ).encode()

@@ -112,6 +112,16 @@ def delete_prefix(account_id: str, region: str, bucket: str, prefix: str) -> int
     return removed
 
 
+def real_path(key: Any) -> str | None:
+    """A path the process can open to read a moto key's bytes, when it has rolled over to a
+    temp file (objects over ~5 MB do); None while it lives in memory."""
+    spool = key._value_buffer
+    inner = getattr(spool, "_file", None)
+    if getattr(spool, "_rolled", False) and hasattr(inner, "fileno"):
+        return f"/proc/self/fd/{inner.fileno()}"
+    return None
+
+
 def arrow_buffer(key: Any) -> Any:
     """Return a pyarrow Buffer over a moto key's bytes without copying them."""
     import pyarrow as pa
@@ -147,99 +157,3 @@ class ScanMeter:
     def check(self) -> None:
         if self.cancelled.is_set():
             raise QueryCancelled("Query was cancelled by user")
-
-
-class _CountingFile:
-    """A read-only file over an Arrow buffer that counts the bytes read (for Parquet)."""
-
-    def __init__(self, buffer: Any, meter: ScanMeter) -> None:
-        import pyarrow as pa
-
-        self._reader = pa.BufferReader(buffer)
-        self._meter = meter
-        self.closed = False
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._reader.read(n if n is not None and n >= 0 else None)
-        self._meter.add(len(data))
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._reader.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._reader.tell()
-
-    def size(self) -> int:
-        return self._reader.size()
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        self.closed = True
-
-
-def filesystem(files: dict[str, Any], meter: ScanMeter, whole_files: bool) -> Any:
-    """A pyarrow filesystem over moto keys; ``files`` maps a virtual path to a FakeKey.
-
-    Parameters
-    ----------
-    whole_files : bool
-        True for text formats (Athena counts the whole file as soon as it is opened);
-        False for Parquet (only the byte ranges actually read count).
-    """
-    import pyarrow as pa
-    import pyarrow.fs as pafs
-
-    class MotoHandler(pafs.FileSystemHandler):
-        def get_type_name(self) -> str:
-            return "flovtrain-moto"
-
-        def normalize_path(self, path: str) -> str:
-            return path
-
-        def get_file_info(self, paths: list[str]) -> list[Any]:
-            return [
-                pafs.FileInfo(p, pafs.FileType.File, size=files[p].size)
-                if p in files
-                else pafs.FileInfo(p, pafs.FileType.NotFound)
-                for p in paths
-            ]
-
-        def _open(self, path: str) -> Any:
-            meter.check()
-            key = files[path]
-            buffer = arrow_buffer(key)
-            # Native readers only: a Python file object read from Arrow's IO threads can
-            # deadlock against DuckDB's scan. So every opened file counts whole, Parquet too
-            # (Athena would count only the Parquet columns read: ours is an upper bound).
-            meter.add(buffer.size, new_file=True)
-            return pa.BufferReader(buffer)
-
-        def open_input_file(self, path: str) -> Any:
-            return self._open(path)
-
-        def open_input_stream(self, path: str) -> Any:
-            return self._open(path)
-
-        def __eq__(self, other: object) -> bool:
-            return self is other
-
-        def __ne__(self, other: object) -> bool:
-            return self is not other
-
-        def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-            raise NotImplementedError("read-only")
-
-        get_file_info_selector = create_dir = delete_dir = delete_dir_contents = _read_only
-        delete_root_dir_contents = delete_file = move = copy_file = _read_only
-        open_output_stream = open_append_stream = _read_only
-
-    return pafs.PyFileSystem(MotoHandler())
