@@ -63,9 +63,12 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def workgroup() -> None:
         try:
-            config = athena.get_work_group(WorkGroup=WORKGROUP)["WorkGroup"]["Configuration"]
+            found = athena.get_work_group(WorkGroup=WORKGROUP).get("WorkGroup")
         except ClientError:
-            raise Failed(f"no workgroup {WORKGROUP}") from None
+            found = None
+        if not found:  # AWS raises InvalidRequestException; moto answers with nothing
+            raise Failed(f"no workgroup {WORKGROUP}")
+        config = found.get("Configuration", {})
         cutoff = config.get("BytesScannedCutoffPerQuery")
         if not cutoff:
             raise Failed(f"workgroup {WORKGROUP} has no BytesScannedCutoffPerQuery")
