@@ -130,15 +130,19 @@ def list_pipeline_executions(call: Call) -> dict[str, Any]:
 
 
 def _action_execution(act: Any) -> dict[str, Any]:
+    status = act.status
+    decided = getattr(act, "approval", None)
+    if status == "InProgress" and decided:  # answered; the engine thread moves on shortly
+        status = "Succeeded" if decided["result"].get("status") == "Approved" else "Failed"
     out: dict[str, Any] = {
         "actionExecutionId": act.action_execution_id,
-        "status": act.status,
+        "status": status,
         "lastStatusChange": act.last_update,
         "lastUpdatedBy": act.updated_by,
     }
     if act.summary:
         out["summary"] = act.summary[:2048]
-    if act.token and act.status == "InProgress":
+    if act.token and status == "InProgress":
         out["token"] = act.token
     if act.external_id:
         out["externalExecutionId"] = act.external_id
