@@ -103,7 +103,7 @@ def wait(
                 f"after {timeout:.0f} s; stop it with flovtrain.athena.stop()."
             )
         time.sleep(delay)
-        delay = min(delay * 1.5, 0.25)  # a quick query is seen quickly; 4 polls/s at most
+        delay = min(delay * 1.5, 0.1)  # a quick query is seen quickly; 10 polls/s at most
 
 
 def stop(execution_id: str, session: Any = None) -> None:
@@ -118,32 +118,80 @@ def iter_rows(execution_id: str, session: Any = None) -> Iterator[dict[str, Any]
 
 
 def results(execution: dict[str, Any], session: Any = None) -> pd.DataFrame:
-    """Return the rows of a SUCCEEDED execution as a typed DataFrame (header row dropped)."""
+    """Return the rows of a SUCCEEDED execution as a typed DataFrame (header row dropped).
+
+    A result that fits in one ``GetQueryResults`` page is read from that page. A longer one is
+    read from the results CSV Athena wrote to S3 (as awswrangler does): one download instead of
+    a page per 1,000 rows, the same typed frame either way.
+
+    Examples
+    --------
+    >>> execution = wait(start("SELECT 1 AS one", output_location="s3://b/r/"))  # doctest: +SKIP
+    >>> results(execution).one.tolist()                                         # doctest: +SKIP
+    [1]
+    """
+    session = get_session(session)
     columns: list[dict[str, Any]] = []
     rows: list[list[str | None]] = []
+    location = execution.get("ResultConfiguration", {}).get("OutputLocation") or ""
+    dml = execution.get("StatementType") == "DML"
     for page in iter_rows(execution["QueryExecutionId"], session=session):
         columns = columns or page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
+        if page.get("NextToken") and dml and location.endswith(".csv") and not rows:
+            names = [c["Name"] for c in columns]
+            return _typed(_read_results_csv(location, names, session), columns)
         rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"])
     names = [c["Name"] for c in columns]
-    if execution.get("StatementType") == "DML" and rows and rows[0] == names:
+    if dml and rows and rows[0] == names:
         rows = rows[1:]
-    df = pd.DataFrame(rows, columns=names)
-    for column in columns:
+    return _typed(pd.DataFrame(rows, columns=names), columns)
+
+
+def _read_results_csv(location: str, names: list[str], session: Any) -> pd.DataFrame:
+    """The results CSV as string cells: NULL (an unquoted empty field) is None, "" stays ""."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    body = session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    table = pcsv.read_csv(
+        pa.py_buffer(body),
+        read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    # by position: a result may repeat a column name
+    df = pd.DataFrame({i: table.column(i).to_pylist() for i in range(len(names))})
+    df.columns = names
+    return df
+
+
+def _typed(df: pd.DataFrame, columns: list[dict[str, Any]]) -> pd.DataFrame:
+    """Give each column of string cells the pandas dtype of its Athena type."""
+    for i, column in enumerate(columns):
         kind = column["Type"]
-        name = column["Name"]
+        cells = df.iloc[:, i]
         if kind in _DTYPES:
             if _DTYPES[kind] in ("Int64", "float64"):
-                df[name] = pd.to_numeric(df[name]).astype(_DTYPES[kind])
+                typed = pd.to_numeric(cells).astype(_DTYPES[kind])
             elif _DTYPES[kind] == "boolean":
-                df[name] = df[name].map({"true": True, "false": False}).astype("boolean")
+                typed = cells.map({"true": True, "false": False}).astype("boolean")
             else:
-                df[name] = df[name].astype("string")
+                typed = cells.astype("string")
         elif kind == "date":
-            df[name] = pd.to_datetime(df[name]).dt.date
+            typed = pd.to_datetime(cells).dt.date
         elif kind.startswith("timestamp"):
-            df[name] = pd.to_datetime(df[name].str.replace(" UTC", "", regex=False), utc=True)
+            typed = pd.to_datetime(cells.str.replace(" UTC", "", regex=False), utc=True)
         elif kind == "decimal":
-            df[name] = pd.to_numeric(df[name])
+            typed = pd.to_numeric(cells)
+        else:
+            continue
+        df.isetitem(i, typed)
     return df
 
 
