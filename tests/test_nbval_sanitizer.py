@@ -1,7 +1,7 @@
 """The nbval sanitizer hides what really varies between runs, and only that.
 
-nbval reads the file with its own regex (``get_sanitize_patterns``), not configparser, so these tests
-use the same reader.
+nbval reads the file with its own regex (``get_sanitize_patterns``), not configparser, so these
+tests use the same reader.
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ def _stored_text() -> str:
     ("fast", "slow"),
     [
         # a pandas table: the timing is right-aligned, so a longer number eats a space of padding
-        ("1  klines_parquet   4.55  0.000048      58 ms (engine)", "1  klines_parquet   4.55  0.000048    1058 ms (engine)"),
+        (
+            "1  klines_parquet   4.55  0.000048      58 ms (engine)",
+            "1  klines_parquet   4.55  0.000048    1058 ms (engine)",
+        ),
         ("<td>180 ms (engine)</td>", "<td>12345 ms (engine)</td>"),
     ],
 )
@@ -56,5 +59,6 @@ def test_sanitizer_keeps_row_labels_and_values_around_a_timing() -> None:
 def test_every_pattern_is_used_by_some_stored_output() -> None:
     # a pattern nothing matches is either dead or hides nothing; both deserve a look
     stored = _stored_text()
-    unused = [regex for regex, _ in get_sanitize_patterns(CFG.read_text()) if not re.search(regex, stored)]
+    patterns = get_sanitize_patterns(CFG.read_text())
+    unused = [regex for regex, _ in patterns if not re.search(regex, stored)]
     assert unused == []
