@@ -271,7 +271,8 @@ def _from_dicts(found: list[dict[str, Any]]) -> list[Row]:
         extra = f"{d['bytes_scanned']:,} bytes scanned" if d.get("bytes_scanned") else ""
         note = "; ".join(x for x in (d.get("note", ""), extra) if x)
         ok = d.get("ok")
-        rows.append(Row(d["name"], f"{d['seconds']:.2f} s", d.get("target", ""), ok, note))
+        value = d.get("value") or f"{d['seconds']:.2f} s"
+        rows.append(Row(d["name"], value, d.get("target", ""), ok, note))
     return rows
 
 
