@@ -239,25 +239,32 @@ def _head_target(repo: Repo) -> bytes | None:
     return None
 
 
+def _branch_ref(repo: Repo, branch: str) -> bytes:
+    """Return ``refs/heads/<branch>``; raise BranchDoesNotExistException when it is missing."""
+    ref = b"refs/heads/" + branch.encode()
+    if ref not in repo.refs:
+        raise GitRepoError("BranchDoesNotExistException", f"Branch {branch} does not exist")
+    return ref
+
+
 # -- reading --------------------------------------------------------------------------------
-def branches(account: str, region: str, name: str) -> dict[str, str]:
-    """Return ``{branch: commit id}``."""
+def _refs_under(account: str, region: str, name: str, prefix: bytes) -> dict[str, str]:
     with locked(account, region, name) as repo:
         return {
-            r[len(b"refs/heads/") :].decode(): repo.refs[r].decode()
+            r[len(prefix) :].decode(): repo.refs[r].decode()
             for r in repo.refs.keys()
-            if r.startswith(b"refs/heads/")
+            if r.startswith(prefix)
         }
+
+
+def branches(account: str, region: str, name: str) -> dict[str, str]:
+    """Return ``{branch: commit id}``."""
+    return _refs_under(account, region, name, b"refs/heads/")
 
 
 def tags(account: str, region: str, name: str) -> dict[str, str]:
     """Return ``{tag: object id}`` for the git tags pushed to the repository."""
-    with locked(account, region, name) as repo:
-        return {
-            r[len(b"refs/tags/") :].decode(): repo.refs[r].decode()
-            for r in repo.refs.keys()
-            if r.startswith(b"refs/tags/")
-        }
+    return _refs_under(account, region, name, b"refs/tags/")
 
 
 def default_branch(account: str, region: str, name: str) -> str | None:
@@ -272,10 +279,7 @@ def default_branch(account: str, region: str, name: str) -> str | None:
 def set_default_branch(account: str, region: str, name: str, branch: str) -> None:
     """Make ``branch`` the default branch (HEAD)."""
     with locked(account, region, name) as repo:
-        ref = b"refs/heads/" + branch.encode()
-        if ref not in repo.refs:
-            raise GitRepoError("BranchDoesNotExistException", f"Branch {branch} does not exist")
-        repo.refs.set_symbolic_ref(b"HEAD", ref)
+        repo.refs.set_symbolic_ref(b"HEAD", _branch_ref(repo, branch))
 
 
 def head(account: str, region: str, repo: str, branch: str) -> str | None:
@@ -542,9 +546,7 @@ def set_branch(
 def delete_branch(account: str, region: str, name: str, branch: str) -> str:
     """Delete ``branch``; return the commit it pointed at."""
     with locked(account, region, name) as repo:
-        ref = b"refs/heads/" + branch.encode()
-        if ref not in repo.refs:
-            raise GitRepoError("BranchDoesNotExistException", f"Branch {branch} does not exist")
+        ref = _branch_ref(repo, branch)
         sha = repo.refs[ref]
         del repo.refs[ref]
         return sha.decode()

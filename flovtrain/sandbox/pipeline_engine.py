@@ -409,14 +409,11 @@ def _codecommit_source(run: Execution, act: ActionRun) -> None:
 
 
 def _s3_source(run: Execution, act: ActionRun) -> None:
-    from moto.s3.models import s3_backends
+    from flovtrain.sandbox.providers._common import s3_object
 
     cfg = act.action.get("configuration", {})
     bucket, key = cfg.get("S3Bucket"), cfg.get("S3ObjectKey")
-    try:
-        obj = s3_backends[run.account_id]["aws"].get_object(bucket, key)
-    except Exception:
-        obj = None
+    obj = s3_object(run.account_id, bucket, key)
     if obj is None:
         raise _ActionFailed(
             "JobFailed",

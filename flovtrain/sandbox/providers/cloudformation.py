@@ -453,64 +453,41 @@ def _record_resource_events() -> None:
         mapping.flovtrain_stack = self
         return mapping
 
-    def steps(
-        verb: str,
-        logical_id: str,
-        resource_json: Any,
-        resources_map: Any,
-        account_id: str,
-        region_name: str,
-        run: Any,
-    ) -> Any:
-        stack = getattr(resources_map, "flovtrain_stack", None)
-        if stack is None:  # not a stack's resource map
-            return run()
-        cfn_type = (resource_json or {}).get("Type", "")
-        # in the list before run(): resources this one refers to are created inside run()
-        started = _event(stack, logical_id, cfn_type, f"{verb}_IN_PROGRESS")
-        stack.events.append(started)
-        try:
-            resource = run()
-        except Exception as exc:
-            failed = _event(
-                stack, logical_id, cfn_type, f"{verb}_FAILED", reason=str(exc) or type(exc).__name__
-            )
-            stack.events.append(failed)
-            _notify(stack, started, failed)
-            raise
-        if resource is None:  # its condition is false, or moto skips the type: not created
-            stack.events.remove(started)
+    def recorded(verb: str, moto_step: Any) -> Any:
+        """Wrap moto's create or update of one resource (``verb`` CREATE / UPDATE)."""
+
+        def step(
+            logical_id: str,
+            resource_json: Any,
+            resources_map: Any,
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            args = (logical_id, resource_json, resources_map, account_id, region_name)
+            stack = getattr(resources_map, "flovtrain_stack", None)
+            if stack is None:  # not a stack's resource map
+                return moto_step(*args)
+            cfn_type = (resource_json or {}).get("Type", "")
+            # in the list before moto's step: resources this one refers to are created inside it
+            started = _event(stack, logical_id, cfn_type, f"{verb}_IN_PROGRESS")
+            stack.events.append(started)
+            try:
+                resource = moto_step(*args)
+            except Exception as exc:
+                reason = str(exc) or type(exc).__name__
+                failed = _event(stack, logical_id, cfn_type, f"{verb}_FAILED", reason=reason)
+                stack.events.append(failed)
+                _notify(stack, started, failed)
+                raise
+            if resource is None:  # its condition is false, or moto skips the type: not created
+                stack.events.remove(started)
+                return resource
+            done = _event(stack, logical_id, cfn_type, f"{verb}_COMPLETE", _physical(resource))
+            stack.events.append(done)
+            _notify(stack, started, done)
             return resource
-        done = _event(stack, logical_id, cfn_type, f"{verb}_COMPLETE", _physical(resource))
-        stack.events.append(done)
-        _notify(stack, started, done)
-        return resource
 
-    def create_resource(
-        logical_id: str, resource_json: Any, resources_map: Any, account_id: str, region_name: str
-    ) -> Any:
-        return steps(
-            "CREATE",
-            logical_id,
-            resource_json,
-            resources_map,
-            account_id,
-            region_name,
-            lambda: create(logical_id, resource_json, resources_map, account_id, region_name),
-        )
-
-    def update_resource(
-        logical_id: str, resource_json: Any, resources_map: Any, account_id: str, region_name: str
-    ) -> Any:
-        return steps(
-            "UPDATE",
-            logical_id,
-            resource_json,
-            resources_map,
-            account_id,
-            region_name,
-            lambda: update(logical_id, resource_json, resources_map, account_id, region_name),
-        )
+        return step
 
     def delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
         stack = getattr(self, "flovtrain_stack", None)
@@ -528,8 +505,8 @@ def _record_resource_events() -> None:
         _notify(stack, started, done)
         return None
 
-    parsing.parse_and_create_resource = create_resource
-    parsing.parse_and_update_resource = update_resource
+    parsing.parse_and_create_resource = recorded("CREATE", create)
+    parsing.parse_and_update_resource = recorded("UPDATE", update)
     parsing.ResourceMap._delete_resource = delete_resource
     Stack._create_resource_map = create_resource_map
     parsing._flovtrain_events = True

@@ -42,6 +42,7 @@ from moto.moto_api._internal import mock_random
 from flovtrain import config
 from flovtrain.sandbox import buildspec as bspec
 from flovtrain.sandbox import gitrepos, processes
+from flovtrain.sandbox.providers._common import s3_object
 from flovtrain.sandbox.seam import AwsError, Call, Provider
 
 SOURCE_TYPES = {
@@ -385,14 +386,9 @@ def _download_source(build: Build, settings: dict[str, Any], src: Path) -> None:
         build.record["resolvedSourceVersion"] = sha
         bspec.extract(data, src)
     elif kind == "S3":
-        from moto.s3.models import s3_backends
-
         location = source.get("location", "").removeprefix("arn:aws:s3:::")
         bucket, _, key = location.partition("/")
-        try:
-            obj = s3_backends[build.account]["aws"].get_object(bucket, key)
-        except Exception:
-            obj = None
+        obj = s3_object(build.account, bucket, key)
         if obj is None:
             raise _PhaseFailed(
                 "CLIENT_ERROR",
@@ -897,6 +893,14 @@ def _stop(build: Build, reason: str = "STOPPED") -> None:
 
 
 # -- projects -------------------------------------------------------------------------------
+def _section(params: dict[str, Any], key: str, creating: bool) -> dict[str, Any] | None:
+    """The block ``key`` to check: the one given, ``{}`` when creating without it, else None."""
+    value = params.get(key)
+    if value is None and not creating:
+        return None
+    return value or {}
+
+
 def _validate_project(account: str, region: str, params: dict[str, Any], creating: bool) -> None:
     name = params.get("name") or ""
     if creating and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9\-_]{1,254}", name):
@@ -905,9 +909,8 @@ def _validate_project(account: str, region: str, params: dict[str, Any], creatin
             f"Invalid project name {name!r}: 2-255 letters, digits, '-' or '_', "
             "starting with a letter or digit.",
         )
-    source = params.get("source")
-    if source is not None or creating:
-        source = source or {}
+    source = _section(params, "source", creating)
+    if source is not None:
         kind = source.get("type")
         if kind not in SOURCE_TYPES:
             raise AwsError(
@@ -923,9 +926,8 @@ def _validate_project(account: str, region: str, params: dict[str, Any], creatin
                 "InvalidInputException",
                 "A NO_SOURCE project needs an inline buildspec in source.buildspec",
             )
-    artifacts = params.get("artifacts")
-    if artifacts is not None or creating:
-        artifacts = artifacts or {}
+    artifacts = _section(params, "artifacts", creating)
+    if artifacts is not None:
         if artifacts.get("type") not in ARTIFACT_TYPES:
             raise AwsError("InvalidInputException", "Invalid type provided: Artifact type")
         if artifacts["type"] == "S3" and not artifacts.get("location"):
@@ -936,9 +938,8 @@ def _validate_project(account: str, region: str, params: dict[str, Any], creatin
             "InvalidInputException",
             "Invalid service role: Service role account ID does not match caller's account",
         )
-    environment = params.get("environment")
-    if environment is not None or creating:
-        environment = environment or {}
+    environment = _section(params, "environment", creating)
+    if environment is not None:
         if environment.get("type") not in {
             "WINDOWS_CONTAINER",
             "LINUX_CONTAINER",

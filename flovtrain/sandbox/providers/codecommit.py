@@ -14,6 +14,8 @@ import posixpath
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +70,16 @@ def _repo_exists(call: Call, name: str) -> None:
         raise AwsError("RepositoryDoesNotExistException", f"{name} does not exist")
     if not gitrepos.exists(call.account_id, call.region, name):
         gitrepos.init(call.account_id, call.region, name)
+
+
+@contextmanager
+def _open_repo(call: Call, *required: str) -> Iterator[Any]:
+    """Check the request (repositoryName and ``required``) and the repository; hold its lock."""
+    params = call.params
+    _require(params, "repositoryName", *required)
+    _repo_exists(call, params["repositoryName"])
+    with gitrepos.locked(call.account_id, call.region, params["repositoryName"]) as repo:
+        yield repo
 
 
 def _git_date(seconds: int, offset: int) -> str:
@@ -286,9 +298,7 @@ def delete_branch(call: Call) -> dict[str, Any]:
 # -- commits, files, folders ----------------------------------------------------------------
 def get_commit(call: Call) -> dict[str, Any]:
     params = call.params
-    _require(params, "repositoryName", "commitId")
-    _repo_exists(call, params["repositoryName"])
-    with gitrepos.locked(call.account_id, call.region, params["repositoryName"]) as repo:
+    with _open_repo(call, "commitId") as repo:
         try:
             obj = repo[params["commitId"].encode()]
         except (KeyError, ValueError, AssertionError):
@@ -310,9 +320,7 @@ def _resolve(repo: Any, spec: str | None) -> bytes:
 
 def get_file(call: Call) -> dict[str, Any]:
     params = call.params
-    _require(params, "repositoryName", "filePath")
-    _repo_exists(call, params["repositoryName"])
-    with gitrepos.locked(call.account_id, call.region, params["repositoryName"]) as repo:
+    with _open_repo(call, "filePath") as repo:
         sha = _resolve(repo, params.get("commitSpecifier"))
         path = params["filePath"].strip("/")
         try:
@@ -338,9 +346,7 @@ def get_file(call: Call) -> dict[str, Any]:
 
 def get_folder(call: Call) -> dict[str, Any]:
     params = call.params
-    _require(params, "repositoryName", "folderPath")
-    _repo_exists(call, params["repositoryName"])
-    with gitrepos.locked(call.account_id, call.region, params["repositoryName"]) as repo:
+    with _open_repo(call, "folderPath") as repo:
         sha = _resolve(repo, params.get("commitSpecifier"))
         folder = params["folderPath"].strip("/")
         tree_id = repo[sha].tree
@@ -496,9 +502,7 @@ def create_commit(call: Call) -> dict[str, Any]:
 
 def get_differences(call: Call) -> dict[str, Any]:
     params = call.params
-    _require(params, "repositoryName", "afterCommitSpecifier")
-    _repo_exists(call, params["repositoryName"])
-    with gitrepos.locked(call.account_id, call.region, params["repositoryName"]) as repo:
+    with _open_repo(call, "afterCommitSpecifier") as repo:
         after = _resolve(repo, params["afterCommitSpecifier"])
         before_tree = None
         if params.get("beforeCommitSpecifier"):
@@ -694,9 +698,21 @@ def _merge_checks(call: Call, pr: dict[str, Any]) -> dict[str, Any]:
     return target
 
 
-def _close_merged(
-    call: Call, pr: dict[str, Any], target: dict[str, Any], commit: str, option: str
+def _finish_merge(
+    call: Call, pr: dict[str, Any], target: dict[str, Any], commit: str, old: str, option: str
 ) -> dict[str, Any]:
+    """Move the destination branch from ``old`` to ``commit``; close the pull request merged."""
+    try:
+        gitrepos.set_branch(
+            call.account_id,
+            call.region,
+            target["repositoryName"],
+            _branch(target["destinationReference"]),
+            commit,
+            expected_old=old,
+        )
+    except gitrepos.GitRepoError as exc:
+        raise _err(exc) from None
     target["mergeMetadata"] = {
         "isMerged": True,
         "mergedBy": _caller_arn(call),
@@ -722,18 +738,7 @@ def merge_pull_request_by_fast_forward(call: Call) -> dict[str, Any]:
             "The destination branch has commits the source lacks: a fast-forward "
             "merge is not possible. Merge by squash or rebase the source branch.",
         )
-    try:
-        gitrepos.set_branch(
-            call.account_id,
-            call.region,
-            name,
-            _branch(target["destinationReference"]),
-            src,
-            expected_old=dst,
-        )
-    except gitrepos.GitRepoError as exc:
-        raise _err(exc) from None
-    return _close_merged(call, pr, target, src, "FAST_FORWARD_MERGE")
+    return _finish_merge(call, pr, target, src, dst, "FAST_FORWARD_MERGE")
 
 
 def merge_pull_request_by_squash(call: Call) -> dict[str, Any]:
@@ -779,18 +784,7 @@ def merge_pull_request_by_squash(call: Call) -> dict[str, Any]:
         message = params.get("commitMessage") or f"Merged PR {pr['pullRequestId']}: {pr['title']}"
         commit.message = message.encode() + b"\n"
         repo.object_store.add_object(commit)
-    try:
-        gitrepos.set_branch(
-            call.account_id,
-            call.region,
-            name,
-            _branch(target["destinationReference"]),
-            commit.id.decode(),
-            expected_old=dst.decode(),
-        )
-    except gitrepos.GitRepoError as exc:
-        raise _err(exc) from None
-    return _close_merged(call, pr, target, commit.id.decode(), "SQUASH_MERGE")
+    return _finish_merge(call, pr, target, commit.id.decode(), dst.decode(), "SQUASH_MERGE")
 
 
 def _reset() -> None:

@@ -153,6 +153,17 @@ def _new_events() -> list[dict[str, Any]]:
     return [{"lifecycleEventName": e, "status": "Pending"} for e in EVENTS]
 
 
+def _end_event(
+    event: dict[str, Any], status: str, code: str, script: str, message: str, log: str
+) -> None:
+    """Close a lifecycle event with CodeDeploy's diagnostics block."""
+    event.update(
+        status=status,
+        endTime=_now(),
+        diagnostics={"errorCode": code, "scriptName": script, "message": message, "logTail": log},
+    )
+
+
 def _overview(run: Run, moto_deployment: Any) -> None:
     counts = dict.fromkeys(("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Ready"), 0)
     for inst in run.instances.values():
@@ -338,28 +349,10 @@ def _run_instance(run: Run, inst: InstanceRun, bundle: Any, moto_deployment: Any
                 )
             step = steps.get(name) or (lambda n=name: hooks(n, state.get("spec"), archive))
             log = step()
-            event.update(
-                status="Succeeded",
-                endTime=_now(),
-                diagnostics={
-                    "errorCode": "Success",
-                    "scriptName": "",
-                    "message": "Succeeded",
-                    "logTail": log,
-                },
-            )
+            _end_event(event, "Succeeded", "Success", "", "Succeeded", log)
         except _EventFailed as exc:
             failed = True
-            event.update(
-                status="Failed",
-                endTime=_now(),
-                diagnostics={
-                    "errorCode": exc.code,
-                    "scriptName": exc.script,
-                    "message": exc.message,
-                    "logTail": exc.log,
-                },
-            )
+            _end_event(event, "Failed", exc.code, exc.script, exc.message, exc.log)
             run.error = run.error or {
                 "code": "INVALID_REVISION"
                 if exc.code == "UnknownError" and name == "DownloadBundle"
@@ -371,29 +364,11 @@ def _run_instance(run: Run, inst: InstanceRun, bundle: Any, moto_deployment: Any
             }
         except AwsError as exc:
             failed = True
-            event.update(
-                status="Failed",
-                endTime=_now(),
-                diagnostics={
-                    "errorCode": "UnknownError",
-                    "scriptName": "",
-                    "message": exc.message,
-                    "logTail": "",
-                },
-            )
+            _end_event(event, "Failed", "UnknownError", "", exc.message, "")
             run.error = run.error or {"code": "REVISION_MISSING", "message": exc.message}
         except Exception as exc:  # a bug of ours must not leave the deployment InProgress
             failed = True
-            event.update(
-                status="Failed",
-                endTime=_now(),
-                diagnostics={
-                    "errorCode": "UnknownError",
-                    "scriptName": "",
-                    "message": repr(exc),
-                    "logTail": "",
-                },
-            )
+            _end_event(event, "Failed", "UnknownError", "", repr(exc), "")
             run.error = run.error or {"code": "INTERNAL_ERROR", "message": repr(exc)}
         inst.last_updated = _now()
     inst.status = (
@@ -929,15 +904,9 @@ def stop() -> None:
         run.stop_requested.set()
 
 
-def _response_class() -> Any:
-    from moto.codedeploy.responses import CodeDeployResponse
-
-    return CodeDeployResponse
-
-
 PROVIDER = Provider(
     name="codedeploy",
-    response_class=_response_class(),
+    response_class="moto.codedeploy.responses.CodeDeployResponse",
     service="codedeploy",
     operations={
         "CreateDeployment": create_deployment,

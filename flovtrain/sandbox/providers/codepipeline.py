@@ -17,6 +17,11 @@ def _engine() -> Any:
     return pipeline_engine
 
 
+def _pipeline(call: Call) -> tuple[str, str, str]:
+    """The engine's first three arguments: account, region and the request's pipelineName."""
+    return call.account_id, call.region, call.params["pipelineName"]
+
+
 def create_pipeline(call: Call) -> Any:
     result = call.moto()
     name = call.params["pipeline"]["name"]
@@ -97,9 +102,7 @@ def _execution_dict(run: Any) -> dict[str, Any]:
 
 def get_pipeline_execution(call: Call) -> dict[str, Any]:
     p = call.params
-    run = _engine().execution(
-        call.account_id, call.region, p["pipelineName"], p["pipelineExecutionId"]
-    )
+    run = _engine().execution(*_pipeline(call), p["pipelineExecutionId"])
     return {"pipelineExecution": _execution_dict(run)}
 
 
@@ -273,13 +276,7 @@ def list_action_executions(call: Call) -> dict[str, Any]:
 def put_approval_result(call: Call) -> dict[str, Any]:
     p = call.params
     at = _engine().put_approval(
-        call.account_id,
-        call.region,
-        p["pipelineName"],
-        p["stageName"],
-        p["actionName"],
-        p["result"],
-        p["token"],
+        *_pipeline(call), p["stageName"], p["actionName"], p["result"], p["token"]
     )
     return {"approvedAt": at}
 
@@ -287,9 +284,7 @@ def put_approval_result(call: Call) -> dict[str, Any]:
 def retry_stage_execution(call: Call) -> dict[str, Any]:
     p = call.params
     _engine().retry_stage(
-        call.account_id,
-        call.region,
-        p["pipelineName"],
+        *_pipeline(call),
         p["stageName"],
         p["pipelineExecutionId"],
         p.get("retryMode") or "FAILED_ACTIONS",
@@ -300,12 +295,7 @@ def retry_stage_execution(call: Call) -> dict[str, Any]:
 def stop_pipeline_execution(call: Call) -> dict[str, Any]:
     p = call.params
     _engine().stop(
-        call.account_id,
-        call.region,
-        p["pipelineName"],
-        p["pipelineExecutionId"],
-        bool(p.get("abandon")),
-        p.get("reason"),
+        *_pipeline(call), p["pipelineExecutionId"], bool(p.get("abandon")), p.get("reason")
     )
     return {"pipelineExecutionId": p["pipelineExecutionId"]}
 
@@ -314,13 +304,7 @@ def _transition(enabled: bool) -> Any:
     def handler(call: Call) -> dict[str, Any]:
         p = call.params
         _engine().set_transition(
-            call.account_id,
-            call.region,
-            p["pipelineName"],
-            p["stageName"],
-            p["transitionType"],
-            enabled,
-            p.get("reason"),
+            *_pipeline(call), p["stageName"], p["transitionType"], enabled, p.get("reason")
         )
         return {}
 
@@ -339,15 +323,9 @@ def stop() -> None:
     _engine().shutdown()
 
 
-def _response_class() -> Any:
-    from moto.codepipeline.responses import CodePipelineResponse
-
-    return CodePipelineResponse
-
-
 PROVIDER = Provider(
     name="codepipeline",
-    response_class=_response_class(),
+    response_class="moto.codepipeline.responses.CodePipelineResponse",
     service="codepipeline",
     operations={
         "CreatePipeline": create_pipeline,
