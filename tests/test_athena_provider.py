@@ -33,7 +33,8 @@ def _wait(client, qid):
 
 
 def _start(client, sql, **kw):
-    kw.setdefault("ResultConfiguration", {"OutputLocation": RESULTS})
+    if "WorkGroup" not in kw:  # a work group brings its own output location
+        kw.setdefault("ResultConfiguration", {"OutputLocation": RESULTS})
     return client.start_query_execution(
         QueryString=sql, QueryExecutionContext={"Database": "marketdata"}, **kw
     )["QueryExecutionId"]
@@ -229,12 +230,7 @@ def test_workgroup_byte_limit_cancels_query(market, athena):
             "BytesScannedCutoffPerQuery": 10_000_000,
         },
     )
-    qid = athena.start_query_execution(
-        QueryString="SELECT count(*) FROM klines",
-        WorkGroup="capped",
-        QueryExecutionContext={"Database": "marketdata"},
-    )["QueryExecutionId"]
-    e = _wait(athena, qid)
+    e = _wait(athena, _start(athena, "SELECT count(*) FROM klines", WorkGroup="capped"))
     # 2 days of 3 symbols is ~4.4 MB: under the limit
     assert e["Status"]["State"] == "SUCCEEDED"
     athena.update_work_group(
@@ -242,12 +238,7 @@ def test_workgroup_byte_limit_cancels_query(market, athena):
     )
     boto3.client("s3").put_object(Bucket=BUCKET, Key="big/x.csv", Body=b"1\n" * 6_000_000)
     q(f"CREATE EXTERNAL TABLE big (a bigint) LOCATION 's3://{BUCKET}/big/'")
-    qid = athena.start_query_execution(
-        QueryString="SELECT count(*) FROM big",
-        WorkGroup="capped",
-        QueryExecutionContext={"Database": "marketdata"},
-    )["QueryExecutionId"]
-    e = _wait(athena, qid)
+    e = _wait(athena, _start(athena, "SELECT count(*) FROM big", WorkGroup="capped"))
     assert e["Status"]["State"] == "CANCELLED"
     assert e["Status"]["StateChangeReason"] == "Bytes scanned limit was exceeded"
 

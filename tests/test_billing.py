@@ -8,6 +8,7 @@ import urllib.request
 
 import boto3
 import pytest
+from provider_fixtures import create_cost_budget, subscribe_queue
 
 from flovtrain.billing import ChargesResult, simulate_charges
 from flovtrain.exceptions import InvalidCharges
@@ -16,10 +17,7 @@ from flovtrain.sandbox import control
 ACCOUNT = "123456789012"
 
 
-@pytest.fixture(autouse=True)
-def clean_sandbox():
-    control.reset()
-    yield
+pytestmark = pytest.mark.usefixtures("clean_sandbox")
 
 
 def _billing_alarm(region: str, topic: str | None = None, threshold: float = 10.0) -> None:
@@ -51,19 +49,9 @@ def _raw_post(body: bytes) -> tuple[int, dict]:
 def alert_topic():
     """us-east-1 topic with an e-mail and an SQS subscriber; returns (arn, receive())."""
     sns = boto3.client("sns", region_name="us-east-1")
-    sqs = boto3.client("sqs", region_name="us-east-1")
     topic = sns.create_topic(Name="billing-alerts")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="founder@flovtec.example")
-    url = sqs.create_queue(QueueName="billing-alerts")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-
-    def receive() -> list[dict]:
-        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=3, MaxNumberOfMessages=10)
-        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
-
-    return topic, receive
+    return topic, subscribe_queue(topic, "billing-alerts", "us-east-1", wait=3)
 
 
 def test_billing_alarm_fires_on_simulated_charges(alert_topic):
@@ -139,17 +127,7 @@ def test_summary_prints_readably():
 
 
 def test_budget_alert_reaches_inbox_once():
-    budgets = boto3.client("budgets", region_name="us-east-1")
-    budgets.create_budget(
-        AccountId=ACCOUNT,
-        Budget={"BudgetName": "monthly", "BudgetLimit": {"Amount": "10", "Unit": "USD"},
-                "TimeUnit": "MONTHLY", "BudgetType": "COST"},
-        NotificationsWithSubscribers=[{
-            "Notification": {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN",
-                             "Threshold": 80.0, "ThresholdType": "PERCENTAGE"},
-            "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "cfo@flovtec.example"}],
-        }],
-    )
+    budgets = create_cost_budget("monthly", "10", 80.0, ("EMAIL", "cfo@flovtec.example"))
     assert simulate_charges(5.0).budget_alerts == []
     assert control.api("sns/inbox") == []
     spend = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="monthly")["Budget"][
@@ -171,16 +149,7 @@ def test_budget_alert_reaches_inbox_once():
 def test_budget_absolute_threshold_and_sns_subscriber(alert_topic):
     topic, receive = alert_topic
     simulate_charges(30.0)  # charges before the budget exists are applied when it is created
-    boto3.client("budgets", region_name="us-east-1").create_budget(
-        AccountId=ACCOUNT,
-        Budget={"BudgetName": "hard-cap", "BudgetLimit": {"Amount": "100", "Unit": "USD"},
-                "TimeUnit": "MONTHLY", "BudgetType": "COST"},
-        NotificationsWithSubscribers=[{
-            "Notification": {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN",
-                             "Threshold": 25.0, "ThresholdType": "ABSOLUTE_VALUE"},
-            "Subscribers": [{"SubscriptionType": "SNS", "Address": topic}],
-        }],
-    )
+    create_cost_budget("hard-cap", "100", 25.0, ("SNS", topic), "ABSOLUTE_VALUE")
     [envelope] = receive()
     assert envelope["Subject"] == "AWS Budgets: hard-cap has exceeded your alert threshold"
     assert "ACTUAL Amount: $30.00" in envelope["Message"]

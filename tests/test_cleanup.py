@@ -9,9 +9,9 @@ import stat
 
 import boto3
 import pytest
+from provider_fixtures import subscribe_queue
 
 from flovtrain import cleanup
-from flovtrain.sandbox import control
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -24,10 +24,7 @@ STACK_TEMPLATE = json.dumps({
 })
 
 
-@pytest.fixture(autouse=True)
-def clean_sandbox():
-    control.reset()
-    yield
+pytestmark = pytest.mark.usefixtures("clean_sandbox")
 
 
 @pytest.fixture
@@ -371,13 +368,8 @@ def test_check09_fails_item_by_item_with_hints(session):
 
     empty = check("09", session=session)
     assert not any(i.passed for i in empty) and all(i.why and i.hint for i in empty)
-    sns = session.client("sns")
-    sqs = session.client("sqs")
-    topic = sns.create_topic(Name="flovtrain-orders")["TopicArn"]
-    url = sqs.create_queue(QueueName="flovtrain-orders-billing")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    topic = session.client("sns").create_topic(Name="flovtrain-orders")["TopicArn"]
+    subscribe_queue(topic, "flovtrain-orders-billing", session.region_name)
     session.client("ssm").put_parameter(Name="/flovtrain/shop/db-password", Value="x",
                                         Type="String")
     partial = check("09", session=session)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import boto3
 import pytest
+from provider_fixtures import learner_project
 
 import flovtrain
-from flovtrain import project
 from flovtrain.sandbox import control
 from flovtrain.views import devtools
 
@@ -17,14 +15,8 @@ REPO = "flovtrain-webapp"
 
 @pytest.fixture(scope="module")
 def p(tmp_path_factory):
-    control.reset()
-    flovtrain.connect(quiet=True)
-    cwd = os.getcwd()
-    os.chdir(tmp_path_factory.mktemp("learner"))
-    try:
-        yield project.create_project(REPO)
-    finally:
-        os.chdir(cwd)
+    with learner_project(tmp_path_factory.mktemp("learner"), REPO) as learner:
+        yield learner
 
 
 def test_empty_account_keeps_columns():

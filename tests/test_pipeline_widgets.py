@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
+from provider_fixtures import learner_project
 
-import flovtrain
 from flovtrain import project
-from flovtrain.sandbox import control
 from flovtrain.widgets import pipeline as pw
 from flovtrain.widgets.webpage import page_text
 
@@ -57,14 +54,8 @@ def test_page_text_drops_scripts_and_styles():
 
 @pytest.fixture(scope="module")
 def p(tmp_path_factory):
-    control.reset()
-    flovtrain.connect(quiet=True)
-    cwd = os.getcwd()
-    os.chdir(tmp_path_factory.mktemp("learner"))
-    try:
-        yield project.create_project()
-    finally:
-        os.chdir(cwd)
+    with learner_project(tmp_path_factory.mktemp("learner")) as learner:
+        yield learner
 
 
 def test_static_views_of_a_real_project(p, monkeypatch):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
 import stat
 import time
 import zipfile
 
 import pytest
+from provider_fixtures import learner_project
 
 import flovtrain
 from flovtrain import project
@@ -18,14 +18,8 @@ from flovtrain.sandbox import control
 
 @pytest.fixture(scope="module")
 def created(tmp_path_factory):
-    control.reset()
-    flovtrain.connect(quiet=True)
-    cwd = os.getcwd()
-    os.chdir(tmp_path_factory.mktemp("learner"))  # credentials/ then goes to FLOVTRAIN_HOME
-    try:
-        yield project.create_project()
-    finally:
-        os.chdir(cwd)
+    with learner_project(tmp_path_factory.mktemp("learner")) as learner:
+        yield learner
 
 
 def test_seed_zip_is_deterministic_and_clean():

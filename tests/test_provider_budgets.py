@@ -1,8 +1,8 @@
 """DescribeSubscribersForNotification, which moto 5.2.5 answers with a 500."""
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
+from provider_fixtures import create_cost_budget
 
 from flovtrain.sandbox import control
 
@@ -18,23 +18,13 @@ NOTIFICATION = {
 @pytest.fixture()
 def budgets():
     control.reset()
-    client = boto3.client("budgets", region_name="us-east-1")
-    client.create_budget(
-        AccountId=ACCOUNT,
-        Budget={
-            "BudgetName": "monthly-cost-budget",
-            "BudgetLimit": {"Amount": "20", "Unit": "USD"},
-            "TimeUnit": "MONTHLY",
-            "BudgetType": "COST",
-        },
-        NotificationsWithSubscribers=[
-            {
-                "Notification": NOTIFICATION,
-                "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "you@example.com"}],
-            }
-        ],
+    return create_cost_budget(
+        "monthly-cost-budget",
+        "20",
+        NOTIFICATION["Threshold"],
+        ("EMAIL", "you@example.com"),
+        NOTIFICATION["ThresholdType"],
     )
-    return client
 
 
 def test_subscribers_of_a_notification_are_listed(budgets):

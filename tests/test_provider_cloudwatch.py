@@ -9,16 +9,14 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from provider_fixtures import subscribe_queue
 
 from flovtrain.sandbox import control
 
 REGION = "eu-west-1"
 
 
-@pytest.fixture(autouse=True)
-def clean_sandbox():
-    control.reset()
-    yield
+pytestmark = pytest.mark.usefixtures("clean_sandbox")
 
 
 @pytest.fixture
@@ -29,19 +27,8 @@ def cw():
 @pytest.fixture
 def topic_queue():
     """An SNS topic with an SQS queue subscribed; returns (topic_arn, receive())."""
-    sns = boto3.client("sns", region_name=REGION)
-    sqs = boto3.client("sqs", region_name=REGION)
-    topic = sns.create_topic(Name="alarms")["TopicArn"]
-    url = sqs.create_queue(QueueName="alarm-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-
-    def receive(wait: int = 2) -> list[dict]:
-        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=wait, MaxNumberOfMessages=10)
-        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
-
-    return topic, receive
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="alarms")["TopicArn"]
+    return topic, subscribe_queue(topic, "alarm-inbox", REGION)
 
 
 def _now() -> datetime:

@@ -84,15 +84,30 @@ def log_text(logs, build: dict) -> str:
     return "\n".join(e["message"] for e in events)
 
 
-def inline_project(cb, name: str, spec: str, artifacts: dict | None = None, **extra) -> None:
-    cb.create_project(
+def make_project(
+    cb, name: str, source: dict, artifacts: dict | None = None, environment: dict = ENVIRONMENT
+) -> dict:
+    """``create_project`` with the shared role and environment; returns the new project."""
+    return cb.create_project(
         name=name,
-        source={"type": "NO_SOURCE", "buildspec": spec},
+        source=source,
         artifacts=artifacts or {"type": "NO_ARTIFACTS"},
-        environment=ENVIRONMENT,
+        environment=environment,
         serviceRole=ROLE,
-        **extra,
-    )
+    )["project"]
+
+
+def inline_project(cb, name: str, spec: str, artifacts: dict | None = None) -> None:
+    make_project(cb, name, {"type": "NO_SOURCE", "buildspec": spec}, artifacts)
+
+
+def run(cb, project: str, timeout: float = 60) -> dict:
+    """Start a build of ``project`` and wait for it to finish."""
+    return wait(cb, cb.start_build(projectName=project)["build"]["id"], timeout)
+
+
+def phase(build: dict, phase_type: str) -> dict:
+    return next(p for p in build["phases"] if p["phaseType"] == phase_type)
 
 
 def test_codecommit_build_runs_tests_and_uploads_artifacts(clients):
@@ -107,13 +122,12 @@ def test_codecommit_build_runs_tests_and_uploads_artifacts(clients):
             {"filePath": "buildspec.yml", "fileContent": BUILDSPEC},
         ],
     )["commitId"]
-    project = cb.create_project(
-        name="calc-build",
-        source={"type": "CODECOMMIT", "location": repo["cloneUrlHttp"]},
-        artifacts={"type": "S3", "location": "artifacts", "name": "calc.zip"},
-        environment=ENVIRONMENT,
-        serviceRole=ROLE,
-    )["project"]
+    project = make_project(
+        cb,
+        "calc-build",
+        {"type": "CODECOMMIT", "location": repo["cloneUrlHttp"]},
+        {"type": "S3", "location": "artifacts", "name": "calc.zip"},
+    )
     assert project["timeoutInMinutes"] == 60
     started = cb.start_build(projectName="calc-build", sourceVersion="main")["build"]
     assert started["buildStatus"] == "IN_PROGRESS" and started["buildNumber"] == 1
@@ -158,7 +172,7 @@ def test_build_environment_is_scrubbed_and_has_codebuild_variables(clients):
     inline_project(
         cb, "envcheck", "version: 0.2\nphases:\n  build:\n    commands:\n      - env | sort\n"
     )
-    build = wait(cb, cb.start_build(projectName="envcheck")["build"]["id"])
+    build = run(cb, "envcheck")
     assert build["buildStatus"] == "SUCCEEDED"
     lines = [
         line
@@ -210,11 +224,11 @@ def test_failing_command_fails_the_build_with_the_log_tail(clients):
         '  post_build:\n    commands:\n      - echo "succeeding=$CODEBUILD_BUILD_SUCCEEDING"\n'
     )
     inline_project(cb, "broken", spec)
-    build = wait(cb, cb.start_build(projectName="broken")["build"]["id"])
+    build = run(cb, "broken")
     assert build["buildStatus"] == "FAILED"
     status = phases(build)
     assert status["BUILD"] == "FAILED" and status["POST_BUILD"] == "SUCCEEDED"
-    context = next(p for p in build["phases"] if p["phaseType"] == "BUILD")["contexts"][0]
+    context = phase(build, "BUILD")["contexts"][0]
     assert context["statusCode"] == "COMMAND_EXECUTION_ERROR"
     assert "Error while executing command: exit 3. Reason: exit status 3" in context["message"]
     assert "before-the-crash" in context["message"]
@@ -231,7 +245,7 @@ def test_install_failure_skips_the_build_phase(clients):
         "version: 0.2\nphases:\n  install:\n    commands: [false]\n"
         "  build:\n    commands: [echo built]\n",
     )
-    build = wait(cb, cb.start_build(projectName="noinstall")["build"]["id"])
+    build = run(cb, "noinstall")
     assert build["buildStatus"] == "FAILED"
     assert phases(build)["INSTALL"] == "FAILED"
     assert "BUILD" not in phases(build) and "FINALIZING" in phases(build)
@@ -239,14 +253,13 @@ def test_install_failure_skips_the_build_phase(clients):
 
 def test_build_time_out(clients):
     cb, _, _, _ = clients
-    cb.create_project(
-        name="slow",
-        source={
+    make_project(
+        cb,
+        "slow",
+        {
             "type": "NO_SOURCE",
             "buildspec": "version: 0.2\nphases:\n  build:\n    commands: ['sleep 30']\n",
         },
-        artifacts={"type": "NO_ARTIFACTS"},
-        serviceRole=ROLE,
         environment={
             **ENVIRONMENT,
             "environmentVariables": [
@@ -255,7 +268,7 @@ def test_build_time_out(clients):
         },
     )
     began = time.monotonic()
-    build = wait(cb, cb.start_build(projectName="slow")["build"]["id"], timeout=20)
+    build = run(cb, "slow", timeout=20)
     assert time.monotonic() - began < 15
     assert build["buildStatus"] == "TIMED_OUT"
     assert phases(build)["BUILD"] == "TIMED_OUT"
@@ -287,9 +300,9 @@ def test_stop_build(clients):
 def test_bad_buildspec_fails_in_download_source(clients, spec, expected):
     cb, _, _, _ = clients
     inline_project(cb, "badspec", spec)
-    build = wait(cb, cb.start_build(projectName="badspec")["build"]["id"])
+    build = run(cb, "badspec")
     assert build["buildStatus"] == "FAILED"
-    download = next(p for p in build["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE")
+    download = phase(build, "DOWNLOAD_SOURCE")
     assert download["phaseStatus"] == "CLIENT_ERROR"
     assert download["contexts"][0]["statusCode"] == "YAML_FILE_ERROR"
     assert expected in download["contexts"][0]["message"]
@@ -300,15 +313,9 @@ def test_missing_buildspec_in_source(clients):
     cb, cc, _, _ = clients
     repo = cc.create_repository(repositoryName="nospec")["repositoryMetadata"]
     cc.put_file(repositoryName="nospec", branchName="main", filePath="app.py", fileContent=APP)
-    cb.create_project(
-        name="nospec",
-        source={"type": "CODECOMMIT", "location": repo["cloneUrlHttp"]},
-        artifacts={"type": "NO_ARTIFACTS"},
-        environment=ENVIRONMENT,
-        serviceRole=ROLE,
-    )
-    build = wait(cb, cb.start_build(projectName="nospec")["build"]["id"])
-    download = next(p for p in build["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE")
+    make_project(cb, "nospec", {"type": "CODECOMMIT", "location": repo["cloneUrlHttp"]})
+    build = run(cb, "nospec")
+    download = phase(build, "DOWNLOAD_SOURCE")
     assert build["buildStatus"] == "FAILED" and download["phaseStatus"] == "CLIENT_ERROR"
     assert "buildspec.yml: no such file or directory" in download["contexts"][0]["message"]
 
@@ -322,41 +329,24 @@ def test_artifacts_matching_nothing(clients):
         "artifacts:\n  files: ['target/*.jar']\n",
         artifacts={"type": "S3", "location": "artifacts", "name": "x.zip"},
     )
-    build = wait(cb, cb.start_build(projectName="noart")["build"]["id"])
-    upload = next(p for p in build["phases"] if p["phaseType"] == "UPLOAD_ARTIFACTS")
+    build = run(cb, "noart")
+    upload = phase(build, "UPLOAD_ARTIFACTS")
     assert build["buildStatus"] == "FAILED" and upload["phaseStatus"] == "CLIENT_ERROR"
     assert "no matching artifact paths found" in upload["contexts"][0]["message"]
 
 
 def test_project_validation(clients):
     cb, _, _, _ = clients
+    pipeline = {"type": "CODEPIPELINE"}
     with pytest.raises(cb.exceptions.InvalidInputException, match="location is required"):
-        cb.create_project(
-            name="nolocation",
-            source={"type": "CODECOMMIT"},
-            artifacts={"type": "NO_ARTIFACTS"},
-            environment=ENVIRONMENT,
-            serviceRole=ROLE,
-        )
-    cb.create_project(
-        name="piped",
-        source={"type": "CODEPIPELINE"},
-        artifacts={"type": "CODEPIPELINE"},
-        environment=ENVIRONMENT,
-        serviceRole=ROLE,
-    )
+        make_project(cb, "nolocation", {"type": "CODECOMMIT"})
+    make_project(cb, "piped", pipeline, pipeline)
     with pytest.raises(cb.exceptions.InvalidInputException, match="CODEPIPELINE"):
         cb.start_build(projectName="piped")
     with pytest.raises(cb.exceptions.ResourceNotFoundException):
         cb.start_build(projectName="missing")
     with pytest.raises(cb.exceptions.ResourceAlreadyExistsException):
-        cb.create_project(
-            name="piped",
-            source={"type": "CODEPIPELINE"},
-            artifacts={"type": "CODEPIPELINE"},
-            environment=ENVIRONMENT,
-            serviceRole=ROLE,
-        )
+        make_project(cb, "piped", pipeline, pipeline)
     updated = cb.update_project(name="piped", description="now described", timeoutInMinutes=10)
     assert updated["project"]["description"] == "now described"
     assert cb.batch_get_projects(names=["piped"])["projects"][0]["timeoutInMinutes"] == 10

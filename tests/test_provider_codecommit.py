@@ -109,6 +109,14 @@ def test_clone_push_and_api_see_the_same_repository(cc, tmp_path):
 
 
 def test_branches_commits_and_pull_requests(cc, tmp_path):
+    def pull_request_to_main(title: str, branch: str) -> dict:
+        return cc.create_pull_request(
+            title=title,
+            targets=[
+                {"repositoryName": "svc", "sourceReference": branch, "destinationReference": "main"}
+            ],
+        )
+
     cc.create_repository(repositoryName="svc")
     first = cc.put_file(
         repositoryName="svc", branchName="main", filePath="a.txt", fileContent=b"a"
@@ -126,12 +134,7 @@ def test_branches_commits_and_pull_requests(cc, tmp_path):
     assert [f["absolutePath"] for f in change["filesAdded"]] == ["b.sh"]
     assert [f["absolutePath"] for f in change["filesDeleted"]] == ["a.txt"]
 
-    pr = cc.create_pull_request(
-        title="Swap",
-        targets=[
-            {"repositoryName": "svc", "sourceReference": "feature", "destinationReference": "main"}
-        ],
-    )
+    pr = pull_request_to_main("Swap", "feature")
     pr_id = pr["pullRequest"]["pullRequestId"]
     assert pr["pullRequest"]["pullRequestTargets"][0]["sourceCommit"] == change["commitId"]
     assert cc.list_pull_requests(repositoryName="svc", pullRequestStatus="OPEN")[
@@ -150,26 +153,15 @@ def test_branches_commits_and_pull_requests(cc, tmp_path):
     # diverged branches: fast-forward refused, squash merges the non-conflicting change
     base = change["commitId"]
     cc.create_branch(repositoryName="svc", branchName="side", commitId=base)
-    cc.put_file(
-        repositoryName="svc",
-        branchName="side",
-        filePath="side.txt",
-        fileContent=b"s",
-        parentCommitId=base,
-    )
-    cc.put_file(
-        repositoryName="svc",
-        branchName="main",
-        filePath="main.txt",
-        fileContent=b"m",
-        parentCommitId=base,
-    )
-    pr2 = cc.create_pull_request(
-        title="Side",
-        targets=[
-            {"repositoryName": "svc", "sourceReference": "side", "destinationReference": "main"}
-        ],
-    )
+    for branch, path, body in (("side", "side.txt", b"s"), ("main", "main.txt", b"m")):
+        cc.put_file(
+            repositoryName="svc",
+            branchName=branch,
+            filePath=path,
+            fileContent=body,
+            parentCommitId=base,
+        )
+    pr2 = pull_request_to_main("Side", "side")
     pr2_id = pr2["pullRequest"]["pullRequestId"]
     with pytest.raises(cc.exceptions.ManualMergeRequiredException):
         cc.merge_pull_request_by_fast_forward(pullRequestId=pr2_id, repositoryName="svc")

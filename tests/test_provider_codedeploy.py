@@ -11,6 +11,7 @@ import zipfile
 
 import boto3
 import pytest
+from provider_fixtures import with_unique_name
 
 from flovtrain.sandbox import control
 
@@ -113,15 +114,10 @@ def clients():
     return {name: session.client(name) for name in ("s3", "ec2", "codedeploy", "iam")}
 
 
-_count = iter(range(1000))
-
-
 @pytest.fixture()
 def aws(clients):
     """Clients plus a tag value no other test's instances carry."""
-    clients = dict(clients)
-    clients["tag"] = f"web{next(_count)}"
-    return clients
+    return with_unique_name(clients, "tag", "web")
 
 
 def make_group(aws, app="web", group="web-group", tag=None) -> None:

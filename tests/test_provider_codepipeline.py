@@ -7,6 +7,7 @@ import time
 
 import boto3
 import pytest
+from provider_fixtures import with_unique_name
 from test_provider_codedeploy import app_bundle, fetch, free_port
 
 from flovtrain.sandbox import control
@@ -50,94 +51,74 @@ def clients():
     return c
 
 
-_count = iter(range(1000))
-
-
 @pytest.fixture()
 def aws(clients):
-    c = dict(clients)
-    c["n"] = f"p{next(_count)}"
-    return c
+    """Clients plus a name no other test's pipeline, bucket key or instance tag uses."""
+    return with_unique_name(clients, "n", "p")
+
+
+def stage(
+    name: str,
+    category: str,
+    provider: str,
+    configuration: dict,
+    inputs: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = (),
+    action: str | None = None,
+) -> dict:
+    """A stage of one AWS-owned action (named like the stage unless ``action`` says otherwise)."""
+    spec = {
+        "name": action or name,
+        "actionTypeId": {
+            "category": category,
+            "owner": "AWS",
+            "provider": provider,
+            "version": "1",
+        },
+        "configuration": configuration,
+    }
+    if inputs:
+        spec["inputArtifacts"] = [{"name": a} for a in inputs]
+    if outputs:
+        spec["outputArtifacts"] = [{"name": a} for a in outputs]
+    return {"name": name, "actions": [spec]}
 
 
 def source_stage(key: str) -> dict:
-    return {
-        "name": "Source",
-        "actions": [
-            {
-                "name": "Source",
-                "actionTypeId": {
-                    "category": "Source",
-                    "owner": "AWS",
-                    "provider": "S3",
-                    "version": "1",
-                },
-                "configuration": {
-                    "S3Bucket": "sources",
-                    "S3ObjectKey": key,
-                    "PollForSourceChanges": "false",
-                },
-                "outputArtifacts": [{"name": "SourceOutput"}],
-            }
-        ],
-    }
+    configuration = {"S3Bucket": "sources", "S3ObjectKey": key, "PollForSourceChanges": "false"}
+    return stage("Source", "Source", "S3", configuration, outputs=("SourceOutput",))
 
 
 def build_stage(project: str) -> dict:
-    return {
-        "name": "Build",
-        "actions": [
-            {
-                "name": "Build",
-                "actionTypeId": {
-                    "category": "Build",
-                    "owner": "AWS",
-                    "provider": "CodeBuild",
-                    "version": "1",
-                },
-                "configuration": {"ProjectName": project},
-                "inputArtifacts": [{"name": "SourceOutput"}],
-                "outputArtifacts": [{"name": "BuildOutput"}],
-            }
-        ],
-    }
+    return stage(
+        "Build",
+        "Build",
+        "CodeBuild",
+        {"ProjectName": project},
+        inputs=("SourceOutput",),
+        outputs=("BuildOutput",),
+    )
 
 
 def deploy_stage(app: str, group: str, artifact: str = "BuildOutput") -> dict:
-    return {
-        "name": "Deploy",
-        "actions": [
-            {
-                "name": "Deploy",
-                "actionTypeId": {
-                    "category": "Deploy",
-                    "owner": "AWS",
-                    "provider": "CodeDeploy",
-                    "version": "1",
-                },
-                "configuration": {"ApplicationName": app, "DeploymentGroupName": group},
-                "inputArtifacts": [{"name": artifact}],
-            }
-        ],
-    }
+    configuration = {"ApplicationName": app, "DeploymentGroupName": group}
+    return stage("Deploy", "Deploy", "CodeDeploy", configuration, inputs=(artifact,))
 
 
 def approval_stage() -> dict:
-    return {
-        "name": "Approve",
-        "actions": [
-            {
-                "name": "Approval",
-                "actionTypeId": {
-                    "category": "Approval",
-                    "owner": "AWS",
-                    "provider": "Manual",
-                    "version": "1",
-                },
-                "configuration": {"CustomData": "Look at the page first"},
-            }
-        ],
-    }
+    configuration = {"CustomData": "Look at the page first"}
+    return stage("Approve", "Approval", "Manual", configuration, action="Approval")
+
+
+def approve(aws, name: str, token: str, summary: str, status: str = "Approved") -> None:
+    """Answer the manual approval of ``approval_stage()``."""
+    aws["codepipeline"].put_approval_result(
+        pipelineName=name,
+        stageName="Approve",
+        actionName="Approval",
+        result={"summary": summary, "status": status},
+        token=token,
+    )
 
 
 def create_pipeline(aws, stages: list[dict]) -> str:
@@ -195,7 +176,8 @@ def wait_approval_token(aws, name: str, timeout: float = 20.0) -> str:
     raise AssertionError("the approval never started waiting")
 
 
-def deploy_target(aws, tag: str) -> list[dict]:
+def deployment_group(aws, tag: str) -> None:
+    """Application and deployment group both named ``tag``, for instances tagged app=``tag``."""
     cd = aws["codedeploy"]
     cd.create_application(applicationName=tag, computePlatform="Server")
     cd.create_deployment_group(
@@ -204,6 +186,10 @@ def deploy_target(aws, tag: str) -> list[dict]:
         serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/cd",
         ec2TagFilters=[{"Key": "app", "Value": tag, "Type": "KEY_AND_VALUE"}],
     )
+
+
+def deploy_target(aws, tag: str) -> list[dict]:
+    deployment_group(aws, tag)
     return launch(aws, tag)
 
 
@@ -284,42 +270,18 @@ def test_manual_approval_waits_approves_and_rejects(aws):
     token = wait_approval_token(aws, name)
     assert executions(aws, name)[0]["status"] == "InProgress"
     with pytest.raises(cp.exceptions.InvalidApprovalTokenException):
-        cp.put_approval_result(
-            pipelineName=name,
-            stageName="Approve",
-            actionName="Approval",
-            result={"summary": "ok", "status": "Approved"},
-            token="00000000-0000-4000-8000-000000000000",
-        )
-    cp.put_approval_result(
-        pipelineName=name,
-        stageName="Approve",
-        actionName="Approval",
-        result={"summary": "looks good", "status": "Approved"},
-        token=token,
-    )
+        approve(aws, name, "00000000-0000-4000-8000-000000000000", "ok")
+    approve(aws, name, token, "looks good")
     done = wait_execution(aws, name)
     assert done["status"] == "Succeeded"
     with pytest.raises(cp.exceptions.ApprovalAlreadyCompletedException):
-        cp.put_approval_result(
-            pipelineName=name,
-            stageName="Approve",
-            actionName="Approval",
-            result={"summary": "again", "status": "Approved"},
-            token=token,
-        )
+        approve(aws, name, token, "again")
     state = cp.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]["latestExecution"]
     assert state["status"] == "Succeeded" and state["summary"] == "looks good"
 
     run = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
     token = wait_approval_token(aws, name)
-    cp.put_approval_result(
-        pipelineName=name,
-        stageName="Approve",
-        actionName="Approval",
-        result={"summary": "not yet", "status": "Rejected"},
-        token=token,
-    )
+    approve(aws, name, token, "not yet", "Rejected")
     rejected = wait_execution(aws, name, run)
     assert rejected["status"] == "Failed"
     assert "not yet" in rejected["statusSummary"]
@@ -329,14 +291,7 @@ def test_retry_failed_stage_after_fixing_it(aws):
     port = free_port()
     n = aws["n"]
     aws["s3"].put_object(Bucket="sources", Key=f"{n}.zip", Body=app_bundle("<h1>retry</h1>", port))
-    cd = aws["codedeploy"]
-    cd.create_application(applicationName=n, computePlatform="Server")
-    cd.create_deployment_group(
-        applicationName=n,
-        deploymentGroupName=n,
-        serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/cd",
-        ec2TagFilters=[{"Key": "app", "Value": n, "Type": "KEY_AND_VALUE"}],
-    )
+    deployment_group(aws, n)  # no instance yet: the first deployment fails
     name = create_pipeline(aws, [source_stage(f"{n}.zip"), deploy_stage(n, n, "SourceOutput")])
     failed = wait_execution(aws, name)
     assert failed["status"] == "Failed"
@@ -403,13 +358,7 @@ def test_stop_and_transitions(aws):
     assert state["latestExecution"]["pipelineExecutionId"] == run
     cp.enable_stage_transition(pipelineName=name, stageName="Approve", transitionType="Inbound")
     token = wait_approval_token(aws, name)
-    cp.put_approval_result(
-        pipelineName=name,
-        stageName="Approve",
-        actionName="Approval",
-        result={"summary": "go", "status": "Approved"},
-        token=token,
-    )
+    approve(aws, name, token, "go")
     assert wait_execution(aws, name, held)["status"] == "Succeeded"
 
 
@@ -427,39 +376,19 @@ def test_codecommit_push_starts_the_pipeline(aws):
     name = create_pipeline(
         aws,
         [
-            {
-                "name": "Source",
-                "actions": [
-                    {
-                        "name": "Source",
-                        "actionTypeId": {
-                            "category": "Source",
-                            "owner": "AWS",
-                            "provider": "CodeCommit",
-                            "version": "1",
-                        },
-                        "configuration": {
-                            "RepositoryName": n,
-                            "BranchName": "main",
-                            "PollForSourceChanges": "false",
-                        },
-                        "outputArtifacts": [{"name": "SourceOutput"}],
-                    }
-                ],
-            },
+            stage(
+                "Source",
+                "Source",
+                "CodeCommit",
+                {"RepositoryName": n, "BranchName": "main", "PollForSourceChanges": "false"},
+                outputs=("SourceOutput",),
+            ),
             approval_stage(),
         ],
     )
-    cp = aws["codepipeline"]
     token = wait_approval_token(aws, name)
     assert executions(aws, name)[0]["sourceRevisions"][0]["revisionId"] == first
-    cp.put_approval_result(
-        pipelineName=name,
-        stageName="Approve",
-        actionName="Approval",
-        result={"summary": "ok", "status": "Approved"},
-        token=token,
-    )
+    approve(aws, name, token, "ok")
     wait_execution(aws, name)
 
     second = cc.put_file(

@@ -6,16 +6,14 @@ import json
 
 import boto3
 import pytest
+from provider_fixtures import subscribe_queue
 
 from flovtrain.sandbox import control
 
 REGION = "eu-west-1"
 
 
-@pytest.fixture(autouse=True)
-def clean_sandbox():
-    control.reset()
-    yield
+pytestmark = pytest.mark.usefixtures("clean_sandbox")
 
 
 @pytest.fixture
@@ -74,15 +72,11 @@ def test_message_structure_and_filter_policy_apply_to_email(sns):
 
 
 def test_sqs_subscribers_still_get_messages(sns):
-    sqs = boto3.client("sqs", region_name=REGION)
     topic = sns.create_topic(Name="news")["TopicArn"]
-    url = sqs.create_queue(QueueName="q")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    receive = subscribe_queue(topic, "q", REGION)
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ana@example.com")
     sns.publish(TopicArn=topic, Message="both")
-    body = json.loads(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2)["Messages"][0]["Body"])
+    body = receive()[0]
     assert body["Message"] == "both"
     assert [i["message"] for i in _inbox()] == ["both"]
 

@@ -7,6 +7,7 @@ import warnings
 
 import boto3
 import pytest
+from provider_fixtures import create_cost_budget
 
 import flovtrain
 from flovtrain import session as fsession
@@ -366,15 +367,7 @@ def test_inbox_on_real_aws_is_empty_with_a_warning(monkeypatch):
 
 
 def test_budgets_and_notifications(clean):
-    client = boto3.client("budgets", region_name="us-east-1")
-    client.create_budget(
-        AccountId=ACCOUNT,
-        Budget={"BudgetName": "monthly-20usd", "BudgetLimit": {"Amount": "20", "Unit": "USD"},
-                "TimeUnit": "MONTHLY", "BudgetType": "COST"},
-        NotificationsWithSubscribers=[{
-            "Notification": {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN",
-                             "Threshold": 80, "ThresholdType": "PERCENTAGE"},
-            "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "aws1@flovtec.com"}]}])
+    create_cost_budget("monthly-20usd", "20", 80, ("EMAIL", "aws1@flovtec.com"))
     df = budgets.budgets()
     assert df.columns.tolist() == budgets.BUDGET_COLUMNS
     row = df.iloc[0].to_dict()
