@@ -23,7 +23,7 @@ from pathlib import Path
 import boto3
 import nbformat
 
-from flovtrain.exceptions import CatchUpFailed, UnknownChapter
+from flovtrain.exceptions import CatchUpFailed
 
 NOTEBOOK_NAME = re.compile(r"^(\d{2})_.+\.ipynb$")
 CELL_TIMEOUT = 120  # seconds per cell
@@ -56,20 +56,12 @@ def plan(chapter: str | int, root: Path | str | None = None) -> list[Path]:
     UnknownChapter
         ``chapter`` is not a number, or no notebook or solution exists for it.
     """
-    from flovtrain.checks import normalize_chapter
+    from flovtrain.checks import chapter_among
     from flovtrain.exercises import project_root
 
     root = Path(root) if root is not None else project_root()
-    valid = chapters(root)
-    try:
-        number = normalize_chapter(chapter)
-    except UnknownChapter as exc:
-        raise UnknownChapter(f"{exc} Chapters: {', '.join(valid) or 'none'}") from None
-    if number not in valid:
-        raise UnknownChapter(
-            f"there is no chapter {chapter!s} to catch up to; "
-            f"chapters: {', '.join(valid) or 'none'}"
-        )
+    number = chapter_among(chapter, chapters(root), "there is no chapter {chapter} to catch up to",
+                           "chapters")
     solutions = _numbered(root / "solutions")
     return [solutions[n] for n in sorted(solutions) if n < number]
 

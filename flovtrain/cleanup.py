@@ -119,6 +119,18 @@ def _tagged(tags: Any) -> bool:
     return any((t.get("Key") or t.get("key")) == config.WORKSHOP_TAG_KEY for t in tags or [])
 
 
+def _tags_say_ours(call: Callable[..., dict[str, Any]], tags_key: str = "Tags",
+                   **kwargs: Any) -> bool:
+    """True when the tags ``call(**kwargs)`` answers hold the workshop tag key.
+
+    An error (no tags, or a resource in a region we cannot read) means: not ours.
+    """
+    try:
+        return _tagged(call(**kwargs).get(tags_key, []))
+    except ClientError:
+        return False
+
+
 def _ours(name: str) -> bool:
     return name.startswith(PREFIXES)
 
@@ -254,18 +266,12 @@ def _hosted_zones(s: boto3.Session) -> Iterator[dict[str, Any]]:
                        "delete its records (not SOA/NS), then delete_hosted_zone", True)
 
 
-def _bucket_tagged(s3: Any, bucket: str) -> bool:
-    try:
-        return _tagged(s3.get_bucket_tagging(Bucket=bucket).get("TagSet", []))
-    except ClientError:  # NoSuchTagSet, or a bucket in a region we cannot read: not ours
-        return False
-
-
 def _buckets(s: boto3.Session, regions: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     s3 = s.client("s3", region_name=regions[0])
     for bucket in s3.list_buckets().get("Buckets", []):
         name = bucket["Name"]
-        if not (name.startswith(BUCKET_PREFIXES) or _bucket_tagged(s3, name)):
+        if not (name.startswith(BUCKET_PREFIXES)
+                or _tags_say_ours(s3.get_bucket_tagging, "TagSet", Bucket=name)):
             continue
         try:
             region = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
@@ -283,13 +289,8 @@ def _alarms(s: boto3.Session, region: str) -> Iterator[dict[str, Any]]:
     cw = s.client("cloudwatch", region_name=region)
     for alarm in _pages(cw, "describe_alarms", "MetricAlarms"):
         name = alarm["AlarmName"]
-        ours = name in BILLING_ALARMS or _ours(name)
-        if not ours:
-            try:
-                ours = _tagged(cw.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"])
-            except ClientError:
-                ours = False
-        if ours:
+        if name in BILLING_ALARMS or _ours(name) or _tags_say_ours(
+                cw.list_tags_for_resource, ResourceARN=alarm["AlarmArn"]):
             yield _row("03" if name in BILLING_ALARMS else "09", "cloudwatch", region,
                        "cloudwatch alarm", name, alarm["AlarmArn"], "delete_alarms")
 
@@ -299,13 +300,8 @@ def _topics(s: boto3.Session, region: str) -> Iterator[dict[str, Any]]:
     for topic in _pages(sns, "list_topics", "Topics"):
         arn = topic["TopicArn"]
         name = arn.rsplit(":", 1)[-1]
-        ours = name == BILLING_TOPIC or _ours(name)
-        if not ours:
-            try:
-                ours = _tagged(sns.list_tags_for_resource(ResourceArn=arn).get("Tags", []))
-            except ClientError:
-                ours = False
-        if not ours:
+        if not (name == BILLING_TOPIC or _ours(name)
+                or _tags_say_ours(sns.list_tags_for_resource, ResourceArn=arn)):
             continue
         chapter = "03" if name == BILLING_TOPIC else "09"
         for sub in _pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn):
@@ -375,10 +371,7 @@ def _athena(s: boto3.Session, region: str) -> Iterator[dict[str, Any]]:
         if not ours:
             account = account or s.client("sts").get_caller_identity()["Account"]
             arn = f"arn:aws:athena:{region}:{account}:workgroup/{name}"
-            try:
-                ours = _tagged(athena.list_tags_for_resource(ResourceARN=arn).get("Tags", []))
-            except ClientError:
-                ours = False
+            ours = _tags_say_ours(athena.list_tags_for_resource, ResourceARN=arn)
         if ours:
             yield _row("08", "athena", region, "athena workgroup", name, name,
                        "delete_work_group(RecursiveDeleteOption=True)")
@@ -571,6 +564,16 @@ def _delete_stack(s: boto3.Session, row: dict[str, Any], timeout: float = 300) -
         time.sleep(POLL_SECONDS)
 
 
+def _delete_with_policies(iam: Any, entity: str, name: str) -> None:
+    """Detach and delete the policies of an IAM ``entity`` ("user", "role", "group"), then it."""
+    ident = {f"{entity.capitalize()}Name": name}
+    for policy in _pages(iam, f"list_attached_{entity}_policies", "AttachedPolicies", **ident):
+        getattr(iam, f"detach_{entity}_policy")(PolicyArn=policy["PolicyArn"], **ident)
+    for policy_name in _pages(iam, f"list_{entity}_policies", "PolicyNames", **ident):
+        getattr(iam, f"delete_{entity}_policy")(PolicyName=policy_name, **ident)
+    getattr(iam, f"delete_{entity}")(**ident)
+
+
 def _strip_user(iam: Any, user: str) -> None:
     for key in _pages(iam, "list_access_keys", "AccessKeyMetadata", UserName=user):
         iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
@@ -585,11 +588,7 @@ def _strip_user(iam: Any, user: str) -> None:
             iam.delete_virtual_mfa_device(SerialNumber=device["SerialNumber"])
     for group in _pages(iam, "list_groups_for_user", "Groups", UserName=user):
         iam.remove_user_from_group(GroupName=group["GroupName"], UserName=user)
-    for policy in _pages(iam, "list_attached_user_policies", "AttachedPolicies", UserName=user):
-        iam.detach_user_policy(UserName=user, PolicyArn=policy["PolicyArn"])
-    for name in _pages(iam, "list_user_policies", "PolicyNames", UserName=user):
-        iam.delete_user_policy(UserName=user, PolicyName=name)
-    iam.delete_user(UserName=user)
+    _delete_with_policies(iam, "user", user)
 
 
 def _delete_role(iam: Any, role: str) -> None:
@@ -597,21 +596,13 @@ def _delete_role(iam: Any, role: str) -> None:
                           RoleName=role):
         iam.remove_role_from_instance_profile(InstanceProfileName=profile["InstanceProfileName"],
                                               RoleName=role)
-    for policy in _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role):
-        iam.detach_role_policy(RoleName=role, PolicyArn=policy["PolicyArn"])
-    for name in _pages(iam, "list_role_policies", "PolicyNames", RoleName=role):
-        iam.delete_role_policy(RoleName=role, PolicyName=name)
-    iam.delete_role(RoleName=role)
+    _delete_with_policies(iam, "role", role)
 
 
 def _delete_group(iam: Any, group: str) -> None:
     for user in iam.get_group(GroupName=group).get("Users", []):
         iam.remove_user_from_group(GroupName=group, UserName=user["UserName"])
-    for policy in _pages(iam, "list_attached_group_policies", "AttachedPolicies", GroupName=group):
-        iam.detach_group_policy(GroupName=group, PolicyArn=policy["PolicyArn"])
-    for name in _pages(iam, "list_group_policies", "PolicyNames", GroupName=group):
-        iam.delete_group_policy(GroupName=group, PolicyName=name)
-    iam.delete_group(GroupName=group)
+    _delete_with_policies(iam, "group", group)
 
 
 def _delete_mfa(iam: Any, serial: str) -> None:
@@ -637,6 +628,26 @@ def _delete_vault(s: boto3.Session, row: dict[str, Any]) -> None:
     s.client("glacier", region_name=row["region"]).delete_vault(vaultName=row["name"])
 
 
+#: Kinds removed by one call that takes the row's id: kind -> (service, operation, parameter).
+REMOVE_BY_ID: dict[str, tuple[str, str, str]] = {
+    "sns subscription": ("sns", "unsubscribe", "SubscriptionArn"),
+    "codepipeline pipeline": ("codepipeline", "delete_pipeline", "name"),
+    "codebuild project": ("codebuild", "delete_project", "name"),
+    "codedeploy application": ("codedeploy", "delete_application", "applicationName"),
+    "elbv2 load balancer": ("elbv2", "delete_load_balancer", "LoadBalancerArn"),
+    "elbv2 target group": ("elbv2", "delete_target_group", "TargetGroupArn"),
+    "ec2 security group": ("ec2", "delete_security_group", "GroupId"),
+    "sns topic": ("sns", "delete_topic", "TopicArn"),
+    "sqs queue": ("sqs", "delete_queue", "QueueUrl"),
+    "firehose delivery stream": ("firehose", "delete_delivery_stream", "DeliveryStreamName"),
+    "ssm parameter": ("ssm", "delete_parameter", "Name"),
+    "logs log group": ("logs", "delete_log_group", "logGroupName"),
+    "athena named query": ("athena", "delete_named_query", "NamedQueryId"),
+    "glue database": ("glue", "delete_database", "Name"),
+    "iam account alias": ("iam", "delete_account_alias", "AccountAlias"),
+}
+
+
 def _remove(s: boto3.Session, row: dict[str, Any]) -> None:
     """Remove the resource of one plan row (raises ClientError when AWS refuses)."""
     kind, region, id_ = row["kind"], row["region"], row["id"]
@@ -644,33 +655,22 @@ def _remove(s: boto3.Session, row: dict[str, Any]) -> None:
     def c(service: str) -> Any:
         return s.client(service, region_name=None if region == GLOBAL else region)
 
-    if kind == "sns subscription":
-        c("sns").unsubscribe(SubscriptionArn=id_)
+    if kind in REMOVE_BY_ID:
+        service, operation, parameter = REMOVE_BY_ID[kind]
+        getattr(c(service), operation)(**{parameter: id_})
     elif kind == "cloudwatch alarm":
         c("cloudwatch").delete_alarms(AlarmNames=[row["name"]])
     elif kind == "cloudformation stack":
         _delete_stack(s, row)
-    elif kind == "codepipeline pipeline":
-        c("codepipeline").delete_pipeline(name=id_)
-    elif kind == "codebuild project":
-        c("codebuild").delete_project(name=id_)
-    elif kind == "codedeploy application":
-        c("codedeploy").delete_application(applicationName=id_)
     elif kind == "ec2 instance":
         ec2 = c("ec2")
         ec2.terminate_instances(InstanceIds=[id_])
         # security groups can go only once their instances are gone (a minute or two on AWS)
         ec2.get_waiter("instance_terminated").wait(InstanceIds=[id_],
                                                    WaiterConfig={"Delay": 5, "MaxAttempts": 60})
-    elif kind == "elbv2 load balancer":
-        c("elbv2").delete_load_balancer(LoadBalancerArn=id_)
-    elif kind == "elbv2 target group":
-        c("elbv2").delete_target_group(TargetGroupArn=id_)
     elif kind == "rds db instance":
         c("rds").delete_db_instance(DBInstanceIdentifier=id_, SkipFinalSnapshot=True,
                                     DeleteAutomatedBackups=True)
-    elif kind == "ec2 security group":
-        c("ec2").delete_security_group(GroupId=id_)
     elif kind == "route53 hosted zone":
         _delete_zone(s.client("route53"), id_)
     elif kind == "ec2 key pair":
@@ -678,27 +678,13 @@ def _remove(s: boto3.Session, row: dict[str, Any]) -> None:
     elif kind == "s3 bucket":
         _empty_bucket(s, row)  # again: a pipeline may have written since
         c("s3").delete_bucket(Bucket=id_)
-    elif kind == "sns topic":
-        c("sns").delete_topic(TopicArn=id_)
-    elif kind == "sqs queue":
-        c("sqs").delete_queue(QueueUrl=id_)
-    elif kind == "firehose delivery stream":
-        c("firehose").delete_delivery_stream(DeliveryStreamName=id_)
     elif kind == "glacier vault":
         _delete_vault(s, row)
-    elif kind == "ssm parameter":
-        c("ssm").delete_parameter(Name=id_)
-    elif kind == "logs log group":
-        c("logs").delete_log_group(logGroupName=id_)
-    elif kind == "athena named query":
-        c("athena").delete_named_query(NamedQueryId=id_)
     elif kind == "athena workgroup":
         c("athena").delete_work_group(WorkGroup=id_, RecursiveDeleteOption=True)
     elif kind == "glue table":
         database, table = id_.split(".", 1)
         c("glue").delete_table(DatabaseName=database, Name=table)
-    elif kind == "glue database":
-        c("glue").delete_database(Name=id_)
     elif kind == "budgets budget":
         account = s.client("sts").get_caller_identity()["Account"]
         s.client("budgets", region_name="us-east-1").delete_budget(AccountId=account,
@@ -711,8 +697,6 @@ def _remove(s: boto3.Session, row: dict[str, Any]) -> None:
         _delete_group(c("iam"), row["name"])
     elif kind == "iam virtual mfa device":
         _delete_mfa(c("iam"), id_)
-    elif kind == "iam account alias":
-        c("iam").delete_account_alias(AccountAlias=id_)
     elif kind == "iam password policy":
         c("iam").delete_account_password_policy()
     else:

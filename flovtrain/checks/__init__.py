@@ -54,16 +54,28 @@ def normalize_chapter(chapter: str | int) -> str:
     return f"{int(text):02d}"
 
 
-def _module(chapter: str | int) -> ModuleType:
-    valid = chapters()
+def chapter_among(chapter: str | int, valid: list[str], missing: str, listed: str) -> str:
+    """Return ``chapter`` as a two-digit id that is one of ``valid``.
+
+    Raises
+    ------
+    UnknownChapter
+        ``chapter`` is not a number, or not in ``valid``: the message starts with ``missing``
+        (which may name ``{chapter}``) and lists ``valid`` as ``listed``, e.g. "chapters: 01, 02".
+    """
+    names = ", ".join(valid) or "none"
     try:
         number = normalize_chapter(chapter)
     except UnknownChapter as exc:
-        raise UnknownChapter(f"{exc} Chapters with checks: {', '.join(valid)}") from None
+        raise UnknownChapter(f"{exc} {listed[:1].upper()}{listed[1:]}: {names}") from None
     if number not in valid:
-        raise UnknownChapter(
-            f"there is no check for chapter {chapter!s}; chapters with checks: {', '.join(valid)}"
-        )
+        raise UnknownChapter(f"{missing.format(chapter=chapter)}; {listed}: {names}")
+    return number
+
+
+def _module(chapter: str | int) -> ModuleType:
+    number = chapter_among(chapter, chapters(), "there is no check for chapter {chapter}",
+                           "chapters with checks")
     return importlib.import_module(f"{__name__}.ch{number}")
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from flovtrain.checks._checklist import Failed
+
+T = TypeVar("T")
 
 # A check asks many small questions: fail fast instead of retrying a missing feature 3 times.
 _CONFIG = Config(retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=5,
@@ -33,6 +37,19 @@ def missing(exc: ClientError) -> bool:
     """True when AWS answered that the thing asked for does not exist."""
     return error_code(exc) in {"NoSuchEntity", "NotFound", "NotFoundException",
                                "ResourceNotFoundException"}
+
+
+def get_or_fail(call: Callable[..., T], why: str, **kwargs: Any) -> T:
+    """Return ``call(**kwargs)``; when AWS answers it does not exist, fail the item with ``why``.
+
+    Other AWS errors propagate (the checklist shows them as ``AWS said <code>``).
+    """
+    try:
+        return call(**kwargs)
+    except ClientError as exc:
+        if missing(exc):
+            raise Failed(why) from None
+        raise
 
 
 def topic_arn(sns: Any, name: str) -> str | None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import boto3
-from botocore.exceptions import ClientError
 
-from flovtrain.checks._aws import client, missing, paginate
-from flovtrain.checks._checklist import Checklist, Failed
+from flovtrain.checks._aws import client, get_or_fail, paginate
+from flovtrain.checks._checklist import Checklist
 
 TITLE = "IAM users, group and password policy"
 USERS = ("imre", "john")
@@ -21,20 +20,10 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     iam = client(session, "iam")
 
     def user_exists(name: str) -> None:
-        try:
-            iam.get_user(UserName=name)
-        except ClientError as exc:
-            if missing(exc):
-                raise Failed(f"no IAM user named {name}") from None
-            raise
+        get_or_fail(iam.get_user, f"no IAM user named {name}", UserName=name)
 
     def group_exists() -> None:
-        try:
-            iam.get_group(GroupName=GROUP)
-        except ClientError as exc:
-            if missing(exc):
-                raise Failed(f"no IAM group named {GROUP}") from None
-            raise
+        get_or_fail(iam.get_group, f"no IAM group named {GROUP}", GroupName=GROUP)
 
     def admin_attached() -> str | None:
         group_exists()
@@ -55,12 +44,8 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def login_profile(name: str) -> None:
         user_exists(name)
-        try:
-            iam.get_login_profile(UserName=name)
-        except ClientError as exc:
-            if missing(exc):
-                raise Failed(f"{name} has no console password (no login profile)") from None
-            raise
+        get_or_fail(iam.get_login_profile, f"{name} has no console password (no login profile)",
+                    UserName=name)
 
     def active_key(name: str) -> str | None:
         user_exists(name)
@@ -71,12 +56,8 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         return None
 
     def password_policy() -> str | None:
-        try:
-            policy = iam.get_account_password_policy()["PasswordPolicy"]
-        except ClientError as exc:
-            if missing(exc):
-                raise Failed("the account has no password policy") from None
-            raise
+        policy = get_or_fail(iam.get_account_password_policy,
+                             "the account has no password policy")["PasswordPolicy"]
         problems = []
         length = policy.get("MinimumPasswordLength", 0)
         if length < MIN_PASSWORD_LENGTH:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import boto3
@@ -41,10 +42,9 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     cloudwatch = client(session, "cloudwatch", BILLING_REGION)
     state: dict[str, Any] = {}
 
+    @cache  # asked by several items: one lookup per check
     def topic_arn() -> str | None:
-        if "topic" not in state:
-            state["topic"] = find_topic(sns, TOPIC)
-        return state["topic"]
+        return find_topic(sns, TOPIC)
 
     def topic() -> str | None:
         return None if topic_arn() else f"no SNS topic named {TOPIC} in {BILLING_REGION}"
@@ -59,12 +59,10 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
             return f"{TOPIC} has no email subscription (subscriptions: {protocols})"
         return None
 
+    @cache
     def billing_alarms() -> list[dict[str, Any]]:
-        if "alarms" not in state:
-            alarms = paginate(cloudwatch, "describe_alarms", "MetricAlarms")
-            state["alarms"] = sorted((a for a in alarms if _is_billing(a)),
-                                     key=lambda a: a["AlarmName"])
-        return state["alarms"]
+        alarms = paginate(cloudwatch, "describe_alarms", "MetricAlarms")
+        return sorted((a for a in alarms if _is_billing(a)), key=lambda a: a["AlarmName"])
 
     def good_alarms() -> list[dict[str, Any]]:
         return [a for a in billing_alarms() if not _problems(a)]

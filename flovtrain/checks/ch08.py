@@ -9,7 +9,7 @@ from __future__ import annotations
 import boto3
 from botocore.exceptions import ClientError
 
-from flovtrain.checks._aws import client, missing
+from flovtrain.checks._aws import client, get_or_fail
 from flovtrain.checks._checklist import Checklist, Failed
 
 TITLE = "Athena over market data"
@@ -25,20 +25,12 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     athena = client(session, "athena")
 
     def table(name: str) -> dict:
-        try:
-            return glue.get_table(DatabaseName=DATABASE, Name=name)["Table"]
-        except ClientError as exc:
-            if missing(exc):
-                raise Failed(f"no Glue table {DATABASE}.{name}") from None
-            raise
+        return get_or_fail(glue.get_table, f"no Glue table {DATABASE}.{name}",
+                           DatabaseName=DATABASE, Name=name)["Table"]
 
     def database() -> None:
-        try:
-            glue.get_database(Name=DATABASE)
-        except ClientError as exc:
-            if missing(exc):
-                raise Failed(f"no database {DATABASE}: run CREATE DATABASE {DATABASE}") from None
-            raise
+        get_or_fail(glue.get_database, f"no database {DATABASE}: run CREATE DATABASE {DATABASE}",
+                    Name=DATABASE)
 
     def csv_table() -> None:
         t = table(TABLE)

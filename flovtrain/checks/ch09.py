@@ -4,6 +4,7 @@ CloudWatch alarm and Parameter Store (all in eu-west-1)."""
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 import boto3
@@ -29,10 +30,9 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     sqs = client(session, "sqs", REGION)
     state: dict[str, Any] = {}
 
+    @cache  # asked by several items: one lookup per check
     def topic_arn() -> str | None:
-        if "topic" not in state:
-            state["topic"] = find_topic(sns, TOPIC)
-        return state["topic"]
+        return find_topic(sns, TOPIC)
 
     def queue_arn() -> str | None:
         if "queue" not in state:

@@ -59,6 +59,15 @@ def _seconds(start: Any, end: Any) -> float | None:
     return round((end - start).total_seconds(), 1)
 
 
+def _newest_first(rows: list[dict[str, Any]], columns: list[str], by: str,
+                  *times: str) -> pd.DataFrame:
+    """A fixed-column frame sorted by ``by``, largest first, with ``times`` as UTC timestamps."""
+    df = frame(rows, columns)
+    if len(df):
+        df = df.sort_values(by, ascending=False, kind="stable").reset_index(drop=True)
+    return to_utc_column(df, *times)
+
+
 # -- CodeCommit -----------------------------------------------------------------------------
 def iter_repositories(session: boto3.Session | None = None, region: str | None = None
                       ) -> Iterator[dict[str, Any]]:
@@ -268,10 +277,7 @@ def builds(project: str, session: boto3.Session | None = None, region: str | Non
                      "started": b.get("startTime"), "ended": b.get("endTime"),
                      "duration_s": _seconds(b.get("startTime"), b.get("endTime")),
                      "artifact": (b.get("artifacts") or {}).get("location")})
-    df = frame(rows, BUILD_COLUMNS)
-    if len(df):
-        df = df.sort_values("number", ascending=False, kind="stable").reset_index(drop=True)
-    return to_utc_column(df, "started", "ended")
+    return _newest_first(rows, BUILD_COLUMNS, "number", "started", "ended")
 
 
 def build_phases(build_id: str, session: boto3.Session | None = None,
@@ -359,10 +365,7 @@ def deployments(application: str, group: str | None = None,
              "completed": d.get("completeTime"),
              "error": (d.get("errorInformation") or {}).get("message")}
             for d in iter_deployments(application, group, session, region)]
-    df = frame(rows, DEPLOYMENT_COLUMNS)
-    if len(df):
-        df = df.sort_values("created", ascending=False, kind="stable").reset_index(drop=True)
-    return to_utc_column(df, "created", "completed")
+    return _newest_first(rows, DEPLOYMENT_COLUMNS, "created", "created", "completed")
 
 
 def deployment_groups(application: str, session: boto3.Session | None = None,
@@ -400,10 +403,8 @@ def revisions(application: str, session: boto3.Session | None = None,
                          "bundle": s3.get("bundleType"), "registered": gi.get("registerTime"),
                          "first_used": gi.get("firstUsedTime"),
                          "last_used": gi.get("lastUsedTime")})
-    df = frame(rows, REVISION_COLUMNS)
-    if len(df):
-        df = df.sort_values("registered", ascending=False, kind="stable").reset_index(drop=True)
-    return to_utc_column(df, "registered", "first_used", "last_used")
+    return _newest_first(rows, REVISION_COLUMNS, "registered",
+                         "registered", "first_used", "last_used")
 
 
 def _instance_summaries(deployment_id: str, cd: Any) -> list[dict[str, Any]]:
@@ -466,10 +467,7 @@ def pipeline_executions(pipeline: str, session: boto3.Session | None = None,
                      "source_commit": source.get("revisionId"),
                      "source_message": (source.get("revisionSummary") or "").strip(),
                      "started": e.get("startTime"), "updated": e.get("lastUpdateTime")})
-    df = frame(rows, EXECUTION_COLUMNS)
-    if len(df):
-        df = df.sort_values("started", ascending=False, kind="stable").reset_index(drop=True)
-    return to_utc_column(df, "started", "updated")
+    return _newest_first(rows, EXECUTION_COLUMNS, "started", "started", "updated")
 
 
 def pipeline_state(pipeline: str, session: boto3.Session | None = None,
@@ -512,10 +510,8 @@ def action_executions(pipeline: str, execution_id: str | None = None,
                      "started": a.get("startTime"), "ended": a.get("lastUpdateTime"),
                      "external_id": out.get("externalExecutionId"),
                      "summary": (out.get("externalExecutionSummary") or "").strip()})
-    df = frame(rows, ACTION_EXECUTION_COLUMNS)
-    if len(df):
-        df = df.sort_values("started", kind="stable").reset_index(drop=True)
-    return to_utc_column(df, "started", "ended")
+    return to_utc_column(frame(rows, ACTION_EXECUTION_COLUMNS, sort=["started"]),
+                         "started", "ended")
 
 
 # -- CloudFormation and EC2 -----------------------------------------------------------------

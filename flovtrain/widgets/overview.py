@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -12,6 +13,11 @@ from flovtrain.views import account, budgets, cloudwatch, iam
 from flovtrain.widgets._static import choose, live_panel, table_html, titled
 
 STATE_COLOURS = {"OK": "#2e7d32", "ALARM": "#c62828", "INSUFFICIENT_DATA": "#757575"}
+
+
+def _refreshable(title: str, render: Callable[[], str]) -> Any:
+    """A live panel with a Refresh button, or (static mode) the rendered HTML under ``title``."""
+    return choose(lambda: live_panel(title, render), lambda: titled(title, render()))
 
 
 def _badges(name: str | None, region: str, session: boto3.Session | None) -> str:
@@ -59,8 +65,7 @@ def alarm_badge(name: str | None = None, region: str = cloudwatch.BILLING_REGION
     >>> widgets.alarm_badge("billing-10usd")        # doctest: +SKIP
     """
     title = f"Alarm {name}" if name else f"Alarms in {region}"
-    return choose(lambda: live_panel(title, lambda: _badges(name, region, session)),
-                  lambda: titled(title, _badges(name, region, session)))
+    return _refreshable(title, lambda: _badges(name, region, session))
 
 
 def overview_table(region: str = cloudwatch.BILLING_REGION,
@@ -103,8 +108,5 @@ def account_overview(region: str = cloudwatch.BILLING_REGION,
     >>> from flovtrain import widgets
     >>> widgets.account_overview()                  # doctest: +SKIP
     """
-    def render() -> str:
-        return table_html(overview_table(region, session), "")
-
-    return choose(lambda: live_panel("Account overview", render),
-                  lambda: titled("Account overview", render()))
+    return _refreshable("Account overview",
+                        lambda: table_html(overview_table(region, session), ""))
