@@ -442,10 +442,7 @@ def test_stack_event_of_a_failed_resource_says_why(aws):
         }
     }
     cfn = aws["cloudformation"]
-    try:
-        cfn.create_stack(StackName="broken", TemplateBody=json.dumps(template))
-    except cfn.exceptions.ClientError as exc:
-        assert "is not a zip file" in str(exc)
+    cfn.create_stack(StackName="broken", TemplateBody=json.dumps(template))  # AWS accepts it
     events = _events(cfn, "broken")
     failed = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
     assert len(failed) == 1, events
@@ -458,6 +455,62 @@ def test_stack_event_of_a_failed_resource_says_why(aws):
     assert [e["ResourceStatus"] for e in events if e["LogicalResourceId"] == "Repo"] == [
         "CREATE_FAILED",
         "CREATE_IN_PROGRESS",
+    ]
+
+
+def test_a_failing_resource_rolls_the_stack_back_like_aws(aws):
+    aws["s3"].put_object(Bucket="seed", Key="also-not-a.zip", Body=b"plain text")
+    template = {
+        "Resources": {
+            "Logs": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "rollback-logs"}},
+            "Repo": {
+                "Type": "AWS::CodeCommit::Repository",
+                "DependsOn": "Logs",
+                "Properties": {
+                    "RepositoryName": "rollback-seed",
+                    "Code": {"S3": {"Bucket": "seed", "Key": "also-not-a.zip"}},
+                },
+            },
+        }
+    }
+    cfn = aws["cloudformation"]
+    stack_id = cfn.create_stack(StackName="rolls-back", TemplateBody=json.dumps(template))[
+        "StackId"
+    ]
+    stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert stack["StackStatusReason"] == (
+        "The following resource(s) failed to create: [Repo]. Rollback requested by user."
+    )
+    # what had been created before the failure is gone again
+    names = [b["Name"] for b in aws["s3"].list_buckets()["Buckets"]]
+    assert "rollback-logs" not in names
+    oldest_first = [
+        (e["LogicalResourceId"], e["ResourceStatus"]) for e in reversed(_events(cfn, "rolls-back"))
+    ]
+    assert oldest_first == [
+        ("rolls-back", "CREATE_IN_PROGRESS"),
+        ("Logs", "CREATE_IN_PROGRESS"),
+        ("Logs", "CREATE_COMPLETE"),
+        ("Repo", "CREATE_IN_PROGRESS"),
+        ("Repo", "CREATE_FAILED"),
+        ("rolls-back", "ROLLBACK_IN_PROGRESS"),
+        ("Logs", "DELETE_IN_PROGRESS"),
+        ("Logs", "DELETE_COMPLETE"),
+        ("rolls-back", "ROLLBACK_COMPLETE"),
+    ]
+
+
+@pytest.mark.parametrize("body", ["{not: [json", json.dumps({"Resources": 7})])
+def test_a_bad_template_fails_the_call_and_leaves_no_stack(aws, body):
+    cfn = aws["cloudformation"]
+    with pytest.raises(cfn.exceptions.ClientError) as caught:
+        cfn.create_stack(StackName="bad-template", TemplateBody=body)
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"].startswith("Template format error: ")
+    assert not [
+        s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "bad-template"
     ]
 
 

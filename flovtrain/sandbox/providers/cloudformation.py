@@ -22,7 +22,7 @@ import json
 import zipfile
 from typing import Any
 
-from flovtrain.sandbox.seam import AwsError, Provider, after_import
+from flovtrain.sandbox.seam import AwsError, Call, Provider, after_import
 
 TYPES = (
     "AWS::CodeCommit::Repository",
@@ -512,4 +512,84 @@ def _record_resource_events() -> None:
     parsing._flovtrain_events = True
 
 
-PROVIDER = Provider(name="cloudformation", setup=setup)
+# -- a resource that fails rolls its stack back --------------------------------------------
+def create_stack(call: Call) -> Any:
+    """CreateStack as AWS answers it when a resource fails: the call succeeds, the stack rolls back.
+
+    moto raises the resource's error out of CreateStack and leaves the stack
+    ``CREATE_IN_PROGRESS``. AWS returns the StackId, records the resource's ``CREATE_FAILED``,
+    deletes what it had created and ends in ``ROLLBACK_COMPLETE``, where describe_stack_events
+    says why. A template that fails outside any resource is refused with a ValidationError
+    (not moto's HTTP 500) and leaves no stack behind, as on AWS.
+    """
+    from moto.core.exceptions import ServiceException, _RESTError
+
+    try:
+        return call.moto()
+    except Exception as exc:
+        stack = _creating_stack(call.account_id, call.region, call.params.get("StackName", ""))
+        if stack is not None and _failed_resources(stack):
+            _roll_back(stack)
+            return {"StackId": stack.stack_id}
+        if stack is not None:
+            _forget(call.account_id, call.region, stack)
+        if isinstance(exc, (ServiceException, _RESTError, AwsError)):  # already an AWS error
+            raise
+        raise AwsError("ValidationError", f"Template format error: {exc}") from None
+
+
+def _backend(account_id: str, region: str) -> Any:
+    from moto.cloudformation.models import cloudformation_backends
+
+    return cloudformation_backends[account_id][region]
+
+
+def _creating_stack(account_id: str, region: str, name: str) -> Any:
+    for stack in _backend(account_id, region).stacks.values():
+        if stack.name == name and stack.status == "CREATE_IN_PROGRESS":
+            return stack
+    return None
+
+
+def _forget(account_id: str, region: str, stack: Any) -> None:
+    backend = _backend(account_id, region)
+    backend.stacks.pop(stack.stack_id, None)
+    for name, export in list(backend.exports.items()):
+        if export.exporting_stack_id == stack.stack_id:
+            del backend.exports[name]
+
+
+def _failed_resources(stack: Any) -> list[str]:
+    return [
+        e.logical_resource_id
+        for e in stack.events
+        if e.resource_status == "CREATE_FAILED" and e.resource_type != "AWS::CloudFormation::Stack"
+    ]
+
+
+def _roll_back(stack: Any) -> None:
+    reason = (
+        f"The following resource(s) failed to create: [{', '.join(_failed_resources(stack))}]. "
+        "Rollback requested by user."
+    )
+    stack.status = "ROLLBACK_IN_PROGRESS"
+    stack.status_reason = reason
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+    try:
+        stack.resource_map.delete()  # what was created goes (DELETE_* events per resource)
+    except Exception as exc:
+        stack.status = "ROLLBACK_FAILED"
+        stack.status_reason = f"Rollback could not delete every resource: {exc}"
+        stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=stack.status_reason)
+        return
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
+PROVIDER = Provider(
+    name="cloudformation",
+    response_class="moto.cloudformation.responses.CloudFormationResponse",
+    service="cloudformation",
+    operations={"CreateStack": create_stack},
+    setup=setup,
+)
