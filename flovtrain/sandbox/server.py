@@ -164,9 +164,65 @@ def build_app(info: dict[str, Any]) -> SandboxApp:
     from flovtrain.sandbox import seam
 
     _request_ids_off_the_seed()
+    _python_errors_as_aws_errors(info)
     providers = seam.install(seam.load(provider_pkg.PROVIDER_MODULES))
     info["providers"] = [p.name for p in providers]
     return SandboxApp(DomainDispatcherApplication(_create_app_keeping_seed), providers, info)
+
+
+def _python_errors_as_aws_errors(info: dict[str, Any]) -> None:
+    """Answer a Python error inside an operation with an AWS error that says what happened.
+
+    moto raises ``NotImplementedError`` for operations it lacks and lets its own bugs escape;
+    Flask turns both into an HTML 500 page that botocore cannot parse ("invalid XML received"),
+    retries four times and then reports as a parse error. Here they become ordinary client
+    errors (HTTP 400, so nothing is retried) naming the operation and where the traceback is.
+    """
+    import traceback
+
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult, BaseResponse
+    from werkzeug.exceptions import HTTPException
+
+    from flovtrain.sandbox.seam import AwsError
+
+    original = BaseResponse.call_action
+    if getattr(original, "_flovtrain", False):
+        return
+
+    def call_action(self: BaseResponse) -> Any:
+        try:
+            return original(self)
+        except (HTTPException, ServiceException):
+            raise
+        except NotImplementedError:
+            error = AwsError(
+                "SandboxUnsupported",
+                f"The offline sandbox (moto 5.2.5) cannot run {self._operation_name()}: "
+                "it works on real AWS, but the workbook's sandbox does not implement it.",
+            )
+        except Exception as exc:
+            traceback.print_exc()  # into the sandbox log
+            error = AwsError(
+                "SandboxInternalError",
+                f"The offline sandbox failed on {self._operation_name()} with "
+                f"{type(exc).__name__}: {exc}. This input is probably one moto 5.2.5 does not "
+                f"handle; the traceback is in {info.get('log', 'the sandbox log')}. Nothing "
+                "else in the sandbox was affected.",
+            )
+        status, headers, body = self.serialized(ActionResult(error))
+        headers, body = self._enrich_response(headers, body)
+        return status, headers, body
+
+    def operation_name(self: BaseResponse) -> str:
+        try:
+            return f"{self.boto3_service_name}:{self._get_action()}"
+        except Exception:  # the action could not even be read
+            return "this request"
+
+    call_action._flovtrain = True  # type: ignore[attr-defined]
+    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+    BaseResponse._operation_name = operation_name  # type: ignore[attr-defined]
 
 
 def _request_ids_off_the_seed() -> None:
