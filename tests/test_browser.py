@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import boto3
@@ -71,7 +70,6 @@ def test_notebook_runs_in_jupyterlab(notebook, lab_root, tmp_path):
         pytest.skip("no chapter notebook 01-03 exists yet")
     before = (REPO / "notebooks" / notebook).read_bytes() if notebook != SMOKE else None
     control.reset()
-    started = time.monotonic()
     with jupyterlab(lab_root, tmp_path / "jupyter", kernel_env()) as lab, chromium_page() as page:
         result = run_all(page, lab, notebook)
         screenshot = tmp_path / f"{Path(notebook).stem}.png"
@@ -85,7 +83,6 @@ def test_notebook_runs_in_jupyterlab(notebook, lab_root, tmp_path):
         if images:  # the plot itself, for a human to look at
             page.locator(".jp-OutputArea-output img").last.screenshot(
                 path=str(tmp_path / f"{Path(notebook).stem}-plot.png"))
-    elapsed = time.monotonic() - started
 
     assert result["cells"] > 0
     bad = [o for o in result["outputs"] if o["type"] == "error" or o["name"] == "stderr"]
@@ -97,7 +94,6 @@ def test_notebook_runs_in_jupyterlab(notebook, lab_root, tmp_path):
     assert widgets > 0, f"widgets did not render in the browser; see {screenshot}"
     assert images > 0, f"no plot image rendered; see {screenshot}"
     assert screenshot.stat().st_size > 10_000
-    assert elapsed < 60, f"{notebook} took {elapsed:.0f} s in the browser"
     if before is not None:
         assert (REPO / "notebooks" / notebook).read_bytes() == before
 
@@ -122,7 +118,6 @@ def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
         pytest.skip(f"notebooks/{notebook} does not exist yet")
     before = (REPO / "notebooks" / notebook).read_bytes()
     control.reset()
-    started = time.monotonic()
     with jupyterlab(lab_root, tmp_path / "jupyter", kernel_env()) as lab, chromium_page() as page:
         result = run_all(page, lab, notebook, timeout=75)
         screenshot = tmp_path / f"{Path(notebook).stem}.png"
@@ -148,7 +143,6 @@ def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
         view.first.screenshot(path=str(tmp_path / f"{Path(notebook).stem}-pipeline.png"))
         error_count = page.locator(
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').count()
-    elapsed = time.monotonic() - started
 
     bad = [o for o in result["outputs"] if o["type"] == "error" or o["name"] == "stderr"]
     assert not bad, f"errors or stderr in {notebook} (screenshot {screenshot}): {bad}"
@@ -167,5 +161,4 @@ def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
     assert (newest["pipelineExecutionId"], newest["status"]) == (released, "Succeeded")
     assert newest["trigger"]["triggerType"] == "StartPipelineExecution"
     assert screenshot.stat().st_size > 10_000
-    assert elapsed < 90, f"{notebook} took {elapsed:.0f} s in the browser"
     assert (REPO / "notebooks" / notebook).read_bytes() == before  # the lab ran a copy

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import boto3
 import numpy as np
 import pytest
@@ -70,22 +68,15 @@ def test_bad_input():
     assert md.days_for_rows(10_000_000) == 2315
 
 
-def test_workshop_upload_layout_and_speed():
+def test_workshop_upload_layout():
     control.reset()
     s3 = boto3.client("s3")
     # warm up: the sandbox builds its S3 backend on the first call, a real account has none
     s3.create_bucket(
         Bucket="flovtrain-test-md", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
-    started = time.perf_counter()
-    summary = md.upload("flovtrain-test-md")
-    elapsed = time.perf_counter() - started
+    summary = md.upload("flovtrain-test-md")  # its speed (< 3 s) is a row of flovtrain.bench
     assert summary.rows.sum() == 3 * 30 * 1440 == 129_600
-    # the target is 3 s on an idle 2-core machine; scale it when other work shares the cores
-    import os
-
-    busy = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
-    assert elapsed < 3.0 * busy, f"workshop upload took {elapsed:.2f} s (load factor {busy:.1f})"
     keys = [
         o["Key"]
         for p in s3.get_paginator("list_objects_v2").paginate(Bucket="flovtrain-test-md")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import stat
-import time
 import zipfile
 
 import pytest
@@ -68,9 +67,7 @@ def test_key_is_saved_0600_and_matches_ssm(created):
 
 
 def test_create_project_twice_reuses_the_stack(created):
-    start = time.perf_counter()
     again = project.create_project()
-    assert time.perf_counter() - start < 5
     assert again.outputs == created.outputs
     assert len(project.executions(again.pipeline_name)) == 1
     assert project.app_url() == created.app_url
