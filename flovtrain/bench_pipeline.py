@@ -1,13 +1,14 @@
-"""Benchmark rows for the pipeline chapters (04-06): deploy, push-to-page, build, chapters.
+"""Benchmark rows for the pipeline chapters (04-06): deploy, push-to-page, build.
 
 :func:`rows` measures, in the sandbox the process is connected to (it RESETS that sandbox: run
 it in a benchmark sandbox, as ``flovtrain.bench`` does):
 
 1. ``template.yml`` deploy → first page served (create_project + fetch the page);
 2. ``git push`` → new page served (target ≤ 3 s): a real clone, commit and push;
-3. one build with lint + tests (CodeBuild's own start/end times of the push's build);
-4. chapters 04-06 executed headless, each on a freshly reset sandbox as nbval runs them
-   (target ≤ 30 s together).
+3. one build with lint + tests (CodeBuild's own start/end times of the push's build).
+
+Chapters 04-06 together (target ≤ 30 s) are timed with the other notebooks by
+:func:`flovtrain.bench.notebooks`.
 
 Each row: ``name``, ``seconds``, ``target``, ``ok`` (None without a target), ``note``.
 
@@ -27,8 +28,6 @@ from pathlib import Path
 from typing import Any
 
 TARGET_PUSH_S = 3.0
-TARGET_CHAPTERS_S = 30.0
-CHAPTERS = ("04_codestar_project.ipynb", "05_toolchain_tour.ipynb", "06_edit_and_push.ipynb")
 
 
 def _row(name: str, seconds: float, target: float | None = None, note: str = "") -> dict[str, Any]:
@@ -75,26 +74,7 @@ def push_rows(session: Any = None) -> list[dict[str, Any]]:
     return out
 
 
-def chapter_rows(root: Path | None = None) -> list[dict[str, Any]]:
-    """Row 4: chapters 04-06 headless, each after a sandbox reset (as under nbval)."""
-    from flovtrain.catchup import run_notebook
-    from flovtrain.exercises import project_root
-    from flovtrain.sandbox import control
-
-    root = root or project_root()
-    env = {**os.environ, "FLOVTRAIN_STATIC_WIDGETS": "1", "MPLBACKEND": "Agg"}
-    times = []
-    for name in CHAPTERS:
-        control.reset()
-        start = time.perf_counter()
-        run_notebook(root / "notebooks" / name, env=env)
-        times.append(time.perf_counter() - start)
-    detail = ", ".join(f"{n[:2]}: {t:.1f} s" for n, t in zip(CHAPTERS, times, strict=True))
-    return [_row("chapters 04-06 together (each on a reset sandbox)", sum(times),
-                 TARGET_CHAPTERS_S, detail + " (kernel start included)")]
-
-
-def rows(session: Any = None, chapters: bool = True) -> list[dict[str, Any]]:
+def rows(session: Any = None) -> list[dict[str, Any]]:
     """Return the pipeline benchmark rows (resets the connected sandbox first).
 
     Raises
@@ -107,10 +87,7 @@ def rows(session: Any = None, chapters: bool = True) -> list[dict[str, Any]]:
 
     require_sandbox("the pipeline benchmark")
     control.reset()
-    out = push_rows(session)
-    if chapters:
-        out += chapter_rows()
-    return out
+    return push_rows(session)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -282,3 +282,34 @@ def test_kernels_share_one_sandbox(own_home, tmp_path):
     assert len(endpoints) == 1 and len(pids) == 1, results
     servers = sandbox_servers(own_home)
     assert [p.pid for p in servers] == list(pids)
+
+
+def _health() -> dict:
+    return control.api("health")
+
+
+def test_slow_moto_modules_are_imported_in_the_background(own_home):
+    from flovtrain.sandbox.server import WARM_UP_MODULES
+
+    control.start()
+    deadline = time.monotonic() + 60
+    while _health().get("warmed_up") != list(WARM_UP_MODULES):
+        assert time.monotonic() < deadline, _health()
+        time.sleep(0.2)
+    # the patches registered for CloudFormation's import ran in the warm-up thread too
+    endpoint = control.status()["endpoint"]
+    template = {"Resources": {"Key": {"Type": "AWS::EC2::KeyPair",
+                                      "Properties": {"KeyName": "warm-key"}}}}
+    client("cloudformation", endpoint).create_stack(
+        StackName="warm", TemplateBody=json.dumps(template))
+    pairs = client("ec2", endpoint).describe_key_pairs()["KeyPairs"]
+    assert [p["KeyName"] for p in pairs] == ["warm-key"]
+
+
+def test_warm_up_can_be_turned_off(own_home, monkeypatch):
+    from flovtrain.sandbox.server import WARM_UP_DELAY_S, WARM_UP_VAR
+
+    monkeypatch.setenv(WARM_UP_VAR, "0")
+    control.start()
+    time.sleep(WARM_UP_DELAY_S + 2)
+    assert "warmed_up" not in _health()
