@@ -68,14 +68,11 @@ def rows(scale: str = "10M", session: Any = None) -> list[dict]:
     baseline, _ = _sandbox_memory()
     summary, gen_s = _timed(lambda: md.upload(BUCKET, start=start, days=days, progress=False))
     out.append(
-        {
-            "name": f"generate + upload {int(summary.rows.sum()):,} klines "
+        _row(
+            f"generate + upload {int(summary.rows.sum()):,} klines "
             f"({summary.files.sum():,} files, {summary.bytes.sum() / 2**30:.2f} GiB)",
-            "seconds": round(gen_s, 2),
-            "bytes_scanned": None,
-            "target": "",
-            "note": "",
-        }
+            gen_s,
+        )
     )
 
     def q(sql: str) -> pd.DataFrame:
@@ -85,16 +82,7 @@ def rows(scale: str = "10M", session: Any = None) -> list[dict]:
     q(md.table_ddl(DATABASE, BUCKET))
     q("MSCK REPAIR TABLE klines")
     csv_df, csv_s = _timed(lambda: q(OHLC.format(table="klines")))
-    out.append(
-        {
-            "name": "daily OHLC on CSV",
-            "seconds": round(csv_s, 2),
-            "bytes_scanned": csv_df.attrs["bytes_scanned"],
-            "target": "<= 8 s",
-            "ok": csv_s <= 8,
-            "note": "",
-        }
-    )
+    out.append(_row("daily OHLC on CSV", csv_s, csv_df, "<= 8 s", csv_s <= 8))
     ctas, ctas_s = _timed(
         lambda: q(
             f"""CREATE TABLE klines_parquet WITH (format='PARQUET',
@@ -102,26 +90,9 @@ def rows(scale: str = "10M", session: Any = None) -> list[dict]:
             AS SELECT open_time, open, high, low, close, volume, "date", symbol FROM klines"""
         )
     )
-    out.append(
-        {
-            "name": "CTAS to Parquet",
-            "seconds": round(ctas_s, 2),
-            "bytes_scanned": ctas.attrs["bytes_scanned"],
-            "target": "",
-            "note": "",
-        }
-    )
+    out.append(_row("CTAS to Parquet", ctas_s, ctas))
     pq_df, pq_s = _timed(lambda: q(OHLC.format(table="klines_parquet")))
-    out.append(
-        {
-            "name": "daily OHLC on Parquet",
-            "seconds": round(pq_s, 2),
-            "bytes_scanned": pq_df.attrs["bytes_scanned"],
-            "target": "<= 1 s",
-            "ok": pq_s <= 1,
-            "note": "",
-        }
-    )
+    out.append(_row("daily OHLC on Parquet", pq_s, pq_df, "<= 1 s", pq_s <= 1))
 
     def pandas_end_to_end() -> pd.DataFrame:
         s3 = boto3.client("s3")
@@ -147,32 +118,48 @@ def rows(scale: str = "10M", session: Any = None) -> list[dict]:
     pandas_df, pandas_s = _timed(pandas_end_to_end)
     assert len(pandas_df) == len(csv_df), "pandas and Athena disagree on the number of days"
     out.append(
-        {
-            "name": "daily OHLC in pandas end to end (read all + groupby)",
-            "seconds": round(pandas_s, 2),
-            "bytes_scanned": None,
-            "target": ">= 20x Parquet",
-            "ok": pandas_s >= 20 * pq_s,
-            "note": f"{pandas_s / csv_s:.1f}x the CSV query, "
-            f"{pandas_s / pq_s:.1f}x the Parquet query",
-        }
+        _row(
+            "daily OHLC in pandas end to end (read all + groupby)",
+            pandas_s,
+            target=">= 20x Parquet",
+            ok=pandas_s >= 20 * pq_s,
+            note=f"{pandas_s / csv_s:.1f}x the CSV query, {pandas_s / pq_s:.1f}x the Parquet query",
+        )
     )
     first = pd.Timestamp(str(start)).date()
     pruned_sql = PRUNED.format(first=first, third=first + pd.Timedelta(days=2))
     pruned_df, pruned_s = _timed(lambda: q(pruned_sql))
     assert int(pruned_df.n.iloc[0]) == 3 * 1440, "the pruned query missed its days"
     out.append(
-        {
-            "name": "partition-pruned query (1 symbol, 3 days)",
-            "seconds": round(pruned_s, 2),
-            "bytes_scanned": pruned_df.attrs["bytes_scanned"],
-            "target": "<= 0.3 s",
-            "ok": pruned_s <= 0.3,
-            "note": "",
-        }
+        _row(
+            "partition-pruned query (1 symbol, 3 days)",
+            pruned_s,
+            pruned_df,
+            "<= 0.3 s",
+            pruned_s <= 0.3,
+        )
     )
     out.append(_memory_row(int(summary.bytes.sum()), baseline))
     return out
+
+
+def _row(
+    name: str,
+    seconds: float,
+    result: pd.DataFrame | None = None,
+    target: str = "",
+    ok: bool | None = None,
+    note: str = "",
+) -> dict:
+    """One measurement; ``result`` (a query's frame) gives the bytes it scanned."""
+    return {
+        "name": name,
+        "seconds": round(seconds, 2),
+        "bytes_scanned": None if result is None else result.attrs["bytes_scanned"],
+        "target": target,
+        "ok": ok,
+        "note": note,
+    }
 
 
 def _workshop_upload_row() -> dict:
@@ -187,14 +174,8 @@ def _workshop_upload_row() -> dict:
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
     summary, seconds = _timed(lambda: md.upload(bucket, progress=False))
-    return {
-        "name": f"workshop data set: generate + upload {int(summary.rows.sum()):,} klines",
-        "seconds": round(seconds, 2),
-        "bytes_scanned": None,
-        "target": "< 3 s",
-        "ok": seconds < 3,
-        "note": "",
-    }
+    name = f"workshop data set: generate + upload {int(summary.rows.sum()):,} klines"
+    return _row(name, seconds, target="< 3 s", ok=seconds < 3)
 
 
 def _sandbox_memory() -> tuple[int, int]:
