@@ -48,6 +48,7 @@ class SandboxApp:
         if os.environ.get(DEBUG_VAR) == "1":  # tests only: proves stop ends spawned processes
             self.routes["debug/spawn-sleep"] = self.debug_spawn_sleep
         self.shutdown = lambda: None
+        self.last_aws_request = time.monotonic()  # the warm-up waits for a quiet moment
 
     def route_for(self, sub: str) -> Any:
         """Exact route first, then the longest ``prefix/*`` route (e.g. a git endpoint)."""
@@ -62,6 +63,7 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(API_PREFIX):
+            self.last_aws_request = time.monotonic()
             return self.moto_app(environ, start_response)
         from werkzeug.wrappers import Request, Response
 
@@ -392,19 +394,27 @@ def _port_in_use(port: int) -> bool:
 
 
 #: moto modules that take seconds to import on first use (CloudFormation's pulls in most
-#: services). Imported in the background once the sandbox has answered its first requests, so
-#: chapter 04's deploy does not wait for them. Imports draw nothing from the seeded generator.
+#: services). Imported in the background at the first quiet moment (no AWS request for a
+#: second, at least 2 s after start), so chapter 04's deploy does not wait for them and no
+#: request waits for the import. Imports draw nothing from the seeded generator.
 WARM_UP_MODULES = ("moto.ec2.models", "moto.cloudformation.models")
 WARM_UP_DELAY_S = 2.0
+WARM_UP_QUIET_S = 1.0
+WARM_UP_PATIENCE_S = 30.0  # a sandbox that is never quiet still gets warmed up
 WARM_UP_VAR = "FLOVTRAIN_SANDBOX_WARMUP"  # "0" turns it off
 
 
-def _warm_up(stopping: threading.Event, info: dict[str, Any]) -> None:
+def _warm_up(stopping: threading.Event, app: SandboxApp) -> None:
     """Import :data:`WARM_UP_MODULES`; ``/flovtrain-api/health`` lists them as ``warmed_up``."""
     import importlib
 
     if stopping.wait(WARM_UP_DELAY_S):
         return
+    patience = time.monotonic() + WARM_UP_PATIENCE_S
+    while time.monotonic() < patience and time.monotonic() - app.last_aws_request < WARM_UP_QUIET_S:
+        if stopping.wait(0.25):
+            return
+    info = app.info
     done: list[str] = []
     for name in WARM_UP_MODULES:
         if stopping.is_set():
@@ -477,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"flovtrain sandbox listening on {info['endpoint']} (pid {info['pid']})", flush=True)
     if os.environ.get(WARM_UP_VAR, "1") != "0":
         threading.Thread(
-            target=_warm_up, args=(stopping, info), name="warm-up", daemon=True
+            target=_warm_up, args=(stopping, app), name="warm-up", daemon=True
         ).start()
     try:
         server.serve_forever(poll_interval=0.2)
