@@ -6,15 +6,27 @@ STAMP := $(VENV)/.installed
 CHAPTER ?= notebooks/00_welcome.ipynb
 NBVAL_DIRS := notebooks solutions
 
-.PHONY: lab test install outputs exercises bench clean
+LOCK := requirements.lock
+.PHONY: lab test install lock outputs exercises bench newest-boto3 clean
 
-$(STAMP): pyproject.toml
+# Everything a learner, a test run or CI installs comes from the lock (exact versions, hashes);
+# pyproject.toml keeps ranges for people who embed the package.
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK) || { \
+	  echo "make install: pip could not install $(LOCK) (no network and no cached wheels?)." >&2; \
+	  echo "Connect to PyPI once (or a mirror: PIP_INDEX_URL=...), then run make install again." >&2; \
+	  exit 1; }
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## make lock: re-resolve every dependency to the newest allowed by pyproject.toml (a deliberate bump: run make test after)
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml tools/lock-tools.in --extra dev --universal \
+	  --python-version 3.11 --generate-hashes --custom-compile-command "make lock" -o $(LOCK)
 
 ## make lab: install, start the sandbox, open JupyterLab on chapter 00 (terminal, AWS CLI and git see the sandbox)
 lab: $(STAMP)

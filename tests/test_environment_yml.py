@@ -1,4 +1,9 @@
-"""environment.yml (conda users) lists exactly pyproject.toml's dependencies, runtime + dev."""
+"""The lock decides what a learner gets; environment.yml (conda) and pyproject.toml agree with it.
+
+* requirements.lock pins every package exactly (transitive ones too), with hashes;
+* every pyproject.toml range admits the locked version (else the lock is stale: make lock);
+* environment.yml lists exactly pyproject.toml's dependencies, each pinned to the locked version.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,18 @@ def requirements(lines: list[str], where: str) -> dict[str, SpecifierSet]:
     return found
 
 
+LOCK = REPO / "requirements.lock"
+
+
+def locked(text: str | None = None) -> dict[str, str]:
+    """Package -> exact version from requirements.lock (uv pip compile --generate-hashes)."""
+    text = LOCK.read_text() if text is None else text
+    found = {}
+    for match in re.finditer(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)", text, re.MULTILINE):
+        found[canonicalize_name(match.group(1))] = match.group(2)
+    return found
+
+
 def pyproject() -> dict:
     return tomllib.loads((REPO / "pyproject.toml").read_text())
 
@@ -51,18 +68,72 @@ def drift(ours: dict[str, SpecifierSet], theirs: dict[str, SpecifierSet]) -> lis
         elif name not in ours:
             problems.append(f"{name}: in environment.yml, missing from pyproject.toml")
         elif ours[name] != theirs[name]:
-            problems.append(f"{name}: pyproject.toml says '{ours[name]}', "
+            problems.append(f"{name}: the lock says '{ours[name]}', "
                             f"environment.yml says '{theirs[name]}'")
     return problems
 
 
-def test_same_dependencies_and_versions():
+def declared() -> dict[str, SpecifierSet]:
     project = pyproject()["project"]
-    wanted = requirements(
+    return requirements(
         project["dependencies"] + project["optional-dependencies"]["dev"], "pyproject.toml")
+
+
+def pinned_by_lock(wanted: dict[str, SpecifierSet], lock: dict[str, str]) -> dict:
+    """What environment.yml must say: each declared package at its locked version."""
+    return {name: SpecifierSet(f"=={lock[canonicalize_name(name.split('[')[0])]}")
+            for name in wanted}
+
+
+def stale(wanted: dict[str, SpecifierSet], lock: dict[str, str]) -> list[str]:
+    problems = []
+    for name, specifier in sorted(wanted.items()):
+        version = lock.get(canonicalize_name(name.split("[")[0]))
+        if version is None:
+            problems.append(f"{name}: not in requirements.lock")
+        elif version not in specifier:
+            problems.append(f"{name}: locked {version} is outside pyproject.toml's '{specifier}'")
+    return problems
+
+
+def test_lock_pins_every_package_with_hashes():
+    text = LOCK.read_text()
+    entries = re.findall(r"^[A-Za-z0-9_.\-]+==[^\n]*", text, re.MULTILINE)
+    assert len(entries) > 100  # the transitive closure, not just the direct dependencies
+    unpinned = [line for line in text.splitlines()
+                if re.match(r"^[A-Za-z0-9]", line) and "==" not in line]
+    assert not unpinned
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
+    assert all("--hash=sha256:" in block for block in blocks if "==" in block)
+    for tool in ("pip", "setuptools", "wheel", "uv"):  # what installs and re-locks, too
+        assert tool in locked(text)
+
+
+def test_lock_agrees_with_pyproject_ranges():
+    problems = stale(declared(), locked())
+    assert not problems, "requirements.lock is stale (run make lock):\n" + "\n".join(problems)
+
+
+def test_stale_lock_is_reported_by_name():
+    wanted = requirements(["boto3>=1.45,<1.46", "pandas"], "a")
+    assert stale(wanted, {"boto3": "1.44.18"}) == [
+        "boto3: locked 1.44.18 is outside pyproject.toml's '<1.46,>=1.45'",
+        "pandas: not in requirements.lock",
+    ]
+
+
+def test_make_installs_from_the_lock():
+    makefile = (REPO / "Makefile").read_text()
+    assert "--require-hashes --no-deps -r $(LOCK)" in makefile
+    assert "LOCK := requirements.lock" in makefile
+    assert "uv pip compile" in makefile  # make lock
+
+
+def test_same_dependencies_and_versions():
+    wanted = declared()
     listed = requirements(pip_lines(environment()), "environment.yml")
-    problems = drift(wanted, listed)
-    assert not problems, "environment.yml drifted from pyproject.toml:\n" + "\n".join(problems)
+    problems = drift(pinned_by_lock(wanted, locked()), listed)
+    assert not problems, "environment.yml drifted from the lock:\n" + "\n".join(problems)
 
 
 def test_drift_is_reported_by_name():
@@ -71,7 +142,7 @@ def test_drift_is_reported_by_name():
     assert drift(base, requirements(["moto[server]==5.2.5"], "b")) == [
         "pandas: in pyproject.toml, missing from environment.yml"]
     assert drift(base, requirements(["moto[server]==5.2.4", "pandas<4,>=3.1"], "b")) == [
-        "moto[server]: pyproject.toml says '==5.2.5', environment.yml says '==5.2.4'"]
+        "moto[server]: the lock says '==5.2.5', environment.yml says '==5.2.4'"]
     assert drift(base, base | requirements(["pyyaml"], "b")) == [
         "pyyaml: in environment.yml, missing from pyproject.toml"]
 
