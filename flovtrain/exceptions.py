@@ -19,6 +19,10 @@ class SandboxStartFailed(FlovtrainError):
     """The sandbox process was started but did not answer in time."""
 
 
+class SandboxProtocolMismatch(SandboxStartFailed):
+    """The installed botocore speaks a wire protocol the sandbox does not serve."""
+
+
 class RealAwsNotAllowed(FlovtrainError):
     """Real AWS was asked for without the explicit opt-in, or with the wrong account."""
 

@@ -26,8 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from flovtrain import config
-from flovtrain.exceptions import SandboxNotRunning, SandboxPortBusy, SandboxStartFailed
-from flovtrain.sandbox.server import EXIT_PORT_BUSY, STATE_FILE
+from flovtrain.exceptions import (
+    SandboxNotRunning,
+    SandboxPortBusy,
+    SandboxProtocolMismatch,
+    SandboxStartFailed,
+)
+from flovtrain.sandbox.server import EXIT_PORT_BUSY, EXIT_PROTOCOL_MISMATCH, STATE_FILE
 
 RECOVERY = (
     "Run `flovtrain sandbox start` in a terminal (or re-run `flovtrain.connect()`), then "
@@ -163,6 +168,10 @@ def start(port: int | None = None, timeout: float = 60.0) -> dict[str, Any]:
                 tail = _log_tail()
                 if code == EXIT_PORT_BUSY:
                     raise SandboxPortBusy(tail.strip().splitlines()[-1])
+                if code == EXIT_PROTOCOL_MISMATCH:
+                    lines = tail.strip().splitlines()
+                    first = max(i for i, line in enumerate(lines) if "refusing" in line)
+                    raise SandboxProtocolMismatch("\n".join(lines[first:]))
                 raise SandboxStartFailed(
                     f"The sandbox process exited with code {code}. Last lines of {log_path()}:\n"
                     f"{tail}"

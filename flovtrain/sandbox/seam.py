@@ -25,6 +25,8 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import camelcase_to_underscores
 
+from flovtrain.sandbox.protocols import JsonBridge
+
 #: A handler gets the call and returns an ActionResult, a plain dict (serialized by moto
 #: with the operation's botocore output shape), or whatever :meth:`Call.moto` returned.
 Handler = Callable[["Call"], Any]
@@ -116,6 +118,10 @@ class Provider:
         registers the patch with :func:`after_import` so the sandbox starts fast.
     reset, start, stop : callables
         Clear the provider's own state; start and stop background work.
+    protocols : JsonBridge, optional
+        For a service moto implements in JSON-1.1 but botocore may speak REST-JSON to:
+        ``protocols=JsonBridge("AmazonAthena")`` serves both (see
+        :mod:`flovtrain.sandbox.protocols`), routing REST-JSON by the botocore model.
     """
 
     name: str
@@ -127,6 +133,7 @@ class Provider:
     reset: Callable[[], None] = lambda: None
     start: Callable[[], None] = lambda: None
     stop: Callable[[], None] = lambda: None
+    protocols: JsonBridge | None = None
 
 
 _installed: list[Provider] = []

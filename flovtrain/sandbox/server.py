@@ -24,6 +24,7 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
 
 EXIT_PORT_BUSY = 3
+EXIT_PROTOCOL_MISMATCH = 4
 STATE_FILE = "sandbox.json"
 API_PREFIX = "/flovtrain-api/"
 #: ``1`` adds the sandbox-only ``debug/spawn-sleep`` endpoint (used by the lifecycle tests).
@@ -34,7 +35,12 @@ class SandboxApp:
     """WSGI app: ``/flovtrain-api/...`` is ours, everything else is moto's."""
 
     def __init__(self, moto_app: Any, providers: list[Any], info: dict[str, Any]) -> None:
+        from flovtrain.sandbox.protocols import RestJsonGateway
+
         self.moto_app = moto_app
+        self.gateway = RestJsonGateway(
+            {p.service: p.protocols for p in providers if p.protocols is not None}
+        )
         self.providers = providers
         self.info = info
         self.routes: dict[str, Any] = {
@@ -63,8 +69,12 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(API_PREFIX):
+            from flovtrain.sandbox.protocols import never_html
+
             self.last_aws_request = time.monotonic()
-            return self.moto_app(environ, start_response)
+            if self.gateway.handles(environ):
+                return self.gateway(environ, self._moto_never_html, start_response)
+            return never_html(self.moto_app, environ, start_response, self.info.get("log"))
         from werkzeug.wrappers import Request, Response
 
         request = Request(environ)
@@ -87,6 +97,11 @@ class SandboxApp:
                     mimetype="application/json",
                 )
         return response(environ, start_response)
+
+    def _moto_never_html(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from flovtrain.sandbox.protocols import never_html
+
+        return never_html(self.moto_app, environ, start_response, self.info.get("log"))
 
     # -- built-in endpoints -------------------------------------------------------------------
     def _json(self, payload: Any, status: int = 200) -> Any:
@@ -162,12 +177,15 @@ def build_app(info: dict[str, Any]) -> SandboxApp:
     """Create the WSGI app with every provider installed."""
     from moto.server import DomainDispatcherApplication
 
+    from flovtrain.sandbox import protocols, seam
     from flovtrain.sandbox import providers as provider_pkg
-    from flovtrain.sandbox import seam
 
     _request_ids_off_the_seed()
     _python_errors_as_aws_errors(info)
     providers = seam.install(seam.load(provider_pkg.PROVIDER_MODULES))
+    protocols.install_json_views(
+        {p.service: p.protocols for p in providers if p.protocols is not None}
+    )
     info["providers"] = [p.name for p in providers]
     return SandboxApp(DomainDispatcherApplication(_create_app_keeping_seed), providers, info)
 
@@ -435,8 +453,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
-    from flovtrain.sandbox import netguard, processes
+    from flovtrain.sandbox import netguard, processes, protocols
 
+    mismatches = protocols.check_installed()
+    if mismatches:  # refuse rather than answer every call of that service with an error
+        import botocore
+
+        locked = protocols.locked_version("botocore")
+        print(
+            "flovtrain sandbox: refusing to start: the installed botocore speaks a protocol "
+            "the sandbox does not serve.\n"
+            + "\n".join(m.explain(botocore.__version__, locked) for m in mismatches),
+            file=sys.stderr,
+        )
+        return EXIT_PROTOCOL_MISMATCH
     netguard.install()
     started = time.time()
     _defer_rfc3987_syntax()

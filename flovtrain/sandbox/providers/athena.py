@@ -27,6 +27,7 @@ from typing import Any
 
 from moto.athena.responses import AthenaResponse
 
+from flovtrain.sandbox.protocols import JsonBridge
 from flovtrain.sandbox.seam import AwsError, Call, Provider
 
 DDL_PREFIXES = ("ALTER", "CREATE", "DESCRIBE", "DESC", "DROP", "MSCK", "SHOW")
@@ -527,6 +528,7 @@ PROVIDER = Provider(
     name="athena",
     response_class=AthenaResponse,
     service="athena",
+    protocols=JsonBridge("AmazonAthena"),  # botocore < 1.44.18: JSON-1.1; since: REST-JSON
     operations={
         "StartQueryExecution": start_query_execution,
         "GetQueryExecution": get_query_execution,
