@@ -29,10 +29,15 @@ lock: $(STAMP)
 	  --python-version 3.11 --generate-hashes --custom-compile-command "make lock" -o $(LOCK)
 
 ## make lab: install, start the sandbox, open JupyterLab on chapter 00 (terminal, AWS CLI and git see the sandbox)
+# Its terminal runs bash with tools/lab_terminal.bashrc: the venv first on PATH, the sandbox's env.
+# The sandbox outlives JupyterLab: stop it with .venv/bin/flovtrain sandbox stop.
 lab: $(STAMP)
 	$(BIN)/flovtrain sandbox start
 	eval "$$($(BIN)/flovtrain sandbox env)" && PATH="$(abspath $(BIN)):$$PATH" \
-	  $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(CHAPTER)
+	  FLOVTRAIN_VENV_BIN="$(abspath $(BIN))" \
+	  $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. \
+	  --ServerApp.terminado_settings="shell_command=['/bin/bash','--init-file','$(abspath tools/lab_terminal.bashrc)','-i']" \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(CHAPTER)
 
 ## make test: install, then every test: unit tests, nbval (strict) over notebooks and solutions, browser test
 test: $(STAMP)
@@ -47,6 +52,10 @@ exercises: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m flovtrain.bench
+
+## make newest-client: the newest boto3 + PyAthena from the index (not the lock) query the sandbox
+newest-client: $(STAMP)
+	PYTHON=$(PYTHON) tools/newest_client.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

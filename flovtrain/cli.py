@@ -1,4 +1,4 @@
-"""The ``flovtrain`` command: sandbox control, checks, exercises and catch-up."""
+"""The ``flovtrain`` command: sandbox control, checks, exercises, catch-up and doctor."""
 
 from __future__ import annotations
 
@@ -92,7 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     catch = sub.add_parser("catch-up", help="run earlier chapters' solutions to reach chapter NN")
     catch.add_argument("chapter")
     catch.set_defaults(func=_catch_up)
+
+    doctor = sub.add_parser(
+        "doctor", help="versions, protocols, git, the sandbox, disk: exit 0 when all is well"
+    )
+    doctor.set_defaults(func=_doctor)
     return parser
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from flovtrain import doctor
+
+    return doctor.main()
 
 
 def main(argv: list[str] | None = None) -> int:

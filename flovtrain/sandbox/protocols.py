@@ -111,6 +111,29 @@ def installed_model(service: str) -> dict[str, Any]:
     return loader.load_service_model(service, "service-2")
 
 
+def aws_cli_botocore() -> tuple[str, Any] | None:
+    """(version, model loader) of the botocore the AWS CLI v1 bundles, when the CLI is installed.
+
+    awscli 1.46 ships its own copy (``awscli/botocore``, 1.43.x): the terminal's ``aws`` may speak
+    another protocol than the notebooks' boto3.
+    """
+    import importlib.util
+
+    import botocore.loaders
+
+    spec = importlib.util.find_spec("awscli")
+    if spec is None or spec.origin is None:
+        return None
+    bundled = Path(spec.origin).parent / "botocore"
+    if not (bundled / "data").is_dir():
+        return None
+    match = re.search(r"__version__ = ['\"]([^'\"]+)", (bundled / "__init__.py").read_text())
+    loader = botocore.loaders.Loader(
+        extra_search_paths=[str(bundled / "data")], include_default_search_paths=False
+    )
+    return (match.group(1) if match else "?"), loader
+
+
 def packaged_model(service: str) -> dict[str, Any] | None:
     """The model flovtrain ships for ``service`` (``data/botocore/<service>/<api>/``), if any."""
     files = sorted((PACKAGED_MODELS / service).glob("*/service-2.json.gz"))
@@ -384,10 +407,10 @@ class Mismatch:
     speaks: str
     served: frozenset[str]
 
-    def explain(self, botocore_version: str, locked: str | None) -> str:
+    def explain(self, botocore_version: str, locked: str | None, who: str = "") -> str:
         fix = f"make install (the lock installs botocore {locked})" if locked else "make install"
         return (
-            f"{self.service}: the installed botocore {botocore_version} speaks "
+            f"{self.service}: {who or 'the installed botocore'} {botocore_version} speaks "
             f"{self.speaks}, but the sandbox (moto 5.2.5 + flovtrain) serves "
             f"{', '.join(sorted(self.served))} for it. Fix: {fix}."
         )
@@ -526,3 +549,23 @@ def never_html(
     status_line, headers, body = error_response(environ, status, code, message)
     start_response(status_line, headers)
     return [body]
+
+
+def explain_mismatches(served: dict[str, frozenset[str]] | None = None) -> list[str]:
+    """One sentence per mismatch of boto3's botocore and of the AWS CLI's bundled botocore."""
+    import botocore
+
+    locked = locked_version("botocore")
+    lines = [
+        m.explain(botocore.__version__, locked) for m in check_installed(served)
+    ]
+    cli = aws_cli_botocore()
+    if cli is not None:
+        version, loader = cli
+        for mismatch in check_installed(
+            served, lambda service: loader.load_service_model(service, "service-2")
+        ):
+            lines.append(
+                mismatch.explain(version, locked, who="the AWS CLI's bundled botocore")
+            )
+    return lines

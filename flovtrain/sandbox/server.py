@@ -187,6 +187,7 @@ def build_app(info: dict[str, Any]) -> SandboxApp:
         {p.service: p.protocols for p in providers if p.protocols is not None}
     )
     info["providers"] = [p.name for p in providers]
+    info["protocols"] = {service: sorted(names) for service, names in protocols.SERVED.items()}
     return SandboxApp(DomainDispatcherApplication(_create_app_keeping_seed), providers, info)
 
 
@@ -455,15 +456,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from flovtrain.sandbox import netguard, processes, protocols
 
-    mismatches = protocols.check_installed()
-    if mismatches:  # refuse rather than answer every call of that service with an error
-        import botocore
-
-        locked = protocols.locked_version("botocore")
+    problems = protocols.explain_mismatches()
+    if problems:  # refuse rather than answer every call of that service with an error
         print(
-            "flovtrain sandbox: refusing to start: the installed botocore speaks a protocol "
-            "the sandbox does not serve.\n"
-            + "\n".join(m.explain(botocore.__version__, locked) for m in mismatches),
+            "flovtrain sandbox: refusing to start: a client installed here speaks a protocol "
+            "the sandbox does not serve.\n" + "\n".join(problems),
             file=sys.stderr,
         )
         return EXIT_PROTOCOL_MISMATCH
