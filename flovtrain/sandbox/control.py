@@ -32,7 +32,7 @@ from flovtrain.exceptions import (
     SandboxProtocolMismatch,
     SandboxStartFailed,
 )
-from flovtrain.sandbox.server import EXIT_PORT_BUSY, EXIT_PROTOCOL_MISMATCH, STATE_FILE
+from flovtrain.sandbox.contract import EXIT_PORT_BUSY, EXIT_PROTOCOL_MISMATCH, STATE_FILE
 
 RECOVERY = (
     "Run `flovtrain sandbox start` in a terminal (or re-run `flovtrain.connect()`), then "

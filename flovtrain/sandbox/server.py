@@ -19,16 +19,28 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Must be set before moto's IAM backend is first built: AdministratorAccess & co. exist then.
-os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+from flovtrain.sandbox.contract import (
+    API_PREFIX,
+    DEBUG_VAR,
+    EXIT_PORT_BUSY,
+    EXIT_PROTOCOL_MISMATCH,
+    STATE_FILE,
+    WARM_UP_VAR,
+)
 
-EXIT_PORT_BUSY = 3
-EXIT_PROTOCOL_MISMATCH = 4
-STATE_FILE = "sandbox.json"
-API_PREFIX = "/flovtrain-api/"
-#: ``1`` adds the sandbox-only ``debug/spawn-sleep`` endpoint (used by the lifecycle tests).
-DEBUG_VAR = "FLOVTRAIN_SANDBOX_DEBUG"
+__all__ = [  # the contract, re-exported for the server's own tests
+    "API_PREFIX", "DEBUG_VAR", "EXIT_PORT_BUSY", "EXIT_PROTOCOL_MISMATCH", "STATE_FILE",
+    "WARM_UP_VAR", "SandboxApp", "build_app", "main",
+]
+
+
+def _moto_settings() -> None:
+    """moto reads these when a backend is built: AdministratorAccess & co. exist then.
+
+    Set in the server process only (by :func:`build_app`), never on import.
+    """
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
 
 
 class SandboxApp:
@@ -180,6 +192,7 @@ def build_app(info: dict[str, Any]) -> SandboxApp:
     from flovtrain.sandbox import protocols, seam
     from flovtrain.sandbox import providers as provider_pkg
 
+    _moto_settings()
     _request_ids_off_the_seed()
     _python_errors_as_aws_errors(info)
     providers = seam.install(seam.load(provider_pkg.PROVIDER_MODULES))
@@ -420,7 +433,6 @@ WARM_UP_MODULES = ("moto.ec2.models", "moto.cloudformation.models")
 WARM_UP_DELAY_S = 2.0
 WARM_UP_QUIET_S = 1.0
 WARM_UP_PATIENCE_S = 30.0  # a sandbox that is never quiet still gets warmed up
-WARM_UP_VAR = "FLOVTRAIN_SANDBOX_WARMUP"  # "0" turns it off
 
 
 def _warm_up(stopping: threading.Event, app: SandboxApp) -> None:
