@@ -81,7 +81,7 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(API_PREFIX):
-            from flovtrain.sandbox.protocols import never_html
+            from flovtrain.sandbox.error_format import never_html
 
             self.last_aws_request = time.monotonic()
             if self.gateway.handles(environ):
@@ -111,7 +111,7 @@ class SandboxApp:
         return response(environ, start_response)
 
     def _moto_never_html(self, environ: dict[str, Any], start_response: Any) -> Any:
-        from flovtrain.sandbox.protocols import never_html
+        from flovtrain.sandbox.error_format import never_html
 
         return never_html(self.moto_app, environ, start_response, self.info.get("log"))
 
