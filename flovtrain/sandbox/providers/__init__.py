@@ -4,6 +4,7 @@ To add one: write ``providers/<service>.py`` exposing ``PROVIDER`` and list it h
 """
 
 PROVIDER_MODULES: tuple[str, ...] = (
+    "flovtrain.sandbox.providers.iam",
     "flovtrain.sandbox.providers.sns",
     "flovtrain.sandbox.providers.cloudwatch",
     "flovtrain.sandbox.providers.billing",
