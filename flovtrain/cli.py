@@ -24,8 +24,7 @@ def _sandbox(args: argparse.Namespace) -> int:
             print(f"running at {info['endpoint']} (pid {info['pid']}, providers: "
                   f"{', '.join(info.get('providers', []))}, home {info['home']})")
         else:
-            print(f"not running ({info.get('reason', 'never started')}); "
-                  "start it with: flovtrain sandbox start")
+            print(f"not running ({info['reason']}); start it with: flovtrain sandbox start")
             return 1
     elif args.action == "stop":
         print("stopped" if control.stop() else "the sandbox was not running")
@@ -60,6 +59,15 @@ def _catch_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    from flovtrain.config import sandbox_port
+
+    try:
+        return sandbox_port(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flovtrain", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="start, stop, reset or inspect the local sandbox")
     actions = sandbox.add_subparsers(dest="action", required=True)
     start = actions.add_parser("start", help="start it (idempotent) and print its endpoint")
-    start.add_argument("--port", type=int, default=None, help="fixed port (default: a free one)")
+    start.add_argument(
+        "--port", type=_port, default=None,
+        help="fixed port, 1024-65535 (default: $FLOVTRAIN_SANDBOX_PORT or a free one)",
+    )
     status = actions.add_parser("status", help="is it running, where")
     status.add_argument("--json", action="store_true")
     actions.add_parser("stop", help="stop it and every process it started")
@@ -109,10 +120,17 @@ def _doctor(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
     except FlovtrainError as exc:
         print(f"flovtrain: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `flovtrain check 02 | head`: the reader left, no traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

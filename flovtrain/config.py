@@ -35,6 +35,32 @@ def home() -> Path:
     return path
 
 
+def sandbox_port(value: str | int | None = None) -> int:
+    """The sandbox port asked for: ``value``, else ``$FLOVTRAIN_SANDBOX_PORT``; 0 = a free one.
+
+    Raises
+    ------
+    InvalidSandboxPort
+        Not a whole number from 1 to 65535 (0 too: pick a free one).
+    """
+    from flovtrain.exceptions import InvalidSandboxPort
+
+    where = "--port" if value is not None else PORT_VAR
+    raw = os.environ.get(PORT_VAR, "") if value is None else value
+    if raw in ("", None):
+        return 0
+    try:
+        port = int(str(raw).strip())
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise InvalidSandboxPort(
+            f"{where}={raw!r} is not a port: use a whole number from 1024 to 65535 (ports below "
+            f"1024 need root), or leave it unset so the sandbox picks a free one."
+        )
+    return port
+
+
 def workshop_name() -> str:
     """Return the workshop name used in the ``flovtrain:workshop`` tag."""
     return os.environ.get(WORKSHOP_VAR, DEFAULT_WORKSHOP)

@@ -19,6 +19,10 @@ class SandboxStartFailed(FlovtrainError):
     """The sandbox process was started but did not answer in time."""
 
 
+class InvalidSandboxPort(FlovtrainError, ValueError):
+    """A sandbox port that is not a number from 1 to 65535 (``--port`` or the environment)."""
+
+
 class SandboxProtocolMismatch(SandboxStartFailed):
     """The installed botocore speaks a wire protocol the sandbox does not serve."""
 
@@ -95,5 +99,9 @@ class ProjectTimeout(FlovtrainError, TimeoutError):
     """The project's stack or pipeline did not finish within the time allowed."""
 
 
-class PipelineTimeout(FlovtrainError, TimeoutError):
-    """A pipeline execution did not end or reach an approval in time (chapter 07)."""
+class PipelineTimeout(ProjectTimeout):
+    """A pipeline execution did not start, end or reach an approval in time."""
+
+
+class PageTimeout(ProjectTimeout):
+    """A web page an instance serves did not answer (or not with the wanted text) in time."""

@@ -138,7 +138,11 @@ def connect(region: str = config.DEFAULT_REGION, quiet: bool = False) -> Connect
 def _connect_sandbox(region: str) -> Connection:
     from flovtrain.sandbox import control, netguard, recovery
 
+    pointed_at = os.environ.get("AWS_ENDPOINT_URL")
     info = control.start()
+    if info.get("started_now") and (info.get("previous") or (
+            pointed_at and pointed_at != info["endpoint"])):
+        _say_new_sandbox(info, pointed_at)
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.update(control.client_env(region))
@@ -147,6 +151,21 @@ def _connect_sandbox(region: str) -> Connection:
     netguard.install()
     recovery.install_ipython_handler()
     return Connection("sandbox", config.SANDBOX_ACCOUNT_ID, region, info["endpoint"])
+
+
+def _say_new_sandbox(info: dict, pointed_at: str | None) -> None:
+    """A new, empty sandbox replaced one that was stopped or died: never silently."""
+    import sys
+
+    why = info.get("previous") or f"nothing answered at {pointed_at}"
+    print(
+        f"flovtrain: the sandbox was not running ({why}).\n"
+        f"flovtrain: started a new, EMPTY sandbox at {info['endpoint']}: what earlier chapters "
+        "created is gone — `flovtrain catch-up NN` rebuilds it.\n"
+        'flovtrain: terminals still point at the old one; in each run: '
+        'eval "$(flovtrain sandbox env)"',
+        file=sys.stderr,
+    )
 
 
 def _connect_aws(region: str) -> Connection:

@@ -49,6 +49,22 @@ def log_path() -> Path:
     return config.home() / "sandbox.log"
 
 
+def stopped_path() -> Path:
+    """Written by :func:`stop`: when and where the last sandbox of this home was stopped."""
+    return config.home() / "sandbox.stopped.json"
+
+
+def _never_or_stopped() -> str:
+    try:
+        last = json.loads(stopped_path().read_text())
+    except (OSError, ValueError):
+        return f"never started in {config.home()}"
+    return (
+        f"stopped at {last.get('stopped', '?')} with `flovtrain sandbox stop` "
+        f"(it was at {last.get('endpoint', '?')})"
+    )
+
+
 def read_state() -> dict[str, Any] | None:
     """Return what the sandbox wrote when it started listening, or None."""
     try:
@@ -109,7 +125,7 @@ def status() -> dict[str, Any]:
     """Return ``{"running": bool, ...}`` with endpoint, pid, providers when running."""
     info = read_state()
     if not info:
-        return {"running": False, "home": str(config.home())}
+        return {"running": False, "home": str(config.home()), "reason": _never_or_stopped()}
     try:
         health = api("health", timeout=3.0, info=info)
     except SandboxNotRunning as exc:
@@ -144,12 +160,14 @@ def start(port: int | None = None, timeout: float = 60.0) -> dict[str, Any]:
     SandboxStartFailed
         The process died or did not answer; the message carries its log tail.
     """
+    port = config.sandbox_port(port)
     with _start_lock():
         current = status()
         if current["running"]:
             return current
+        # a sandbox this home had before (stopped, or its process died): callers say so
+        previous = current["reason"] if (current.get("stale") or stopped_path().exists()) else None
         state_path().unlink(missing_ok=True)
-        port = port if port is not None else int(os.environ.get(config.PORT_VAR) or 0)
         home = config.home()
         log = open(log_path(), "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -180,7 +198,8 @@ def start(port: int | None = None, timeout: float = 60.0) -> dict[str, Any]:
             if info and info.get("pid") == proc.pid:
                 current = status()
                 if current["running"]:
-                    return current
+                    stopped_path().unlink(missing_ok=True)
+                    return {**current, "started_now": True, "previous": previous}
             time.sleep(0.05)
         proc.kill()
         raise SandboxStartFailed(
@@ -215,6 +234,8 @@ def stop(timeout: float = 15.0) -> bool:
     if pid and _pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
     state_path().unlink(missing_ok=True)
+    stopped = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    stopped_path().write_text(json.dumps({"stopped": stopped, "endpoint": info.get("endpoint")}))
     return True
 
 
