@@ -75,6 +75,7 @@ def test_returns_volatility_and_drawdown(truth):
         SELECT symbol, stddev_samp(ret) * sqrt(525600) AS annual_vol,
                min(close / peak - 1) AS max_drawdown
         FROM r GROUP BY symbol ORDER BY symbol""")
+    assert df.symbol.tolist() == sorted(truth.symbol.unique())  # one row per symbol, none lost
     for _, row in df.iterrows():
         t = truth[truth.symbol == row.symbol].sort_values("open_time")
         ret = np.log(t.close / t.close.shift())

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 import flovtrain
 from flovtrain.checks import Checklist, Item, chapters, check, normalize_chapter
@@ -73,20 +72,6 @@ def put_billing_alarm(s: boto3.Session, region: str, topic: str, **overrides) ->
                 ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[topic])
     args.update(overrides)
     s.client("cloudwatch", region_name=region).put_metric_alarm(**args)
-
-
-def budget_subscribers_supported(s: boto3.Session) -> bool:
-    """moto 5.2.5 has no DescribeSubscribersForNotification; a sandbox provider must add it."""
-    api = s.client("budgets", region_name="us-east-1")
-    account = s.client("sts").get_caller_identity()["Account"]
-    try:
-        api.describe_subscribers_for_notification(
-            AccountId=account, BudgetName="monthly",
-            Notification={"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN",
-                          "Threshold": 80})
-    except ClientError as exc:
-        return exc.response["ResponseMetadata"]["HTTPStatusCode"] < 500
-    return True
 
 
 def failing(cl: Checklist) -> list[str]:
@@ -243,10 +228,8 @@ def test_ch03_items_and_partial_state(session):
     topic = build_ch03(session)
     cl = check("03", session=session)
     assert [i.item for i in cl] == CH03_ITEMS
-    supported = budget_subscribers_supported(session)
-    assert failing(cl) == ([] if supported else ["a COST budget notification has a subscriber"])
-    if not supported:
-        assert "DescribeSubscribersForNotification" in cl[5].why
+    # the sandbox's budgets provider answers DescribeSubscribersForNotification (moto lacks it)
+    assert failing(cl) == []
     # the alarm with the wrong statistic and no action
     put_billing_alarm(session, "us-east-1", topic, Statistic="Average", AlarmActions=[])
     cl = check("03", session=session)
@@ -257,9 +240,6 @@ def test_ch03_items_and_partial_state(session):
 
 def test_ch03_all_pass(session):
     build_ch03(session)
-    if not budget_subscribers_supported(session):
-        pytest.skip("the sandbox lacks budgets DescribeSubscribersForNotification (moto 5.2.5 "
-                    "raises NotImplementedError; a budgets provider must add it)")
     cl = check("03", session=session)
     assert cl.passed, str(cl)
 

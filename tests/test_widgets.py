@@ -135,3 +135,41 @@ def test_charges_plot_displays_as_png_in_a_kernel():
 
     png = PNGFormatter()(widgets.charges_plot(threshold=10.0))
     assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _market_frames():
+    import pandas as pd
+
+    days = pd.date_range("2025-01-01", periods=6, freq="D", tz="UTC")
+    daily = pd.DataFrame([
+        {"symbol": symbol, "day": day, "open": base + i, "high": base + i + 2,
+         "low": base + i - 2, "close": base + i + (1 if i % 2 else -1)}
+        for symbol, base in (("BTCUSDT", 100.0), ("ETHUSDT", 10.0))
+        for i, day in enumerate(days)])
+    hours = pd.date_range("2025-01-01", periods=12, freq="h", tz="UTC")
+    hourly = pd.DataFrame({"hour": hours, "close": [1.0 + i / 10 for i in range(12)],
+                           "vwap": [1.05 + i / 10 for i in range(12)]})
+    return daily, hourly
+
+
+def test_market_plots_display_as_the_same_png_each_time():
+    """Chapter 08's charts are stored as pictures under Agg (nbval), not as ``<Figure ...>``,
+    and drawing the same data twice gives the same bytes."""
+    import matplotlib.pyplot as plt
+    from IPython.core.formatters import PlainTextFormatter, PNGFormatter
+
+    from flovtrain.widgets import marketplots
+
+    daily, hourly = _market_frames()
+    plots = {
+        "price_lines": lambda: marketplots.price_lines(daily),
+        "candlesticks": lambda: marketplots.candlesticks(daily[daily.symbol == "BTCUSDT"]),
+        "vwap": lambda: marketplots.vwap(hourly, title="VWAP"),
+    }
+    for name, plot in plots.items():
+        fig = plot()
+        png = PNGFormatter()(fig)
+        assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert PNGFormatter()(plot()) == png, name
+        assert PlainTextFormatter()(fig) == "<Figure size 900x350 with 1 Axes>", name
+        assert fig not in map(plt.figure, plt.get_fignums()), name  # closed: shown once

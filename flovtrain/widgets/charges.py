@@ -8,6 +8,7 @@ import boto3
 
 from flovtrain.session import get_session
 from flovtrain.views import cloudwatch
+from flovtrain.widgets._figures import shown_as_png
 
 ALARM_COLOUR = "#c62828"
 LINE_COLOUR = "#1565c0"
@@ -104,14 +105,5 @@ def charges_plot(alarm_name: str | None = None, threshold: float | None = None,
         ax.legend(loc="upper left", fontsize=8)
         fig.autofmt_xdate()
         fig.tight_layout()
-    # Not registered with pyplot, so IPython would only print "<Figure ...>": give it a PNG.
-    fig._repr_png_ = lambda: _png(fig)
-    return fig
-
-
-def _png(fig: Any) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    # under Agg (nbval) IPython would only print "<Figure ...>": give it a PNG
+    return shown_as_png(fig)

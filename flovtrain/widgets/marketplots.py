@@ -1,10 +1,19 @@
-"""Market-data plots with matplotlib: price lines, daily candlesticks, VWAP."""
+"""Market-data plots with matplotlib: price lines, daily candlesticks, VWAP.
+
+Each returns a matplotlib Figure, closed in pyplot (a cell shows it once, as its value) and
+displayed as a PNG under any backend, Agg (nbval) included.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pandas as pd
+
+from flovtrain.widgets._figures import shown_as_png
+
+FIGSIZE = (9, 3.5)  # inches; at DPI a 900x350 picture
+DPI = 100
 
 
 def price_lines(
@@ -18,7 +27,7 @@ def price_lines(
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
     for name, part in df.sort_values(x).groupby(by):
         values = part[y] / part[y].iloc[0] * 100 if normalize else part[y]
         ax.plot(part[x], values, label=name)
@@ -27,7 +36,7 @@ def price_lines(
     ax.grid(alpha=0.3)
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    return shown_as_png(fig)
 
 
 def candlesticks(df: pd.DataFrame, x: str = "day", title: str = "") -> Any:
@@ -35,7 +44,7 @@ def candlesticks(df: pd.DataFrame, x: str = "day", title: str = "") -> Any:
     import matplotlib.pyplot as plt
 
     data = df.sort_values(x).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
     for i, row in data.iterrows():
         colour = "#2e7d32" if row.close >= row.open else "#c62828"
         ax.vlines(i, row.low, row.high, color=colour, linewidth=1)
@@ -53,7 +62,7 @@ def candlesticks(df: pd.DataFrame, x: str = "day", title: str = "") -> Any:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    return shown_as_png(fig)
 
 
 def vwap(
@@ -63,7 +72,7 @@ def vwap(
     import matplotlib.pyplot as plt
 
     data = df.sort_values(x)
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
     ax.plot(data[x], data[price], label=price, linewidth=1)
     ax.plot(data[x], data[vwap_col], label="VWAP", linewidth=1.5)
     ax.legend()
@@ -71,4 +80,4 @@ def vwap(
     ax.grid(alpha=0.3)
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    return shown_as_png(fig)
