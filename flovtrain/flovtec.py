@@ -2,7 +2,9 @@
 
 The chapter makes every AWS change with plain boto3; these helpers only do what is tedious in a
 notebook: a session in another account (``sts.assume_role``), the sample app as a source zip,
-waiting for a pipeline to settle, and readable tables of stage states and environments.
+waiting until a pipeline finishes or waits for an approval (:func:`wait_for_pipeline`, which is
+:func:`flovtrain.views.codepipeline.wait_for_approval_or_finish`), and readable tables of stage
+states and environments.
 
 Examples
 --------
@@ -20,18 +22,15 @@ from __future__ import annotations
 
 import io
 import os
-import time
-import urllib.request
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pandas as pd
 
-from flovtrain.exceptions import PipelineTimeout
+from flovtrain import _aws
 from flovtrain.session import get_session
+from flovtrain.views import codepipeline, ec2
 
 #: The PROD account of the sandbox (any 12 digits work there); on AWS set FLOVTRAIN_PROD_ACCOUNT.
 PROD_ACCOUNT_ID = "210987654321"
@@ -51,7 +50,6 @@ _SKIPPED = {".ruff_cache", "__pycache__", ".pytest_cache", ".git"}
 _ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed timestamps: the same app gives the same bytes
 STAGE_COLUMNS = ["stage", "action", "status", "summary"]
 ENV_COLUMNS = ["environment", "instance_id", "public_ip", "state"]
-TERMINAL = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
 
 
 def prod_account_id() -> str:
@@ -114,25 +112,6 @@ def app_zip(source: str | os.PathLike[str] | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def _client(service: str, session: boto3.Session | None, region: str | None) -> Any:
-    return get_session(session, region).client(service, region_name=region)
-
-
-def iter_stage_states(pipeline: str, session: boto3.Session | None = None,
-                      region: str | None = None) -> Iterator[dict[str, Any]]:
-    """Yield one dict per action of ``get_pipeline_state``.
-
-    Keys: ``stage``, ``action``, ``latest`` (the action's latestExecution) and ``execution_id``
-    (the pipeline execution that last reached the stage, or None).
-    """
-    cp = _client("codepipeline", session, region)
-    for stage in cp.get_pipeline_state(name=pipeline)["stageStates"]:
-        execution_id = (stage.get("latestExecution") or {}).get("pipelineExecutionId")
-        for action in stage.get("actionStates", []):
-            yield {"stage": stage["stageName"], "action": action["actionName"],
-                   "latest": action.get("latestExecution") or {}, "execution_id": execution_id}
-
-
 def stage_states(pipeline: str, session: boto3.Session | None = None,
                  region: str | None = None) -> pd.DataFrame:
     """Return the pipeline's actions with their latest status and summary.
@@ -142,58 +121,19 @@ def stage_states(pipeline: str, session: boto3.Session | None = None,
     >>> stage_states("flovtec-webapp").columns.tolist()   # doctest: +SKIP
     ['stage', 'action', 'status', 'summary']
     """
-    rows = [(s["stage"], s["action"], s["latest"].get("status", "not run yet"),
-             s["latest"].get("summary", "")) for s in iter_stage_states(pipeline, session, region)]
+    rows = [(a["stage"], a["action"], a["latest"].get("status", "not run yet"),
+             a["latest"].get("summary", ""))
+            for a in codepipeline.iter_action_states(pipeline, session, region)]
     return pd.DataFrame(rows, columns=STAGE_COLUMNS)
 
 
-def waiting_approval(pipeline: str, session: boto3.Session | None = None,
-                     region: str | None = None) -> dict[str, str] | None:
-    """Return the approval waiting now, or None.
-
-    The dict has ``stageName``, ``actionName`` and ``token`` (what ``put_approval_result`` needs)
-    and ``pipelineExecutionId``.
-    """
-    for s in iter_stage_states(pipeline, session, region):
-        if s["latest"].get("status") == "InProgress" and s["latest"].get("token"):
-            return {"stageName": s["stage"], "actionName": s["action"],
-                    "token": s["latest"]["token"], "pipelineExecutionId": s["execution_id"]}
-    return None
-
-
-def wait_for_pipeline(pipeline: str, execution_id: str | None = None, timeout: float = 60,
-                      session: boto3.Session | None = None, region: str | None = None) -> str:
-    """Wait until an execution ends or waits for a manual approval; return what it does.
-
-    Returns ``"Succeeded"``, ``"Failed"`` (or another final status) or
-    ``"waiting for approval in <stage>"``.
-
-    Raises
-    ------
-    PipelineTimeout
-        Still running after ``timeout`` seconds (the message says where it is).
-    """
-    cp = _client("codepipeline", session, region)
-    deadline = time.monotonic() + timeout
-    while True:
-        if execution_id is None:
-            runs = cp.list_pipeline_executions(pipelineName=pipeline)["pipelineExecutionSummaries"]
-            run = runs[0] if runs else {}
-        else:
-            run = cp.get_pipeline_execution(pipelineName=pipeline,
-                                            pipelineExecutionId=execution_id)["pipelineExecution"]
-        status = run.get("status", "not started")
-        if status in TERMINAL:
-            return status
-        if status == "InProgress":
-            waiting = waiting_approval(pipeline, session, region)
-            if waiting and waiting["pipelineExecutionId"] == run["pipelineExecutionId"]:
-                return f"waiting for approval in {waiting['stageName']}"
-        if time.monotonic() > deadline:
-            raise PipelineTimeout(
-                f"pipeline {pipeline} is still {status} after {timeout:.0f} s: look at "
-                f"flovtec.stage_states({pipeline!r}) for the stage it is in.")
-        time.sleep(0.2)
+#: The approval waiting now: :func:`flovtrain.views.codepipeline.waiting_approval`.
+waiting_approval = codepipeline.waiting_approval
+#: Until an execution ends or waits for an approval (the chapter's name for it):
+#: :func:`flovtrain.views.codepipeline.wait_for_approval_or_finish`.
+wait_for_pipeline = codepipeline.wait_for_approval_or_finish
+#: The page an instance serves (the chapter's name for it): :func:`flovtrain._aws.fetch`.
+fetch = _aws.fetch
 
 
 def environments(session: boto3.Session | None = None, region: str | None = None) -> pd.DataFrame:
@@ -204,23 +144,10 @@ def environments(session: boto3.Session | None = None, region: str | None = None
     >>> environments(region="eu-west-1").columns.tolist()   # doctest: +SKIP
     ['environment', 'instance_id', 'public_ip', 'state']
     """
-    ec2 = _client("ec2", session, region)
-    rows = []
-    pages = ec2.get_paginator("describe_instances").paginate(
-        Filters=[{"Name": "tag-key", "Values": ["Environment"]},
-                 {"Name": "instance-state-name", "Values": ["pending", "running"]}])
-    for page in pages:
-        for reservation in page["Reservations"]:
-            for i in reservation["Instances"]:
-                tags = {t["Key"]: t["Value"] for t in i.get("Tags", [])}
-                rows.append((tags["Environment"], i["InstanceId"], i.get("PublicIpAddress"),
-                             i["State"]["Name"]))
+    live = [{"Name": "tag-key", "Values": ["Environment"]},
+            {"Name": "instance-state-name", "Values": ["pending", "running"]}]
+    rows = [(ec2.tags(i)["Environment"], i["InstanceId"], i.get("PublicIpAddress"),
+             i["State"]["Name"]) for i in ec2.iter_instances(live, session, region)]
     order = {name: n for n, name in enumerate(ENVIRONMENTS)}
     rows.sort(key=lambda r: (order.get(r[0], len(order)), r[0], r[1]))
     return pd.DataFrame(rows, columns=ENV_COLUMNS)
-
-
-def fetch(url: str, timeout: float = 5) -> str:
-    """Return the body of ``url`` (a sandbox instance answers on its loopback address)."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http only
-        return response.read().decode("utf-8", errors="replace")

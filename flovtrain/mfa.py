@@ -25,9 +25,9 @@ import pyotp
 from botocore.exceptions import ClientError
 
 from flovtrain import config
+from flovtrain._aws import error_code
 from flovtrain.exceptions import MfaDeviceExists
 from flovtrain.session import get_session
-from flovtrain.views._frames import error_code
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ISSUER = "Amazon Web Services"

@@ -37,7 +37,6 @@ import io
 import os
 import stat
 import time
-import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
@@ -47,9 +46,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from flovtrain import config
+from flovtrain import _aws, config
 from flovtrain.exceptions import ProjectFailed, ProjectNotFound, ProjectTimeout
 from flovtrain.session import current, get_session
+from flovtrain.views import cloudformation, codepipeline
 
 DEFAULT_PROJECT = "flovtrain-webapp"
 #: The sample app CodeStar's template would have generated (Python instead of Java Spring).
@@ -66,7 +66,6 @@ POLL_SECONDS = 0.2
 STACK_DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
 STACK_FAILED = {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "ROLLBACK_IN_PROGRESS",
                 "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"}
-EXECUTION_DONE = {"Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"}
 
 
 @dataclass
@@ -273,70 +272,12 @@ def my_ssh_cidr(timeout: float = 5) -> str:
 
 
 # -- the pipeline ------------------------------------------------------------------------------
-def executions(pipeline_name: str, session: boto3.Session | None = None,
-               region: str | None = None) -> list[dict[str, Any]]:
-    """Return the pipeline's execution summaries, newest first."""
-    cp = get_session(session, region).client("codepipeline", region_name=region)
-    found: list[dict[str, Any]] = []
-    pages = cp.get_paginator("list_pipeline_executions").paginate(pipelineName=pipeline_name)
-    for page in pages:
-        found.extend(page.get("pipelineExecutionSummaries", []))
-    return sorted(found, key=lambda e: e.get("startTime") or 0, reverse=True)
-
-
-def wait_for_pipeline(pipeline_name: str, execution_id: str | None = None, *,
-                      newer_than: str | None = None, timeout: float = 60,
-                      session: boto3.Session | None = None,
-                      region: str | None = None) -> dict[str, Any]:
-    """Wait until a pipeline execution has finished and return ``get_pipeline_execution``'s dict.
-
-    Parameters
-    ----------
-    pipeline_name : str
-    execution_id : str, optional
-        The execution to wait for. Default: the newest one.
-    newer_than : str, optional
-        Wait first for an execution other than this one to appear (e.g. the one a
-        ``git push`` starts), then for it to finish.
-    timeout : float
-        Seconds in all.
-
-    Raises
-    ------
-    ProjectTimeout
-        No (new) execution appeared, or it did not finish in time.
-
-    Examples
-    --------
-    >>> name = "flovtrain-webapp-pipeline"
-    >>> before = executions(name)[0]["pipelineExecutionId"]          # doctest: +SKIP
-    >>> # ... git push ...
-    >>> wait_for_pipeline(name, newer_than=before)["status"]         # doctest: +SKIP
-    'Succeeded'
-    """
-    cp = get_session(session, region).client("codepipeline", region_name=region)
-    deadline = time.monotonic() + timeout
-    wanted = execution_id
-    while wanted is None:
-        found = executions(pipeline_name, session, region)
-        if found and found[0]["pipelineExecutionId"] != newer_than:
-            wanted = found[0]["pipelineExecutionId"]
-            break
-        if time.monotonic() > deadline:
-            what = "new execution" if newer_than else "execution"
-            raise ProjectTimeout(
-                f"pipeline {pipeline_name} started no {what} within {timeout:.0f} s")
-        time.sleep(POLL_SECONDS)
-    while True:
-        execution = cp.get_pipeline_execution(pipelineName=pipeline_name,
-                                              pipelineExecutionId=wanted)["pipelineExecution"]
-        if execution.get("status") in EXECUTION_DONE:
-            return execution
-        if time.monotonic() > deadline:
-            raise ProjectTimeout(
-                f"pipeline {pipeline_name} execution {wanted} is still {execution.get('status')} "
-                f"after {timeout:.0f} s (a manual approval waiting?)")
-        time.sleep(POLL_SECONDS)
+#: The pipeline's execution summaries, newest first (the chapters' name for it):
+#: :func:`flovtrain.views.codepipeline.newest_executions`.
+executions = codepipeline.newest_executions
+#: Until an execution (given, newest, or the next after ``newer_than``) has finished (the
+#: chapters' name for it): :func:`flovtrain.views.codepipeline.wait_for_execution_to_finish`.
+wait_for_pipeline = codepipeline.wait_for_execution_to_finish
 
 
 # -- the key pair ------------------------------------------------------------------------------
@@ -498,29 +439,9 @@ def app_url(project_id: str = DEFAULT_PROJECT, session: boto3.Session | None = N
     return get_project(project_id, session, region).app_url
 
 
-def fetch_page(url: str, timeout: float = 5, contains: str | None = None) -> str:
-    """Return the page at ``url`` (retrying until it answers, or shows ``contains``).
-
-    Raises
-    ------
-    ProjectTimeout
-        Nothing (or not the wanted text) within ``timeout`` seconds; says what was seen.
-    """
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-                text = response.read().decode("utf-8", "replace")
-            if contains is None or contains in text:
-                return text
-            last = f"a page without {contains!r}"
-        except (urllib.error.URLError, OSError) as exc:
-            last = str(getattr(exc, "reason", exc))
-        if time.monotonic() > deadline:
-            raise ProjectTimeout(f"{url} gave {last} for {timeout:.0f} s: is the app deployed "
-                                 "(pipeline Succeeded) and the instance running?")
-        time.sleep(POLL_SECONDS)
+#: The page at a URL, asked again until it answers (the chapters' name for it):
+#: :func:`flovtrain._aws.fetch`.
+fetch_page = _aws.fetch
 
 
 def delete_project(project_id: str = DEFAULT_PROJECT, *, wait: bool = True, timeout: float = 300,
@@ -540,10 +461,5 @@ def delete_project(project_id: str = DEFAULT_PROJECT, *, wait: bool = True, time
         except ClientError:
             pass
     cfn.delete_stack(StackName=project_id)
-    if not wait:
-        return
-    deadline = time.monotonic() + timeout
-    while _stack(cfn, project_id) is not None:
-        if time.monotonic() > deadline:
-            raise ProjectTimeout(f"stack {project_id} is still being deleted after {timeout:.0f} s")
-        time.sleep(POLL_SECONDS)
+    if wait:
+        cloudformation.wait_for_stack_deleted(project_id, timeout, session, region)

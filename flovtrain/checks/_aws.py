@@ -1,14 +1,19 @@
-"""Small boto3 helpers the chapter checks share (checks read AWS state only through boto3)."""
+"""Small boto3 helpers the chapter checks share (checks read AWS state only through boto3).
+
+Paging and error codes are the library's own: :func:`flovtrain._aws.paginate`,
+:func:`flovtrain._aws.error_code`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from flovtrain._aws import error_code, paginate
 from flovtrain.checks._checklist import Failed
 
 T = TypeVar("T")
@@ -21,16 +26,6 @@ _CONFIG = Config(retries={"total_max_attempts": 2, "mode": "standard"}, connect_
 def client(session: boto3.Session, service: str, region: str | None = None) -> Any:
     """Return a client of ``session`` for ``service`` (optionally in another region)."""
     return session.client(service, region_name=region or session.region_name, config=_CONFIG)
-
-
-def paginate(client_: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Yield every element of ``key`` over all pages of ``operation``."""
-    for page in client_.get_paginator(operation).paginate(**kwargs):
-        yield from page.get(key, [])
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def missing(exc: ClientError) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import boto3
 
-from flovtrain.checks._aws import client, paginate
+from flovtrain._aws import paginate
+from flovtrain.checks._aws import client
 from flovtrain.checks._checklist import Checklist
 
 TITLE = "account alias and root MFA"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import boto3
 
-from flovtrain.checks._aws import client, get_or_fail, paginate
+from flovtrain._aws import paginate
+from flovtrain.checks._aws import client, get_or_fail
 from flovtrain.checks._checklist import Checklist
 
 TITLE = "IAM users, group and password policy"

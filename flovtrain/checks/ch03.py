@@ -8,7 +8,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from flovtrain.checks._aws import client, error_code, paginate
+from flovtrain._aws import error_code, paginate
+from flovtrain.checks._aws import client
 from flovtrain.checks._aws import topic_arn as find_topic
 from flovtrain.checks._checklist import Checklist, Failed
 

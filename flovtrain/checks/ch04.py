@@ -9,8 +9,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from flovtrain._aws import fetch
 from flovtrain.checks._aws import client
 from flovtrain.checks._checklist import Checklist, Failed
+from flovtrain.exceptions import PageTimeout
 
 TITLE = "CodeStar-style project"
 PROJECT = "flovtrain-webapp"
@@ -43,13 +45,11 @@ def executions(session: boto3.Session) -> list[dict[str, Any]]:
         raise
 
 
-def fetch(url: str) -> str:
-    from flovtrain.exceptions import ProjectTimeout
-    from flovtrain.project import fetch_page
-
+def app_page(url: str) -> str:
+    """Return the app's page at ``url``; fail the item with what was seen after 3 s."""
     try:
-        return fetch_page(url, timeout=3)
-    except ProjectTimeout as exc:
+        return fetch(url, timeout=3)
+    except PageTimeout as exc:
         raise Failed(str(exc)) from None
 
 
@@ -78,7 +78,7 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         url = stack_outputs(session).get("AppUrl")
         if not url:
             return f"stack {PROJECT} has no AppUrl output"
-        if "<h1>" not in fetch(url):
+        if "<h1>" not in app_page(url):
             return f"{url} answers, but not with the app's page"
         return None
 

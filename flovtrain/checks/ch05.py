@@ -5,7 +5,8 @@ from __future__ import annotations
 import boto3
 from botocore.exceptions import ClientError
 
-from flovtrain.checks._aws import client, paginate
+from flovtrain._aws import paginate
+from flovtrain.checks._aws import client
 from flovtrain.checks._checklist import Checklist, Failed
 from flovtrain.checks.ch04 import PIPELINE, PROJECT, executions
 

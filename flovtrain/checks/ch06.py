@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from flovtrain.checks._aws import client
 from flovtrain.checks._checklist import Checklist, Failed
-from flovtrain.checks.ch04 import INDEX, PIPELINE, PROJECT, executions, fetch, stack_outputs
+from flovtrain.checks.ch04 import INDEX, PIPELINE, PROJECT, app_page, executions, stack_outputs
 
 TITLE = "edit and push"
 SEED_AUTHOR = "flovtrain"
@@ -57,7 +57,7 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     def site_shows_it() -> str | None:
         current = cc.get_file(repositoryName=PROJECT, filePath=INDEX,
                               commitSpecifier=tip())["fileContent"].decode("utf-8")
-        page = fetch(stack_outputs(session)["AppUrl"])
+        page = app_page(stack_outputs(session)["AppUrl"])
         missing = [line for line in _visible(current) if line not in _visible(page)]
         return (None if not missing else
                 f"the site does not show main's {INDEX} yet (missing: {missing[0]!r})")

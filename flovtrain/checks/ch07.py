@@ -13,7 +13,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from flovtrain import flovtec
-from flovtrain.checks._aws import client, error_code, paginate
+from flovtrain._aws import error_code, paginate
+from flovtrain.checks._aws import client
 from flovtrain.checks._checklist import Checklist, Failed
 
 TITLE = "Flovtec's DEV/UAT/PROD set-up"

@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from flovtrain.checks._aws import client, missing, paginate
+from flovtrain._aws import paginate
+from flovtrain.checks._aws import client, missing
 from flovtrain.checks._aws import topic_arn as find_topic
 from flovtrain.checks._checklist import Checklist
 

@@ -1,9 +1,12 @@
-"""Small helpers shared by the view modules: fixed-column frames, UTC timestamps, paging."""
+"""Small helpers shared by the view modules: fixed-column frames, UTC timestamps, durations.
+
+Paging and error codes are :func:`flovtrain._aws.paginate` and :func:`flovtrain._aws.error_code`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -36,12 +39,17 @@ def to_utc_column(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return df
 
 
-def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Yield every item under ``key`` of every page of ``operation``."""
-    for page in client.get_paginator(operation).paginate(**kwargs):
-        yield from page.get(key, [])
+def seconds_between(start: Any, end: Any) -> float | None:
+    """Return the seconds from ``start`` to ``end`` (datetimes) to 0.1 s; None if one is None."""
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 1)
 
 
-def error_code(exc: Exception) -> str:
-    """Return a botocore ClientError's code (or '')."""
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+def newest_first(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], by: str,
+                 *times: str) -> pd.DataFrame:
+    """Return a fixed-column frame sorted by ``by``, largest first, ``times`` as UTC timestamps."""
+    df = frame(rows, columns)
+    if len(df):
+        df = df.sort_values(by, ascending=False, kind="stable").reset_index(drop=True)
+    return to_utc_column(df, *times)

@@ -18,8 +18,9 @@ import boto3
 import pandas as pd
 from botocore.exceptions import ClientError
 
+from flovtrain._aws import error_code, paginate
 from flovtrain.session import current, get_session
-from flovtrain.views._frames import error_code, frame, paginate
+from flovtrain.views._frames import frame
 
 BUDGET_COLUMNS = ["name", "type", "time_unit", "limit", "actual", "forecast", "unit"]
 NOTIFICATION_COLUMNS = ["notification_type", "comparison", "threshold", "threshold_type",

@@ -18,8 +18,9 @@ from typing import Any
 import boto3
 import pandas as pd
 
+from flovtrain._aws import paginate
 from flovtrain.session import get_session
-from flovtrain.views._frames import frame, paginate, to_utc_column
+from flovtrain.views._frames import frame, to_utc_column
 
 ALARM_COLUMNS = ["name", "namespace", "metric", "dimensions", "statistic", "threshold",
                  "comparison", "period", "evaluation_periods", "state", "state_reason",

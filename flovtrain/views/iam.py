@@ -19,8 +19,9 @@ import boto3
 import pandas as pd
 from botocore.exceptions import ClientError
 
+from flovtrain._aws import error_code, paginate
 from flovtrain.session import get_session
-from flovtrain.views._frames import error_code, frame, paginate, to_utc_column
+from flovtrain.views._frames import frame, to_utc_column
 
 USER_COLUMNS = ["user", "user_id", "arn", "path", "created", "groups"]
 GROUP_COLUMNS = ["group", "group_id", "arn", "path", "created", "members"]

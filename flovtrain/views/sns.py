@@ -21,8 +21,9 @@ from typing import Any
 import boto3
 import pandas as pd
 
+from flovtrain._aws import paginate
 from flovtrain.session import current, get_session
-from flovtrain.views._frames import frame, paginate, to_utc_column
+from flovtrain.views._frames import frame, to_utc_column
 
 TOPIC_COLUMNS = ["topic", "arn", "display_name", "subscriptions_confirmed",
                  "subscriptions_pending"]

@@ -1,0 +1,70 @@
+"""Cleanup of EC2: instances (tagged), key pairs and security groups (named or tagged).
+
+What a planned stack owns is left to the stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flovtrain.cleanup._names import ours, tagged
+from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
+from flovtrain.views import ec2
+
+
+def _instances(scan: Scan, region: str) -> Any:
+    return ec2.iter_instances(session=scan.session, region=region)
+
+
+def _describe_instance(scan: Scan, region: str, instance: dict[str, Any]) -> Found:
+    if instance["State"]["Name"] in ("terminated", "shutting-down"):
+        return None
+    if instance["InstanceId"] in scan.owned(region) or not tagged(instance.get("Tags")):
+        return None
+    name = ec2.tags(instance).get("Name", "")
+    return {"chapter": "07" if name.startswith("flovtec-") else "04", "name": name,
+            "id": instance["InstanceId"]}
+
+
+def _terminate(scan: Scan, row: dict[str, Any]) -> None:
+    client = scan.client("ec2", row["region"])
+    client.terminate_instances(InstanceIds=[row["id"]])
+    # security groups can go only once their instances are gone (a minute or two on AWS)
+    client.get_waiter("instance_terminated").wait(InstanceIds=[row["id"]],
+                                                  WaiterConfig={"Delay": 5, "MaxAttempts": 60})
+
+
+def _key_pairs(scan: Scan, region: str) -> Any:
+    return scan.client("ec2", region).describe_key_pairs().get("KeyPairs", [])
+
+
+def _describe_key_pair(scan: Scan, region: str, key: dict[str, Any]) -> Found:
+    name = key["KeyName"]
+    if name in scan.owned(region) or key.get("KeyPairId") in scan.owned(region):
+        return None
+    if ours(name) or tagged(key.get("Tags")):
+        return {"chapter": "04", "name": name, "id": key.get("KeyPairId", name)}
+    return None
+
+
+def _delete_key_pair(scan: Scan, row: dict[str, Any]) -> None:
+    scan.client("ec2", row["region"]).delete_key_pair(KeyName=row["name"])
+
+
+def _describe_group(scan: Scan, region: str, group: dict[str, Any]) -> Found:
+    if ours(group["GroupName"]) and group["GroupId"] not in scan.owned(region):
+        return {"chapter": "07", "name": group["GroupName"], "id": group["GroupId"]}
+    return None
+
+
+INSTANCE = register(Kind(
+    "ec2 instance", "ec2", order=70, list=_instances, describe=_describe_instance,
+    delete=_terminate, removal="terminate_instances", billable=True))
+KEY_PAIR = register(Kind(
+    "ec2 key pair", "ec2", order=110, list=_key_pairs, describe=_describe_key_pair,
+    delete=_delete_key_pair, removal="delete_key_pair (delete the saved .pem too)"))
+SECURITY_GROUP = register(Kind(
+    "ec2 security group", "ec2", order=120,
+    list=listed("ec2", "describe_security_groups", "SecurityGroups"), describe=_describe_group,
+    delete=call_with_id("ec2", "delete_security_group", "GroupId"),
+    removal="delete_security_group (after its instances and load balancers are gone)"))
