@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from flovtrain.sandbox import appspec
+from flovtrain.sandbox.engines.deploy import appspec
 
 GOOD = """version: 0.0
 os: linux
@@ -102,7 +102,7 @@ def test_extract_install_and_permissions_stay_inside_the_root(tmp_path):
 
 
 def test_map_path_never_leaves_the_instance_root(tmp_path):
-    from flovtrain.sandbox.instances import Instance, map_path
+    from flovtrain.sandbox.engines.instances import Instance, map_path
 
     record = Instance("i-1", "123456789012", "eu-west-1", "127.20.0.1", tmp_path)
     assert map_path(record, "/var/www") == tmp_path / "var/www"

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from flovtrain.sandbox import buildspec
+from flovtrain.sandbox.engines.builds import buildspec
 
 FULL = """\
 version: 0.2

@@ -16,7 +16,7 @@ CLIENT_MODULES = [
     "flovtrain.doctor",
 ]
 SERVER_SIDE = ("flovtrain.sandbox.server", "flovtrain.sandbox.providers", "flovtrain.sandbox.seam",
-               "moto")
+               "flovtrain.sandbox.engines", "moto")
 
 PROBE = """
 import json, os, sys

@@ -197,7 +197,7 @@ def test_build_environment_is_scrubbed_and_has_codebuild_variables(clients):
 
 
 def test_scrub_environment_drops_host_credentials():
-    from flovtrain.sandbox.providers.codebuild import scrub_environment
+    from flovtrain.sandbox.engines.builds import scrub_environment
 
     host = {
         "AWS_ACCESS_KEY_ID": "AKIAHOSTKEY",
@@ -352,7 +352,7 @@ def test_project_validation(clients):
     assert cb.batch_get_projects(names=["piped"])["projects"][0]["timeoutInMinutes"] == 10
 
 
-# -- the in-process API the CodePipeline provider uses ------------------------------------------
+# -- the in-process API the pipeline's build action uses -----------------------------------------
 def test_internal_api_builds_a_pipeline_source_zip(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOVTRAIN_HOME", str(tmp_path))
     from flovtrain.sandbox.providers import codebuild
@@ -387,16 +387,18 @@ def test_internal_api_builds_a_pipeline_source_zip(tmp_path, monkeypatch):
             {"COLOR": "blue"},
             "codepipeline/demo",
         )
-        build = codebuild.wait(account, region, build_id, timeout=60)
+        builds = codebuild.runner(account, region)
+        build = builds.wait(build_id, timeout=60)
         assert build["buildStatus"] == "SUCCEEDED", build["phases"]
         assert build["initiator"] == "codepipeline/demo"
         assert build["resolvedSourceVersion"] == "abc123"
-        assert codebuild.get_build(account, region, build_id)["id"] == build_id
-        artifact = zipfile.ZipFile(io.BytesIO(codebuild.artifacts_zip(account, region, build_id)))
+        assert builds.get(build_id)["id"] == build_id
+        artifact = zipfile.ZipFile(io.BytesIO(builds.artifacts_zip(build_id)))
         assert artifact.namelist() == ["color.txt"]
         assert artifact.read("color.txt") == b"blue\n"
     finally:
-        codebuild._reset()
+        codebuild.PROVIDER.reset()
         from moto.codebuild.models import codebuild_backends
 
         codebuild_backends[account][region].codebuild_projects.clear()
+        codebuild.STATE.pop(account, None)

@@ -12,7 +12,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from flovtrain.sandbox import control, gitrepos
+from flovtrain.sandbox import control
+from flovtrain.sandbox.engines import gitstore
 
 
 @pytest.fixture()
@@ -99,7 +100,7 @@ def test_clone_push_and_api_see_the_same_repository(cc, tmp_path):
     # tags pushed with git are kept
     git("tag", "v1.0", cwd=work)
     git("push", "origin", "v1.0", cwd=work)
-    assert gitrepos.tags("123456789012", "eu-west-1", "web") == {"v1.0": put["commitId"]}
+    assert gitstore.tags("123456789012", "eu-west-1", "web") == {"v1.0": put["commitId"]}
     assert (
         cc.get_file(repositoryName="web", filePath="README.md", commitSpecifier="v1.0")["commitId"]
         == put["commitId"]
@@ -215,23 +216,25 @@ def test_git_clone_of_missing_repository_fails_cleanly(cc, tmp_path):
     assert result.returncode != 0 and "not found" in result.stderr
 
 
-# -- the in-process API other providers use ---------------------------------------------------
+# -- the git store and the provider's in-process API -------------------------------------------
 @pytest.fixture()
 def local_home(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOVTRAIN_HOME", str(tmp_path / "home"))
     from moto.codecommit.models import codecommit_backends
 
     yield "111122223333", "eu-west-1"
-    gitrepos.wipe()
+    gitstore.wipe()
     codecommit_backends["111122223333"]["eu-west-1"].repositories.clear()
 
 
 def test_internal_api_head_archive_on_push(local_home):
+    from flovtrain.sandbox.providers import codecommit
+
     account, region = local_home
     seen: list[tuple] = []
-    listener = gitrepos.on_push(lambda *event: seen.append(event))
+    listener = gitstore.on_push(lambda *event: seen.append(event))
     try:
-        meta = gitrepos.create_with_initial_commit(
+        meta = codecommit.create_repository_internal(
             account,
             region,
             "app",
@@ -239,17 +242,17 @@ def test_internal_api_head_archive_on_push(local_home):
             {"README.md": b"hi\n", "scripts/run.sh": b"#!/bin/sh\necho run\n"},
         )
         assert meta["repositoryName"] == "app" and meta["defaultBranch"] == "main"
-        tip = gitrepos.head(account, region, "app", "main")
+        tip = gitstore.head(account, region, "app", "main")
         assert tip and seen == [(account, region, "app", "main", None, tip)]
-        assert gitrepos.head(account, region, "app", "nope") is None
-        assert gitrepos.head(account, region, "missing", "main") is None
+        assert gitstore.head(account, region, "app", "nope") is None
+        assert gitstore.head(account, region, "missing", "main") is None
 
-        archive = zipfile.ZipFile(io.BytesIO(gitrepos.archive(account, region, "app", tip)))
+        archive = zipfile.ZipFile(io.BytesIO(gitstore.archive(account, region, "app", tip)))
         assert sorted(archive.namelist()) == ["README.md", "scripts/run.sh"]
         assert archive.read("README.md") == b"hi\n"
         assert (archive.getinfo("scripts/run.sh").external_attr >> 16) & 0o111
 
-        result = gitrepos.commit_changes(
+        result = gitstore.commit_changes(
             account,
             region,
             "app",
@@ -265,7 +268,7 @@ def test_internal_api_head_archive_on_push(local_home):
 
         def commit(i: int) -> None:
             try:
-                gitrepos.commit_changes(
+                gitstore.commit_changes(
                     account,
                     region,
                     "app",
@@ -273,7 +276,7 @@ def test_internal_api_head_archive_on_push(local_home):
                     result["commitId"],
                     [(f"f{i}.txt", 0o100644, b"x")],
                 )
-            except gitrepos.GitRepoError as exc:
+            except gitstore.GitRepoError as exc:
                 errors.append(exc.code)
 
         threads = [threading.Thread(target=commit, args=(i,)) for i in range(4)]
@@ -283,10 +286,10 @@ def test_internal_api_head_archive_on_push(local_home):
             t.join()
         assert errors == ["ParentCommitIdOutdatedException"] * 3
 
-        gitrepos.delete(account, region, "app")
-        assert not gitrepos.exists(account, region, "app")
-        with pytest.raises(gitrepos.GitRepoError) as info:
-            gitrepos.archive(account, region, "app", "main")
+        codecommit.delete_repository_internal(account, region, "app")
+        assert not gitstore.exists(account, region, "app")
+        with pytest.raises(gitstore.GitRepoError) as info:
+            gitstore.archive(account, region, "app", "main")
         assert info.value.code == "RepositoryDoesNotExistException"
     finally:
-        gitrepos.remove_listener(listener)
+        gitstore.remove_listener(listener)

@@ -23,7 +23,8 @@ from botocore.exceptions import EndpointConnectionError
 
 from flovtrain import config
 from flovtrain.exceptions import SandboxNotRunning, SandboxPortBusy
-from flovtrain.sandbox import control, processes, recovery
+from flovtrain.sandbox import control, recovery
+from flovtrain.sandbox.engines import processes
 from flovtrain.sandbox.server import DEBUG_VAR
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,6 +9,12 @@ provider does not name falls through to moto untouched.
 
 A provider is a module in :mod:`flovtrain.sandbox.providers` exposing ``PROVIDER``, a
 :class:`Provider`. Adding one is that module plus one line in ``providers.PROVIDER_MODULES``.
+
+A provider keeps its state as moto does: one :class:`ProviderBackend` per account and region in
+a moto ``BackendDict``. The sandbox's reset is one path (``server.reset_state``): every
+provider's ``reset`` ends its background work, then moto's reset drops every ``BackendDict``,
+moto's and the providers' alike. An :class:`~flovtrain.sandbox.engines.errors.EngineError`
+a handler lets through is rendered as the :class:`AwsError` of the same code.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import camelcase_to_underscores
 
+from flovtrain.sandbox.engines.errors import EngineError
 from flovtrain.sandbox.protocols import JsonBridge
 
 #: A handler gets the call and returns an ActionResult, a plain dict (serialized by moto
@@ -96,6 +104,63 @@ class Call:
         return self.original(self.response)
 
 
+class ProviderBackend(BaseBackend):
+    """A provider's state in one account and region; keep them in a moto ``BackendDict``.
+
+    Subclasses add their attributes in ``__init__(region_name, account_id)``. They do not
+    override ``reset``: the sandbox's reset of moto then drops them with moto's own backends
+    (``server._reset_moto`` calls ``reset`` only where it is overridden, under moto's global
+    lock), and the provider's :attr:`Provider.reset` has ended their background work before.
+
+    Examples
+    --------
+    >>> class BuildState(ProviderBackend):
+    ...     def __init__(self, region_name: str, account_id: str) -> None:
+    ...         super().__init__(region_name, account_id)
+    ...         self.builds = {}
+    >>> STATE = BackendDict(BuildState, "codebuild")
+    >>> STATE["123456789012"]["eu-west-1"].builds
+    {}
+    """
+
+
+class EngineBackend(ProviderBackend):
+    """A provider backend that holds one engine object per account and region (``.engine``).
+
+    Made by :func:`engine_backends`; ``engine_factory(account_id, region)`` builds the engine.
+    """
+
+    engine_factory: Callable[[str, str], Any]
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        self.engine = type(self).engine_factory(account_id, region_name)
+
+
+def engine_backends(service: str, engine_factory: Callable[[str, str], Any]) -> BackendDict:
+    """Return a ``BackendDict`` of ``engine_factory(account_id, region)`` per account and region.
+
+    Examples
+    --------
+    >>> from flovtrain.sandbox.engines.builds import BuildRunner
+    >>> BUILDS = engine_backends("codebuild", BuildRunner)
+    >>> BUILDS["123456789012"]["eu-west-1"].engine.region
+    'eu-west-1'
+    """
+    backend = type(
+        f"{engine_factory.__name__}Backend",
+        (EngineBackend,),
+        {"engine_factory": staticmethod(engine_factory), "__module__": __name__},
+    )
+    return BackendDict(backend, service)
+
+
+def existing(backends: BackendDict) -> list[Any]:
+    """Return the backends ``backends`` holds, for every account and region, creating none."""
+    with backend_lock:
+        return [backend for _, _, backend in backends.iter_backends()]
+
+
 @dataclass
 class Provider:
     """What one provider module contributes to the sandbox.
@@ -117,7 +182,9 @@ class Provider:
         resource type, a hook inside a moto model). A setup that patches a big moto module
         registers the patch with :func:`after_import` so the sandbox starts fast.
     reset, start, stop : callables
-        Clear the provider's own state; start and stop background work.
+        ``reset`` ends background work and clears what lives outside the provider's
+        backends (files, process-wide runtimes); ``start`` and ``stop`` start and stop
+        background work.
     protocols : JsonBridge, optional
         For a service moto implements in JSON-1.1 but botocore may speak REST-JSON to:
         ``protocols=JsonBridge("AmazonAthena")`` serves both (see
@@ -147,7 +214,10 @@ def _wrap(
     original = getattr(cls, method_name, None)
 
     def provided(self: BaseResponse) -> Any:
-        result = handler(Call(self, provider.service, operation, original))
+        try:
+            result = handler(Call(self, provider.service, operation, original))
+        except EngineError as exc:  # an engine's refusal is AWS's error of that code
+            raise AwsError(exc.code, exc.message, exc.status) from None
         if isinstance(result, dict):
             return ActionResult(result)
         return result

@@ -123,12 +123,12 @@ class SandboxApp:
         return Response(body, status=status, mimetype="application/json")
 
     def health(self, request: Any) -> Any:
-        from flovtrain.sandbox import processes
+        from flovtrain.sandbox.engines import processes
 
         return self._json({**self.info, "children": len(processes.running())})
 
     def debug_spawn_sleep(self, request: Any) -> Any:
-        from flovtrain.sandbox import processes
+        from flovtrain.sandbox.engines import processes
 
         if request.method != "POST":
             return self._json({"error": "POST to spawn"}, status=405)
@@ -148,7 +148,12 @@ class SandboxApp:
 
 
 def reset_state(providers: list[Any], seed: int) -> None:
-    """Wipe moto and every provider, switch IAM enforcement off, and re-seed ids."""
+    """Wipe moto and every provider, switch IAM enforcement off, and re-seed ids.
+
+    The one reset path: each provider's ``reset`` ends its background work (builds,
+    deployments, executions, queries) and clears what lives outside its backends; then
+    :func:`_reset_moto` drops every ``BackendDict``, moto's and the providers' state alike.
+    """
     from moto import settings
     from moto.core.responses import ActionAuthenticatorMixin
     from moto.moto_api._internal import mock_random
@@ -466,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
-    from flovtrain.sandbox import netguard, processes, protocols
+    from flovtrain.sandbox import netguard, protocols
+    from flovtrain.sandbox.engines import processes
 
     problems = protocols.explain_mismatches()
     if problems:  # refuse rather than answer every call of that service with an error

@@ -1,6 +1,11 @@
-"""The sandbox's providers, one module per AWS service (see :mod:`flovtrain.sandbox.seam`).
+"""The sandbox's providers, one per AWS service (see :mod:`flovtrain.sandbox.seam`).
 
-To add one: write ``providers/<service>.py`` exposing ``PROVIDER`` and list it here.
+A provider adapts AWS requests to the engines (:mod:`flovtrain.sandbox.engines`) and back; its
+state lives in per-account, per-region backends. To add one: write ``providers/<service>.py``
+(or a package) exposing ``PROVIDER`` and list it here. A provider also declares what its service
+adds elsewhere: CloudFormation resource types (:mod:`.cfn_types`) and pipeline action types
+(:func:`._common.pipeline_action`). Modules here that are not providers: ``_common``,
+``cfn_types`` and ``codedeploy_revisions`` (part of the CodeDeploy provider).
 """
 
 PROVIDER_MODULES: tuple[str, ...] = (
@@ -10,6 +15,7 @@ PROVIDER_MODULES: tuple[str, ...] = (
     "flovtrain.sandbox.providers.billing",
     "flovtrain.sandbox.providers.budgets",
     "flovtrain.sandbox.providers.ec2",
+    "flovtrain.sandbox.providers.s3",
     "flovtrain.sandbox.providers.codedeploy",
     "flovtrain.sandbox.providers.codepipeline",
     "flovtrain.sandbox.providers.cloudformation",

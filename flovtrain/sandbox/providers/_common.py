@@ -1,34 +1,37 @@
-"""Small helpers several providers (and the pipeline engine) share, inside the sandbox process."""
+"""What several providers share: running a pipeline action type they declare."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from flovtrain.sandbox.engines.errors import EngineError
+from flovtrain.sandbox.engines.pipeline import actions
+from flovtrain.sandbox.seam import AwsError
 
-def s3_object(account_id: str, bucket: str, key: str) -> Any | None:
-    """Return moto's S3 object ``s3://bucket/key``, or None when the bucket or the key is missing.
 
-    Parameters
-    ----------
-    account_id : str
-        The account whose S3 holds the object.
-    bucket, key : str
-        Where the object is.
+def pipeline_action(
+    category: str, provider: str, *, label: str, owner: str = "AWS"
+) -> Callable[[Any], Any]:
+    """Register the decorated function as the runner of ``category/owner/provider`` actions.
 
-    Returns
-    -------
-    moto.s3.models.FakeKey or None
-        The object (``.value`` is its body, ``.etag`` and ``.version_id`` its identity).
+    An :class:`~flovtrain.sandbox.seam.AwsError` the runner raises (e.g. a project that does
+    not exist) fails the action as ``JobFailed`` with ``code: message``, as an engine's error.
 
     Examples
     --------
-    >>> obj = s3_object("123456789012", "artifacts", "app.zip")  # doctest: +SKIP
-    >>> obj is None or isinstance(obj.value, bytes)  # doctest: +SKIP
-    True
+    >>> @pipeline_action("Build", "CodeBuild", label="CodeBuild")  # doctest: +SKIP
+    ... def run_build(execution, action_run): ...
     """
-    from moto.s3.models import s3_backends  # a big import: only when an object is read
 
-    try:
-        return s3_backends[account_id]["aws"].get_object(bucket, key)
-    except Exception:  # MissingBucket, or a name S3 would refuse: the caller says "missing"
-        return None
+    def decorate(runner: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+        def run(execution: Any, action_run: Any) -> None:
+            try:
+                runner(execution, action_run)
+            except AwsError as exc:
+                raise EngineError(exc.code, exc.message, exc.http_status_code) from None
+
+        actions.register(category, provider, run, label=label, owner=owner)
+        return runner
+
+    return decorate

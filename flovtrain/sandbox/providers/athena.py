@@ -1,11 +1,12 @@
 """Athena that runs the SQL: executions, results, workgroup limits and named queries.
 
 moto's Athena stores executions but never runs them (0 rows, or results queued by hand).
-This provider owns the execution lifecycle: ``StartQueryExecution`` queues the statement for a
-single worker thread (QUEUED -> RUNNING -> SUCCEEDED / FAILED / CANCELLED, in submission order,
-so tests stay deterministic); the worker runs it with :mod:`flovtrain.sandbox.athena_engine`
-(DuckDB over the sandbox's own S3 objects, tables from Glue) and writes the results CSV and
-``.metadata`` to the OutputLocation. Execution ids come from moto's seeded random generator.
+This provider owns the execution lifecycle: ``StartQueryExecution`` queues the statement for
+the engine's single worker (:mod:`flovtrain.sandbox.engines.athena.queries`: QUEUED -> RUNNING
+-> SUCCEEDED / FAILED / CANCELLED, in submission order, so tests stay deterministic), which
+runs it with DuckDB over the sandbox's own S3 objects, tables from Glue, and writes the results
+CSV and ``.metadata`` to the OutputLocation. Executions are kept per account and region;
+execution ids come from moto's seeded random generator.
 
 Sandbox-only route: ``POST /flovtrain-api/athena/hold`` with ``{"hold": true}`` parks the worker
 right after a query turns RUNNING (tests stop a query "while running" that way);
@@ -15,121 +16,37 @@ right after a query turns RUNNING (tests stop a query "while running" that way);
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
-import queue
 import re
-import threading
-import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any
 
 from moto.athena.responses import AthenaResponse
+from moto.core.base_backend import BackendDict
 
+from flovtrain.sandbox.engines.athena.queries import Execution, QueryQueue
 from flovtrain.sandbox.protocols import JsonBridge
-from flovtrain.sandbox.seam import AwsError, Call, Provider
+from flovtrain.sandbox.seam import AwsError, Call, Provider, ProviderBackend, existing
 
 DDL_PREFIXES = ("ALTER", "CREATE", "DESCRIBE", "DESC", "DROP", "MSCK", "SHOW")
 MAX_RESULTS = 1000
+#: One worker for every account and region: queries run in the order they were submitted.
+QUEUE = QueryQueue()
 
 
-@dataclass
-class Execution:
-    """One query execution, as Athena reports it."""
+class AthenaState(ProviderBackend):
+    """The query executions of one account and region, oldest first."""
 
-    id: str
-    account_id: str
-    region: str
-    query: str
-    database: str
-    catalog: str
-    workgroup: str
-    output_folder: str
-    cutoff: int | None
-    parameters: list[str] | None
-    state: str = "QUEUED"
-    reason: str = ""
-    error: tuple[int, int] | None = None  # (ErrorCategory, ErrorType)
-    submitted: float = field(default_factory=time.time)
-    started: float | None = None
-    completed: float | None = None
-    engine_ms: int = 0
-    bytes_scanned: int = 0
-    result: Any = None
-    ctx: Any = None
-    statement_type: str = "DML"
-    substatement_type: str = "SELECT"
-
-    @property
-    def output_location(self) -> str:
-        ext = (
-            "txt"
-            if self.statement_type == "DDL" and self.substatement_type != "CREATE_TABLE_AS_SELECT"
-            else "csv"
-        )
-        return f"{self.output_folder.rstrip('/')}/{self.id}.{ext}"
-
-    def describe(self) -> dict[str, Any]:
-        status: dict[str, Any] = {
-            "State": self.state,
-            "SubmissionDateTime": dt.datetime.fromtimestamp(self.submitted, dt.UTC),
-        }
-        if self.completed is not None:
-            status["CompletionDateTime"] = dt.datetime.fromtimestamp(self.completed, dt.UTC)
-        if self.reason:
-            status["StateChangeReason"] = self.reason
-        if self.error is not None:
-            status["AthenaError"] = {
-                "ErrorCategory": self.error[0],
-                "ErrorType": self.error[1],
-                "Retryable": False,
-                "ErrorMessage": self.reason,
-            }
-        queue_ms = int(((self.started or self.completed or time.time()) - self.submitted) * 1000)
-        total_ms = int(((self.completed or time.time()) - self.submitted) * 1000)
-        out: dict[str, Any] = {
-            "QueryExecutionId": self.id,
-            "Query": self.query,
-            "StatementType": self.statement_type,
-            "SubstatementType": self.substatement_type,
-            "ResultConfiguration": {"OutputLocation": self.output_location},
-            "ResultReuseConfiguration": {"ResultReuseByAgeConfiguration": {"Enabled": False}},
-            "QueryExecutionContext": {"Database": self.database, "Catalog": self.catalog},
-            "Status": status,
-            "Statistics": {
-                "EngineExecutionTimeInMillis": self.engine_ms,
-                "DataScannedInBytes": self.bytes_scanned,
-                "TotalExecutionTimeInMillis": total_ms,
-                "QueryQueueTimeInMillis": queue_ms,
-                "ServicePreProcessingTimeInMillis": 0,
-                "QueryPlanningTimeInMillis": 0,
-                "ServiceProcessingTimeInMillis": max(0, total_ms - queue_ms - self.engine_ms),
-                "ResultReuseInformation": {"ReusedPreviousResult": False},
-            },
-            "WorkGroup": self.workgroup,
-            "EngineVersion": {
-                "SelectedEngineVersion": "AUTO",
-                "EffectiveEngineVersion": "Athena engine version 3",
-            },
-        }
-        if self.parameters:
-            out["ExecutionParameters"] = self.parameters
-        return out
-
-
-class _State:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
         self.executions: OrderedDict[str, Execution] = OrderedDict()
-        self.jobs: queue.Queue[Execution | None] = queue.Queue()
-        self.worker: threading.Thread | None = None
-        self.hold = threading.Event()
-        self.release = threading.Event()
-        self.generation = 0
 
 
-_state = _State()
+STATE: BackendDict = BackendDict(AthenaState, "athena")
+
+
+def _executions(call: Call) -> OrderedDict[str, Execution]:
+    return STATE[call.account_id][call.region].executions
 
 
 def _backend(call: Call) -> Any:
@@ -143,21 +60,6 @@ def _workgroup(call: Call, name: str) -> Any:
     if wg is None:
         raise AwsError("InvalidRequestException", f"WorkGroup {name} is not found.")
     return wg
-
-
-def _substitute(query: str, parameters: list[str] | None) -> str:
-    """Replace ``?`` placeholders with ExecutionParameters (already SQL literals), in order."""
-    if not parameters:
-        return query
-    parts = re.split(r"(\?)", query)
-    values = iter(parameters)
-    try:
-        return "".join(next(values) if p == "?" else p for p in parts)
-    except StopIteration:
-        raise AwsError(
-            "InvalidRequestException",
-            "The number of ExecutionParameters does not match the number of ? in the query",
-        ) from None
 
 
 def start_query_execution(call: Call) -> dict[str, Any]:
@@ -204,114 +106,15 @@ def start_query_execution(call: Call) -> dict[str, Any]:
         r"(?is)^\s*CREATE\s+TABLE\s+.*\bAS\b\s*(SELECT|WITH|\()", query
     ):
         execution.statement_type, execution.substatement_type = "DDL", first
-    with _state.lock:
-        _state.executions[execution.id] = execution
-        _ensure_worker()
-    _state.jobs.put(execution)
+    with QUEUE.lock:
+        _executions(call)[execution.id] = execution
+    QUEUE.submit(execution)
     return {"QueryExecutionId": execution.id}
 
 
-def _ensure_worker() -> None:
-    if _state.worker is None or not _state.worker.is_alive():
-        _state.worker = threading.Thread(target=_work, name="flovtrain-athena", daemon=True)
-        _state.worker.start()
-
-
-def _work() -> None:
-    while True:
-        execution = _state.jobs.get()
-        if execution is None:
-            return
-        try:
-            _run(execution)
-        except Exception as exc:  # noqa: BLE001 - never kill the worker
-            _finish(execution, "FAILED", f"INTERNAL_ERROR_QUERY_ENGINE: {exc}", (1, 401))
-
-
-def _finish(
-    execution: Execution, state: str, reason: str = "", error: tuple[int, int] | None = None
-) -> None:
-    with _state.lock:
-        if execution.state in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return
-        execution.state = state
-        execution.reason = reason
-        execution.error = error
-        execution.completed = time.time()
-
-
-def _run(execution: Execution) -> None:
-    from flovtrain.sandbox.athena_engine import executor, storage
-    from flovtrain.sandbox.athena_engine.errors import QueryCancelled, QueryError
-
-    with _state.lock:
-        if execution.state != "QUEUED":
-            return
-        execution.state = "RUNNING"
-        execution.started = time.time()
-        ctx = executor.Context(
-            execution.account_id,
-            execution.region,
-            execution.database,
-            execution.id,
-            execution.output_folder,
-            storage.ScanMeter(limit=execution.cutoff),
-        )
-        execution.ctx = ctx
-    if _state.hold.is_set():
-        _state.release.wait()
-    if execution.state != "RUNNING":
-        return
-    bucket, _ = storage.parse_s3_url(execution.output_folder)
-    if storage.bucket_or_none(execution.account_id, execution.region, bucket) is None:
-        _finish(execution, "FAILED", f"Unable to verify/create output bucket {bucket}", (2, 1006))
-        return
-    started = time.perf_counter()
-    try:
-        result = executor.run(_substitute_safe(execution), ctx)
-    except QueryCancelled as exc:
-        execution.engine_ms = int((time.perf_counter() - started) * 1000)
-        execution.bytes_scanned = ctx.meter.bytes_read
-        _finish(execution, "CANCELLED", exc.reason)
-        return
-    except QueryError as exc:
-        execution.engine_ms = int((time.perf_counter() - started) * 1000)
-        execution.bytes_scanned = ctx.meter.bytes_read
-        _finish(execution, "FAILED", exc.reason, (exc.category, exc.error_type))
-        return
-    execution.engine_ms = int((time.perf_counter() - started) * 1000)
-    execution.bytes_scanned = result.bytes_scanned
-    execution.statement_type = result.statement_type
-    execution.substatement_type = result.substatement_type
-    out_bucket, key = storage.parse_s3_url(execution.output_location)
-    storage.put_bytes(execution.account_id, execution.region, out_bucket, key, result.csv_bytes())
-    storage.put_bytes(
-        execution.account_id,
-        execution.region,
-        out_bucket,
-        key + ".metadata",
-        result.metadata_bytes(),
-    )
-    execution.result = result
-    _finish(execution, "SUCCEEDED")
-
-
-def _substitute_safe(execution: Execution) -> str:
-    try:
-        return _substitute(execution.query, execution.parameters)
-    except AwsError as exc:
-        from flovtrain.sandbox.athena_engine.errors import QueryError
-
-        raise QueryError(exc.message) from None
-
-
 def _get(call: Call, execution_id: str | None) -> Execution:
-    execution = _state.executions.get(execution_id or "")
-    if (
-        execution is None
-        or execution.account_id != call.account_id
-        or execution.region != call.region
-    ):
+    execution = _executions(call).get(execution_id or "")
+    if execution is None:
         raise AwsError("InvalidRequestException", f"QueryExecution {execution_id} was not found")
     return execution
 
@@ -320,18 +123,22 @@ def get_query_execution(call: Call) -> dict[str, Any]:
     return {"QueryExecution": _get(call, call.params.get("QueryExecutionId")).describe()}
 
 
+def _not_found(key: str, item_id: str, kind: str) -> dict[str, str]:
+    """An entry of a batch call's unprocessed list: ``kind`` ``item_id`` was not found."""
+    message = f"{kind} {item_id} was not found"
+    return {key: item_id, "ErrorCode": "INVALID_INPUT", "ErrorMessage": message}
+
+
 def batch_get_query_execution(call: Call) -> dict[str, Any]:
     found, missing = [], []
+    # an execution of the caller's account in any region, as the sandbox has always answered
+    regions = [s for s in existing(STATE) if s.account_id == call.account_id]
     for execution_id in call.params.get("QueryExecutionIds") or []:
-        execution = _state.executions.get(execution_id)
-        if execution is None or execution.account_id != call.account_id:
-            missing.append(
-                {
-                    "QueryExecutionId": execution_id,
-                    "ErrorCode": "INVALID_INPUT",
-                    "ErrorMessage": f"QueryExecution {execution_id} was not found",
-                }
-            )
+        execution = next(
+            (s.executions[execution_id] for s in regions if execution_id in s.executions), None
+        )
+        if execution is None:
+            missing.append(_not_found("QueryExecutionId", execution_id, "QueryExecution"))
         else:
             found.append(execution.describe())
     return {"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing}
@@ -391,11 +198,7 @@ def get_query_results(call: Call) -> dict[str, Any]:
 def list_query_executions(call: Call) -> dict[str, Any]:
     wg = call.params.get("WorkGroup") or "primary"
     _workgroup(call, wg)
-    ids = [
-        e.id
-        for e in reversed(_state.executions.values())
-        if e.account_id == call.account_id and e.region == call.region and e.workgroup == wg
-    ]
+    ids = [e.id for e in reversed(_executions(call).values()) if e.workgroup == wg]
     limit = int(call.params.get("MaxResults") or 50)
     start = _offset(call.params.get("NextToken"))
     out: dict[str, Any] = {"QueryExecutionIds": ids[start : start + limit]}
@@ -406,12 +209,7 @@ def list_query_executions(call: Call) -> dict[str, Any]:
 
 def stop_query_execution(call: Call) -> dict[str, Any]:
     execution = _get(call, call.params.get("QueryExecutionId"))
-    with _state.lock:
-        ctx = execution.ctx
-    if execution.state in ("QUEUED", "RUNNING"):
-        _finish(execution, "CANCELLED", "Query was cancelled by user")
-        if ctx is not None:
-            ctx.interrupt()
+    QUEUE.cancel(execution, "Query was cancelled by user")
     return {}
 
 
@@ -421,13 +219,7 @@ def batch_get_named_query(call: Call) -> dict[str, Any]:
     for query_id in call.params.get("NamedQueryIds") or []:
         nq = backend.named_queries.get(query_id)
         if nq is None:
-            missing.append(
-                {
-                    "NamedQueryId": query_id,
-                    "ErrorCode": "INVALID_INPUT",
-                    "ErrorMessage": f"NamedQuery {query_id} was not found",
-                }
-            )
+            missing.append(_not_found("NamedQueryId", query_id, "NamedQuery"))
         else:
             found.append(
                 {
@@ -498,30 +290,21 @@ def _hold(request: Any) -> Any:
     from werkzeug.wrappers import Response
 
     body = json.loads(request.get_data() or b"{}")
-    if body.get("hold"):
-        _state.release.clear()
-        _state.hold.set()
-    else:
-        _state.hold.clear()
-        _state.release.set()
-    return Response(json.dumps({"hold": _state.hold.is_set()}), mimetype="application/json")
+    QUEUE.set_hold(bool(body.get("hold")))
+    return Response(json.dumps({"hold": QUEUE.hold.is_set()}), mimetype="application/json")
 
 
 def reset() -> None:
-    with _state.lock:
-        for execution in _state.executions.values():
-            if execution.state in ("QUEUED", "RUNNING"):
-                execution.state, execution.reason = "CANCELLED", "Sandbox reset"
-                if execution.ctx is not None:
-                    execution.ctx.interrupt()
-        _state.executions.clear()
-    _state.hold.clear()
-    _state.release.set()
+    """Cancel every unfinished query and release a hold; moto's reset drops the executions."""
+    QUEUE.cancel_all(
+        [e for s in existing(STATE) for e in s.executions.values()], "Sandbox reset"
+    )
+    QUEUE.set_hold(False)
 
 
 def stop() -> None:
     reset()
-    _state.jobs.put(None)
+    QUEUE.close()
 
 
 PROVIDER = Provider(
@@ -545,3 +328,4 @@ PROVIDER = Provider(
     reset=reset,
     stop=stop,
 )
+

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flovtrain import config
+from flovtrain.sandbox.engines.alarms import aws_time
 from flovtrain.sandbox.providers import budgets, cloudwatch
 from flovtrain.sandbox.seam import Provider
 
@@ -94,7 +95,7 @@ def record_charges(usd: float, account_id: str, when: datetime) -> dict[str, Any
             "metric_name": METRIC,
             "dimensions": dimensions,
             "value": float(usd),
-            "timestamp": cloudwatch.aws_time(when),
+            "timestamp": aws_time(when),
         },
         "alarm_changes": changes,
         "budget_alerts": alerts,

@@ -16,13 +16,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.budgets.responses import BudgetsResponse
+from moto.core.base_backend import BackendDict
+from moto.utilities.utils import PARTITION_NAMES
 
 from flovtrain.sandbox import seam
 from flovtrain.sandbox.providers import sns
 
 _lock = threading.RLock()
-_spend: dict[str, float] = {}  # account -> latest month-to-date estimate in USD
-_alerted: set[tuple[Any, ...]] = set()  # notifications that already fired
+
+
+class BudgetsState(seam.ProviderBackend):
+    """One account's simulated spend and the alerts that fired (Budgets is global)."""
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        self.spend: float | None = None  # the latest month-to-date estimate in USD
+        self.alerted: set[tuple[Any, ...]] = set()  # notifications that already fired
+
+
+# as moto's Budgets: one backend per account and partition
+STATE: BackendDict = BackendDict(
+    BudgetsState, "budgets", use_boto3_regions=False, additional_regions=PARTITION_NAMES
+)
+
+
+def _state(account_id: str) -> BudgetsState:
+    return STATE[account_id]["aws"]
 
 _COMPARE = {
     "GREATER_THAN": (lambda spend, limit: spend > limit, "greater than"),
@@ -97,9 +116,10 @@ def _check(account_id: str, budget: Any, spend: float) -> list[dict[str, Any]]:
             alert_at = limit * threshold / 100.0
         key = (account_id, name, details.get("NotificationType", "ACTUAL"),
                details.get("ComparisonOperator"), threshold, details.get("ThresholdType"))
-        if key in _alerted or not compare(spend, alert_at):
+        alerted = _state(account_id).alerted
+        if key in alerted or not compare(spend, alert_at):
             continue
-        _alerted.add(key)
+        alerted.add(key)
         details["NotificationState"] = "ALARM"
         subject = f"AWS Budgets: {name} has exceeded your alert threshold"
         message = _email(account_id, name, limit, details, alert_at, spend, words)
@@ -127,7 +147,7 @@ def _check(account_id: str, budget: Any, spend: float) -> list[dict[str, Any]]:
 def on_charges(account_id: str, usd: float) -> list[dict[str, Any]]:
     """Apply a new month-to-date estimate to the account's budgets; return alerts sent."""
     with _lock:
-        _spend[account_id] = float(usd)
+        _state(account_id).spend = float(usd)
         sent = []
         for budget in _budgets(account_id):
             sent.extend(_check(account_id, budget, float(usd)))
@@ -139,8 +159,9 @@ def _after(call: seam.Call) -> Any:
     result = call.moto()
     account_id = call.params.get("AccountId") or call.account_id
     with _lock:
-        if account_id in _spend:
-            on_charges(account_id, _spend[account_id])
+        spend = _state(account_id).spend
+        if spend is not None:
+            on_charges(account_id, spend)
     return result
 
 
@@ -178,13 +199,6 @@ def _describe_subscribers(call: seam.Call) -> dict[str, Any]:
     )
 
 
-def reset() -> None:
-    """Forget simulated spend and which alerts fired."""
-    with _lock:
-        _spend.clear()
-        _alerted.clear()
-
-
 PROVIDER = seam.Provider(
     name="budgets",
     response_class=BudgetsResponse,
@@ -194,5 +208,4 @@ PROVIDER = seam.Provider(
         "CreateNotification": _after,
         "DescribeSubscribersForNotification": _describe_subscribers,
     },
-    reset=reset,
 )

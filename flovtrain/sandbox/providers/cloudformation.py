@@ -1,12 +1,12 @@
 """CloudFormation provider: the resource types moto silently skips are created for real.
 
 moto's stack engine looks resource types up in ``CloudFormationModel.__subclasses__()``
-(``moto/cloudformation/parsing.py: get_model_map``). :func:`setup` defines one model class
-per missing type and clears that cache, so a stack's CodeCommit repository (with its
-initial commit from ``Code.S3``), CodeBuild project, CodeDeploy application and deployment
-group, CodePipeline pipeline (which starts its first execution), EC2 key pair (private key
-kept in SSM ``/ec2/keypair/<key-pair-id>``, as AWS does) and S3 bucket policy are created
-through the other providers, listed by describe_stack_resources, and removed by delete_stack.
+(``moto/cloudformation/parsing.py: get_model_map``). :func:`setup` defines one model class per
+type the providers declare (:mod:`flovtrain.sandbox.providers.cfn_types`: a stack's CodeCommit
+repository, CodeBuild project, CodeDeploy application and deployment group, CodePipeline
+pipeline, EC2 key pair, S3 bucket policy) and clears that cache, so stacks create them through
+the provider of their service, list them in describe_stack_resources and remove them in
+delete_stack.
 
 moto 5.2.5 records stack-level events only (``FakeStack._add_stack_event``: the stack's own
 ``CREATE_IN_PROGRESS`` / ``CREATE_COMPLETE``). :func:`setup` also wraps the stack engine's
@@ -17,308 +17,32 @@ the reason), ``UPDATE_*`` and ``DELETE_*``, with logical and physical id, type a
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from typing import Any
 
+from flovtrain.sandbox.engines.errors import EngineError
+from flovtrain.sandbox.providers import cfn_types
 from flovtrain.sandbox.seam import AwsError, Call, Provider, after_import
 
-TYPES = (
-    "AWS::CodeCommit::Repository",
-    "AWS::CodeBuild::Project",
-    "AWS::CodeDeploy::Application",
-    "AWS::CodeDeploy::DeploymentGroup",
-    "AWS::CodePipeline::Pipeline",
-    "AWS::EC2::KeyPair",
-    "AWS::S3::BucketPolicy",
-)
 _models: dict[str, type] = {}
 
 
-# -- property conversion --------------------------------------------------------------------
-_API_NAMES = {
-    "BuildSpec": "buildspec",
-    "Ec2TagFilters": "ec2TagFilters",
-    "Ec2TagSet": "ec2TagSet",
-    "Ec2TagSetList": "ec2TagSetList",
-}
-
-
-def camel(value: Any, keep: tuple[str, ...] = ("Configuration",)) -> Any:
-    """CloudFormation's PascalCase properties -> the API's camelCase (``Configuration`` kept)."""
-    if isinstance(value, list):
-        return [camel(v, keep) for v in value]
-    if not isinstance(value, dict):
-        return value
-    out = {}
-    for key, val in value.items():
-        name = _API_NAMES.get(key) or (key[:1].lower() + key[1:])
-        out[name] = val if key in keep else camel(val, keep)
-    return out
-
-
-def _tags(props: dict[str, Any], lower: bool = False) -> list[dict[str, str]]:
-    tags = props.get("Tags") or []
-    if lower:
-        return [{"key": t["Key"], "value": t["Value"]} for t in tags]
-    return [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
-
-
-# -- creators / deleters per type ---------------------------------------------------------------
-def _repository(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
-    from flovtrain.sandbox import gitrepos
-    from flovtrain.sandbox.providers.codedeploy import s3_read
-
-    files: dict[str, bytes] = {}
-    code = props.get("Code") or {}
-    branch = code.get("BranchName") or "main"
-    if code.get("S3"):
-        s3 = code["S3"]
-        data = s3_read(account, s3["Bucket"], s3["Key"], s3.get("ObjectVersion"))
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                files = {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
-        except zipfile.BadZipFile:
-            raise AwsError(
-                "InvalidRequest",
-                f"Code.S3 s3://{s3['Bucket']}/{s3['Key']} of repository {name} is not a zip file.",
-            ) from None
-    meta = gitrepos.create_with_initial_commit(
-        account, region, name, props.get("RepositoryDescription"), files, branch
-    )
-    return {
-        "physical": name,
-        "attrs": {
-            "Arn": meta.get("Arn"),
-            "Name": name,
-            "CloneUrlHttp": meta.get("cloneUrlHttp"),
-            "CloneUrlSsh": meta.get("cloneUrlSsh"),
-        },
-    }
-
-
-def _delete_repository(name: str, account: str, region: str, state: dict[str, Any]) -> None:
-    from flovtrain.sandbox import gitrepos
-
-    gitrepos.delete(account, region, name)
-
-
-def _project(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
-    from flovtrain.sandbox.providers import codebuild
-
-    params = camel({k: v for k, v in props.items() if k != "Tags"})
-    params["name"] = name
-    params["tags"] = [{"key": t["Key"], "value": t["Value"]} for t in props.get("Tags") or []]
-    if "timeoutInMinutes" in params:
-        params["timeoutInMinutes"] = int(params["timeoutInMinutes"])
-    meta = codebuild.create_project_internal(account, region, params)
-    return {"physical": name, "attrs": {"Arn": meta.get("arn")}}
-
-
-def _delete_project(name: str, account: str, region: str, state: dict[str, Any]) -> None:
-    from flovtrain.sandbox.providers import codebuild
-
-    codebuild.delete_project_internal(account, region, name)
-
-
-def _application(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
-    from moto.codedeploy.models import codedeploy_backends
-
-    codedeploy_backends[account][region].create_application(
-        name, props.get("ComputePlatform") or "Server", _tags(props)
-    )
-    return {"physical": name, "attrs": {}}
-
-
-def _delete_application(name: str, account: str, region: str, state: dict[str, Any]) -> None:
-    from flovtrain.sandbox.providers import codedeploy
-
-    codedeploy.delete_application_internal(account, region, name)
-
-
-def _group(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
-    from moto.codedeploy.models import codedeploy_backends
-
-    from flovtrain.sandbox.providers import codedeploy
-
-    app = props["ApplicationName"]
-    tag_set = props.get("Ec2TagSet")
-    if tag_set:  # CFN nests each group as {Ec2TagGroup: [...]}; the API as plain lists
-        tag_set = {
-            "ec2TagSetList": [
-                camel(g.get("Ec2TagGroup") or []) for g in tag_set.get("Ec2TagSetList") or []
-            ]
-        }
-    filters = [
-        {"Key": f.get("Key"), "Value": f.get("Value"), "Type": f.get("Type")}
-        for f in props.get("Ec2TagFilters") or []
-    ]
-    group_id = codedeploy_backends[account][region].create_deployment_group(
-        app,
-        name,
-        props.get("DeploymentConfigName"),
-        filters,
-        props.get("OnPremisesInstanceTagFilters"),
-        props.get("AutoScalingGroups"),
-        props.get("ServiceRoleArn"),
-        deployment_style=camel(props.get("DeploymentStyle")),
-        ec2_tag_set=tag_set,
-        tags=_tags(props),
-    )
-    deployment = props.get("Deployment")
-    if deployment:  # AWS runs this revision once the group exists
-        codedeploy.create_deployment_internal(
-            account,
-            region,
-            app,
-            name,
-            camel(deployment["Revision"]),
-            description=deployment.get("Description"),
-            ignore_stop_failures=str(deployment.get("IgnoreApplicationStopFailures")).lower()
-            == "true",
-        )
-    return {"physical": name, "attrs": {"Id": group_id}, "application": app}
-
-
-def _delete_group(name: str, account: str, region: str, state: dict[str, Any]) -> None:
-    from moto.codedeploy.models import codedeploy_backends
-
-    groups = codedeploy_backends[account][region].deployment_groups
-    groups.get(state.get("application", ""), {}).pop(name, None)
-
-
-def _pipeline(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
-    from flovtrain.sandbox import pipeline_engine
-    from flovtrain.sandbox.providers import codepipeline
-
-    pipeline = camel(
-        {
-            k: v
-            for k, v in props.items()
-            if k
-            not in ("Tags", "RestartExecutionOnUpdate", "DisableInboundStageTransitions", "Name")
-        }
-    )
-    pipeline["name"] = name
-    if isinstance(pipeline.get("artifactStores"), list):
-        pipeline["artifactStores"] = {
-            s["region"]: s["artifactStore"] for s in pipeline["artifactStores"]
-        }
-    for stage in pipeline.get("stages", []):
-        for action in stage.get("actions", []):
-            action["configuration"] = {
-                k: v
-                if isinstance(v, str)
-                else json.dumps(v)
-                if isinstance(v, (dict, list))
-                else str(v)
-                for k, v in (action.get("configuration") or {}).items()
-            }
-            if "runOrder" in action:
-                action["runOrder"] = int(action["runOrder"])
-    for transition in props.get("DisableInboundStageTransitions") or []:
-        # recorded before the first execution starts, so it holds that execution too
-        pipeline_engine.runtime(account, region, name).transitions[transition["StageName"]] = {
-            "enabled": False,
-            "disabledReason": transition.get("Reason"),
-            "lastChangedBy": f"arn:aws:iam::{account}:root",
-            "lastChangedAt": pipeline_engine._now(),
-        }
-    try:
-        created = codepipeline.create_pipeline_internal(
-            account, region, pipeline, _tags(props, lower=True) or None
-        )
-    except Exception:
-        pipeline_engine.forget(account, region, name)
-        raise
-    return {"physical": name, "attrs": {"Version": str(created.get("version", 1))}}
-
-
-def _delete_pipeline(name: str, account: str, region: str, state: dict[str, Any]) -> None:
-    from flovtrain.sandbox.providers import codepipeline
-
-    codepipeline.delete_pipeline_internal(account, region, name)
-
-
-def _key_pair(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
-    from moto.ec2.models import ec2_backends
-    from moto.ssm.models import ssm_backends
-
-    backend = ec2_backends[account][region]
-    tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
-    if props.get("PublicKeyMaterial"):
-        key = backend.import_key_pair(name, props["PublicKeyMaterial"].encode(), tags)
-    else:
-        key = backend.create_key_pair(name, (props.get("KeyType") or "rsa").lower(), tags)
-        # like AWS: CloudFormation keeps the private key in Parameter Store
-        ssm_backends[account][region].put_parameter(
-            f"/ec2/keypair/{key.id}",
-            f"Private key of EC2 key pair {name}",
-            key.key_material,
-            "SecureString",
-            None,
-            None,
-            True,
-            [],
-            "text",
-            None,
-            None,
-        )
-    return {
-        "physical": name,
-        "attrs": {"KeyPairId": key.id, "KeyFingerprint": key.key_fingerprint},
-        "key_id": key.id,
-    }
-
-
-def _delete_key_pair(name: str, account: str, region: str, state: dict[str, Any]) -> None:
-    from moto.ec2.models import ec2_backends
-    from moto.ssm.models import ssm_backends
-
-    ec2_backends[account][region].delete_key_pair(name)
-    if state.get("key_id"):
-        try:
-            ssm_backends[account][region].delete_parameter(f"/ec2/keypair/{state['key_id']}")
-        except Exception:  # already deleted by hand
-            pass
-
-
-def _bucket_policy(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
-    from moto.s3.models import s3_backends
-
-    bucket = props["Bucket"]
-    policy = props["PolicyDocument"]
-    text = policy if isinstance(policy, str) else json.dumps(policy)
-    s3_backends[account]["aws"].put_bucket_policy(bucket, text.encode())
-    return {"physical": name, "attrs": {}, "bucket": bucket}
-
-
-def _delete_bucket_policy(name: str, account: str, region: str, state: dict[str, Any]) -> None:
-    from moto.s3.models import s3_backends
-
-    try:
-        s3_backends[account]["aws"].delete_bucket_policy(state["bucket"])
-    except Exception:  # the bucket went first: nothing left to remove
-        pass
-
-
-SPECS: dict[str, tuple[str, Any, Any]] = {
-    "AWS::CodeCommit::Repository": ("RepositoryName", _repository, _delete_repository),
-    "AWS::CodeBuild::Project": ("Name", _project, _delete_project),
-    "AWS::CodeDeploy::Application": ("ApplicationName", _application, _delete_application),
-    "AWS::CodeDeploy::DeploymentGroup": ("DeploymentGroupName", _group, _delete_group),
-    "AWS::CodePipeline::Pipeline": ("Name", _pipeline, _delete_pipeline),
-    "AWS::EC2::KeyPair": ("KeyName", _key_pair, _delete_key_pair),
-    "AWS::S3::BucketPolicy": ("", _bucket_policy, _delete_bucket_policy),
-}
-
-
 # -- moto model classes -------------------------------------------------------------------------
-def _make_model(cfn_type: str) -> type:
+def _make_model(declared: cfn_types.ResourceType) -> type:
     from moto.core.common_models import CloudFormationModel
 
-    name_type, create, delete = SPECS[cfn_type]
+    cfn_type, name_type = declared.cfn_type, declared.name_property
+
+    def create(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+        try:
+            return declared.create(name, props, account, region)
+        except EngineError as exc:  # a stack reports AWS's error, as the API would
+            raise AwsError(exc.code, exc.message, exc.status) from None
+
+    def delete(name: str, account: str, region: str, state: dict[str, Any]) -> None:
+        try:
+            declared.delete(name, account, region, state)
+        except EngineError as exc:
+            raise AwsError(exc.code, exc.message, exc.status) from None
 
     class Resource(CloudFormationModel):
         def __init__(self, physical: str, account: str, region: str, state: dict[str, Any]):
@@ -386,7 +110,7 @@ def _make_model(cfn_type: str) -> type:
 
 
 def setup() -> None:
-    """Register a model class per skipped type once moto's stack engine is imported."""
+    """Register a model class per declared type once moto's stack engine is imported."""
     after_import("moto.cloudformation", _register_types)  # seconds to import: not at start
     after_import("moto.cloudformation", _record_resource_events)
 
@@ -394,9 +118,9 @@ def setup() -> None:
 def _register_types() -> None:
     from moto.cloudformation import parsing
 
-    for cfn_type in TYPES:
+    for cfn_type, declared in cfn_types.declared().items():
         if cfn_type not in _models and cfn_type not in parsing.get_model_map():
-            _models[cfn_type] = _make_model(cfn_type)
+            _models[cfn_type] = _make_model(declared)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
@@ -593,3 +317,4 @@ PROVIDER = Provider(
     operations={"CreateStack": create_stack},
     setup=setup,
 )
+

@@ -1,34 +1,40 @@
-"""CodePipeline provider: executions really run (see :mod:`flovtrain.sandbox.pipeline_engine`).
+"""CodePipeline provider: executions really run (see :mod:`flovtrain.sandbox.engines.pipeline`).
 
 moto keeps the pipeline definitions (and checks the role trusts codepipeline.amazonaws.com);
-every execution-related operation is answered from the engine.
+every execution-related operation is answered from the pipeline executor of the account and
+region. This module also declares CloudFormation's ``AWS::CodePipeline::Pipeline`` and starts
+pipelines when a branch their CodeCommit source watches moves.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flovtrain.sandbox.seam import Call, Provider
+from moto.core.base_backend import BackendDict
+
+from flovtrain.sandbox.engines import gitstore
+from flovtrain.sandbox.engines.pipeline import PipelineExecutor, shutdown
+from flovtrain.sandbox.providers import cfn_types
+from flovtrain.sandbox.seam import Call, Provider, engine_backends, existing
+
+STATE: BackendDict = engine_backends("codepipeline", PipelineExecutor)
 
 
-def _engine() -> Any:
-    from flovtrain.sandbox import pipeline_engine
+def executor(account_id: str, region: str) -> PipelineExecutor:
+    """Return the pipeline executor of ``account_id`` in ``region``."""
+    return STATE[account_id][region].engine
 
-    return pipeline_engine
 
-
-def _pipeline(call: Call) -> tuple[str, str, str]:
-    """The engine's first three arguments: account, region and the request's pipelineName."""
-    return call.account_id, call.region, call.params["pipelineName"]
+def _executor(call: Call) -> PipelineExecutor:
+    return executor(call.account_id, call.region)
 
 
 def create_pipeline(call: Call) -> Any:
     result = call.moto()
     name = call.params["pipeline"]["name"]
     # like AWS: a new pipeline starts its first execution at once
-    _engine().start(
-        call.account_id, call.region, name, "CreatePipeline", f"arn:aws:iam::{call.account_id}:root"
-    )
+    _executor(call).start(name, "CreatePipeline", f"arn:aws:iam::{call.account_id}:root")
     return result
 
 
@@ -39,9 +45,7 @@ def create_pipeline_internal(
     from moto.codepipeline.models import codepipeline_backends
 
     created, _ = codepipeline_backends[account_id][region].create_pipeline(pipeline, tags)
-    _engine().start(
-        account_id,
-        region,
+    executor(account_id, region).start(
         pipeline["name"],
         "CreatePipeline",
         f"arn:aws:cloudformation:{region}:{account_id}:stack",
@@ -53,7 +57,7 @@ def delete_pipeline_internal(account_id: str, region: str, name: str) -> None:
     from moto.codepipeline.models import codepipeline_backends
 
     codepipeline_backends[account_id][region].delete_pipeline(name)
-    _engine().forget(account_id, region, name)
+    executor(account_id, region).forget(name)
 
 
 def delete_pipeline(call: Call) -> Any:
@@ -62,9 +66,7 @@ def delete_pipeline(call: Call) -> Any:
 
 
 def start_pipeline_execution(call: Call) -> dict[str, Any]:
-    run = _engine().start(
-        call.account_id,
-        call.region,
+    run = _executor(call).start(
         call.params["name"],
         "StartPipelineExecution",
         f"arn:aws:iam::{call.account_id}:root",
@@ -102,15 +104,15 @@ def _execution_dict(run: Any) -> dict[str, Any]:
 
 def get_pipeline_execution(call: Call) -> dict[str, Any]:
     p = call.params
-    run = _engine().execution(*_pipeline(call), p["pipelineExecutionId"])
+    run = _executor(call).execution(p["pipelineName"], p["pipelineExecutionId"])
     return {"pipelineExecution": _execution_dict(run)}
 
 
 def list_pipeline_executions(call: Call) -> dict[str, Any]:
-    engine = _engine()
+    pipelines = _executor(call)
     name = call.params["pipelineName"]
-    engine._moto_pipeline(call.account_id, call.region, name)
-    runs = list(reversed(engine.runtime(call.account_id, call.region, name).executions.values()))
+    pipelines.definition(name)
+    runs = list(reversed(pipelines.runtime(name).executions.values()))
     limit = call.params.get("maxResults") or 100
     out = []
     for run in runs[:limit]:
@@ -157,11 +159,11 @@ def _action_execution(act: Any) -> dict[str, Any]:
 def get_pipeline_state(call: Call) -> dict[str, Any]:
     from moto.codepipeline.models import codepipeline_backends
 
-    engine = _engine()
+    pipelines = _executor(call)
     name = call.params["name"]
-    pipeline = engine._moto_pipeline(call.account_id, call.region, name)
+    pipeline = pipelines.definition(name)
     model = codepipeline_backends[call.account_id][call.region].pipelines[name]
-    rt = engine.runtime(call.account_id, call.region, name)
+    rt = pipelines.runtime(name)
     runs = list(rt.executions.values())
     stages = []
     for stage in pipeline["stages"]:
@@ -219,14 +221,14 @@ def get_pipeline_state(call: Call) -> dict[str, Any]:
 
 
 def list_action_executions(call: Call) -> dict[str, Any]:
-    engine = _engine()
+    pipelines = _executor(call)
     name = call.params["pipelineName"]
-    engine._moto_pipeline(call.account_id, call.region, name)
+    pipelines.definition(name)
     wanted = (call.params.get("filter") or {}).get("pipelineExecutionId")
     if wanted:
-        runs = [engine.execution(call.account_id, call.region, name, wanted)]
+        runs = [pipelines.execution(name, wanted)]
     else:
-        runs = list(engine.runtime(call.account_id, call.region, name).executions.values())
+        runs = list(pipelines.runtime(name).executions.values())
     details = []
     for run in reversed(runs):
         for act in reversed(run.actions):
@@ -275,16 +277,16 @@ def list_action_executions(call: Call) -> dict[str, Any]:
 
 def put_approval_result(call: Call) -> dict[str, Any]:
     p = call.params
-    at = _engine().put_approval(
-        *_pipeline(call), p["stageName"], p["actionName"], p["result"], p["token"]
+    at = _executor(call).put_approval(
+        p["pipelineName"], p["stageName"], p["actionName"], p["result"], p["token"]
     )
     return {"approvedAt": at}
 
 
 def retry_stage_execution(call: Call) -> dict[str, Any]:
     p = call.params
-    _engine().retry_stage(
-        *_pipeline(call),
+    _executor(call).retry_stage(
+        p["pipelineName"],
         p["stageName"],
         p["pipelineExecutionId"],
         p.get("retryMode") or "FAILED_ACTIONS",
@@ -294,8 +296,8 @@ def retry_stage_execution(call: Call) -> dict[str, Any]:
 
 def stop_pipeline_execution(call: Call) -> dict[str, Any]:
     p = call.params
-    _engine().stop(
-        *_pipeline(call), p["pipelineExecutionId"], bool(p.get("abandon")), p.get("reason")
+    _executor(call).stop(
+        p["pipelineName"], p["pipelineExecutionId"], bool(p.get("abandon")), p.get("reason")
     )
     return {"pipelineExecutionId": p["pipelineExecutionId"]}
 
@@ -303,24 +305,85 @@ def stop_pipeline_execution(call: Call) -> dict[str, Any]:
 def _transition(enabled: bool) -> Any:
     def handler(call: Call) -> dict[str, Any]:
         p = call.params
-        _engine().set_transition(
-            *_pipeline(call), p["stageName"], p["transitionType"], enabled, p.get("reason")
+        _executor(call).set_transition(
+            p["pipelineName"], p["stageName"], p["transitionType"], enabled, p.get("reason")
         )
         return {}
 
     return handler
 
 
+# -- what CodePipeline adds to CloudFormation and to git pushes --------------------------------
+def _stack_pipeline(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+    pipeline = cfn_types.camel(
+        {
+            k: v
+            for k, v in props.items()
+            if k
+            not in ("Tags", "RestartExecutionOnUpdate", "DisableInboundStageTransitions", "Name")
+        }
+    )
+    pipeline["name"] = name
+    if isinstance(pipeline.get("artifactStores"), list):
+        pipeline["artifactStores"] = {
+            s["region"]: s["artifactStore"] for s in pipeline["artifactStores"]
+        }
+    for stage in pipeline.get("stages", []):
+        for action in stage.get("actions", []):
+            action["configuration"] = {
+                k: v
+                if isinstance(v, str)
+                else json.dumps(v)
+                if isinstance(v, (dict, list))
+                else str(v)
+                for k, v in (action.get("configuration") or {}).items()
+            }
+            if "runOrder" in action:
+                action["runOrder"] = int(action["runOrder"])
+    pipelines = executor(account, region)
+    for transition in props.get("DisableInboundStageTransitions") or []:
+        pipelines.hold_before(name, transition["StageName"], transition.get("Reason"))
+    try:
+        created = create_pipeline_internal(
+            account, region, pipeline, cfn_types.tags(props, lower=True) or None
+        )
+    except Exception:
+        pipelines.forget(name)
+        raise
+    return {"physical": name, "attrs": {"Version": str(created.get("version", 1))}}
+
+
+def _delete_stack_pipeline(name: str, account: str, region: str, state: dict[str, Any]) -> None:
+    delete_pipeline_internal(account, region, name)
+
+
+cfn_types.declare("AWS::CodePipeline::Pipeline", "Name", _stack_pipeline, _delete_stack_pipeline)
+
+
+def _on_push(
+    account_id: str, region: str, repo: str, branch: str, old: str | None, new: str
+) -> None:
+    """Git store push listener: start the pipelines whose CodeCommit source watches the branch."""
+    try:
+        pipelines = executor(account_id, region)
+    except KeyError:  # a region CodePipeline does not serve
+        return
+    pipelines.on_push(repo, branch, new)
+
+
 def setup() -> None:
-    _engine().listen()
+    gitstore.on_push(_on_push)  # once: registering the same listener again has no effect
 
 
 def reset() -> None:
-    _engine().reset()
+    """Abandon every execution; moto's reset then drops the executors."""
+    for state in existing(STATE):
+        state.engine.forget_all()
 
 
 def stop() -> None:
-    _engine().shutdown()
+    shutdown()
+    reset()
 
 
 PROVIDER = Provider(

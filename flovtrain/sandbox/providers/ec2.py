@@ -1,23 +1,25 @@
 """EC2 provider: every instance gets a root folder and a loopback address on this machine.
 
 moto invents a public IP no one can reach. Here the instance's ``PublicIpAddress`` is its
-own ``127.20.x.y`` (see :mod:`flovtrain.sandbox.instances`), so an app a CodeDeploy hook
-starts on that address is what "open the public IP in a browser" shows. Stopping or
-terminating the instance ends the processes it started.
+own ``127.20.x.y`` (see :mod:`flovtrain.sandbox.engines.instances`), so an app a CodeDeploy
+hook starts on that address is what "open the public IP in a browser" shows. Stopping or
+terminating the instance ends the processes it started. CloudFormation's
+``AWS::EC2::KeyPair`` is declared here: its private key is kept in SSM
+``/ec2/keypair/<key-pair-id>``, as AWS does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flovtrain.sandbox.engines import instances
+from flovtrain.sandbox.providers import cfn_types
 from flovtrain.sandbox.seam import Provider, after_import
 
 _patched: dict[str, Any] = {}
 
 
 def _give_address(instance: Any) -> None:
-    from flovtrain.sandbox import instances
-
     backend = instance.ec2_backend
     record = instances.allocate(backend.account_id, backend.region_name, instance.id)
     nics = getattr(instance, "nics", {})
@@ -32,8 +34,6 @@ def setup() -> None:
 
 def _hook_instances() -> None:
     from moto.ec2.models.instances import Instance, InstanceBackend
-
-    from flovtrain.sandbox import instances
 
     if _patched:
         return
@@ -73,15 +73,59 @@ def _hook_instances() -> None:
 
 
 def reset() -> None:
-    from flovtrain.sandbox import instances
-
     instances.reset()
 
 
 def stop() -> None:
-    from flovtrain.sandbox import instances
-
     instances.stop_all()
+
+
+# -- what EC2 adds to CloudFormation ------------------------------------------------------------
+def _stack_key_pair(name: str, props: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+    from moto.ec2.models import ec2_backends
+    from moto.ssm.models import ssm_backends
+
+    backend = ec2_backends[account][region]
+    tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
+    if props.get("PublicKeyMaterial"):
+        key = backend.import_key_pair(name, props["PublicKeyMaterial"].encode(), tags)
+    else:
+        key = backend.create_key_pair(name, (props.get("KeyType") or "rsa").lower(), tags)
+        # like AWS: CloudFormation keeps the private key in Parameter Store
+        ssm_backends[account][region].put_parameter(
+            f"/ec2/keypair/{key.id}",
+            f"Private key of EC2 key pair {name}",
+            key.key_material,
+            "SecureString",
+            None,
+            None,
+            True,
+            [],
+            "text",
+            None,
+            None,
+        )
+    return {
+        "physical": name,
+        "attrs": {"KeyPairId": key.id, "KeyFingerprint": key.key_fingerprint},
+        "key_id": key.id,
+    }
+
+
+def _delete_stack_key_pair(name: str, account: str, region: str, state: dict[str, Any]) -> None:
+    from moto.ec2.models import ec2_backends
+    from moto.ssm.models import ssm_backends
+
+    ec2_backends[account][region].delete_key_pair(name)
+    if state.get("key_id"):
+        try:
+            ssm_backends[account][region].delete_parameter(f"/ec2/keypair/{state['key_id']}")
+        except Exception:  # already deleted by hand
+            pass
+
+
+
+cfn_types.declare("AWS::EC2::KeyPair", "KeyName", _stack_key_pair, _delete_stack_key_pair)
 
 
 PROVIDER = Provider(name="ec2", setup=setup, reset=reset, stop=stop)

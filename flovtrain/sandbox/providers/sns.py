@@ -1,9 +1,10 @@
 """SNS provider: an inbox for every message SNS would e-mail, and in-process publishing.
 
 moto confirms e-mail subscriptions at once but delivers nothing for protocols ``email`` and
-``email-json``. We wrap moto's ``Subscription.publish`` so that each such delivery is kept, in
-arrival order, in this process's memory; ``GET /flovtrain-api/sns/inbox[?endpoint=addr]``
-returns it as JSON. Every other protocol (SQS, HTTP, Lambda) keeps moto's behaviour.
+``email-json``. We wrap moto's ``Subscription.publish`` so that each such delivery is kept in an
+inbox per account and region; ``GET /flovtrain-api/sns/inbox[?endpoint=addr]`` returns every
+inbox's messages, in arrival order, as JSON. Every other protocol (SQS, HTTP, Lambda) keeps
+moto's behaviour.
 
 Other providers (CloudWatch alarm actions, Budgets alerts) publish through :func:`publish`, which
 calls moto's SNS backend in-process, so SQS subscribers get the message at once.
@@ -11,18 +12,31 @@ calls moto's SNS backend in-process, so SQS subscribers get the message at once.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from flovtrain.sandbox.seam import Provider
+from moto.core.base_backend import BackendDict
+
+from flovtrain.sandbox.seam import Provider, ProviderBackend, existing
 
 EMAIL_PROTOCOLS = ("email", "email-json")
-
-_inbox: list[dict[str, Any]] = []
-_inbox_lock = threading.Lock()
 _PATCH_MARK = "_flovtrain_inbox"
+
+
+class SnsState(ProviderBackend):
+    """The e-mails SNS (and Budgets) sent from one account and region: (arrival, message)."""
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        self.inbox: list[tuple[int, dict[str, Any]]] = []
+
+
+STATE: BackendDict = BackendDict(SnsState, "sns")
+_inbox_lock = threading.Lock()
+_arrivals = itertools.count()  # one order across every inbox: the inbox route merges them
 
 
 def _now_iso() -> str:
@@ -53,14 +67,14 @@ def deliver_email(
         "message_id": message_id,
     }
     with _inbox_lock:
-        _inbox.append(item)
+        STATE[account_id][region].inbox.append((next(_arrivals), item))
     return item
 
 
 def inbox(endpoint: str | None = None) -> list[dict[str, Any]]:
-    """Return a copy of the inbox, optionally only the messages sent to ``endpoint``."""
+    """Return every inbox's messages in arrival order, optionally only those to ``endpoint``."""
     with _inbox_lock:
-        items = list(_inbox)
+        items = [item for _, item in sorted(e for s in existing(STATE) for e in s.inbox)]
     if endpoint:
         items = [i for i in items if i["endpoint"].lower() == endpoint.lower()]
     return [dict(i) for i in items]
@@ -157,12 +171,6 @@ def _inbox_route(request: Any) -> Any:
     return Response(json.dumps(items), mimetype="application/json")
 
 
-def reset() -> None:
-    """Empty the inbox."""
-    with _inbox_lock:
-        _inbox.clear()
-
-
 def _setup() -> None:
     # patch Subscription.publish when moto first loads SNS (not at import: keeps start fast)
     from flovtrain.sandbox import seam
@@ -170,4 +178,4 @@ def _setup() -> None:
     seam.after_import("moto.sns.models", install_inbox_hook)
 
 
-PROVIDER = Provider(name="sns", routes={"inbox": _inbox_route}, setup=_setup, reset=reset)
+PROVIDER = Provider(name="sns", routes={"inbox": _inbox_route}, setup=_setup)

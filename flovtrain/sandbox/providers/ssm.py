@@ -29,7 +29,7 @@ def _now() -> datetime:
 def _running_record(account: str, region: str, instance_id: str) -> Any:
     from moto.ec2.models import ec2_backends
 
-    from flovtrain.sandbox import instances
+    from flovtrain.sandbox.engines import instances
 
     record = instances.get(instance_id)
     try:
@@ -116,7 +116,7 @@ def _invoke(
 ) -> None:
     import tempfile
 
-    from flovtrain.sandbox import instances
+    from flovtrain.sandbox.engines import instances
 
     record = _running_record(account, region, invocation["InstanceId"])
     started = _now()

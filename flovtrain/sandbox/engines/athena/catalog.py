@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flovtrain.sandbox.athena_engine.errors import QueryError, schema_not_found, table_not_found
+from flovtrain.sandbox.engines.athena.errors import QueryError, schema_not_found, table_not_found
 
 LAZY_SIMPLE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 OPEN_CSV = "org.apache.hadoop.hive.serde2.OpenCSVSerde"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flovtrain.sandbox.athena_engine.catalog import TableInfo
+from flovtrain.sandbox.engines.athena.catalog import TableInfo
 
 _INDEX = "__flovtrain_partition"
 
@@ -69,7 +69,7 @@ def wanted(
     import pyarrow as pa
     from sqlglot import exp
 
-    from flovtrain.sandbox.athena_engine import dialect
+    from flovtrain.sandbox.engines.athena import dialect
 
     if not table.partition_keys or not references:
         return None

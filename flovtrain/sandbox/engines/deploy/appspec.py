@@ -1,6 +1,6 @@
 """Read and check a CodeDeploy AppSpec file (EC2/on-premises, version 0.0) the way the agent does.
 
-Used by the CodeDeploy provider; pure functions, no sandbox state.
+Used by the deployment runner; pure functions, no sandbox state.
 
 Examples
 --------

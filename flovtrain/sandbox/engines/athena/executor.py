@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flovtrain.sandbox.athena_engine import catalog, ddl, dialect, pruning, storage, tables
-from flovtrain.sandbox.athena_engine.errors import QueryCancelled, QueryError, from_duckdb
-from flovtrain.sandbox.athena_engine.results import Result, cell
+from flovtrain.sandbox.engines.athena import catalog, ddl, dialect, pruning, storage, tables
+from flovtrain.sandbox.engines.athena.errors import QueryCancelled, QueryError, from_duckdb
+from flovtrain.sandbox.engines.athena.results import Result, cell
 
 _GLUE_TYPES = {
     "VARCHAR": "string",
@@ -274,7 +274,7 @@ def ctas(tree: Any, ctx: Context) -> Result:
     database = (table_node.db or ctx.database).lower()
     name = table_node.name.lower()
     if not catalog.has_database(ctx.account_id, ctx.region, database):
-        from flovtrain.sandbox.athena_engine.errors import schema_not_found
+        from flovtrain.sandbox.engines.athena.errors import schema_not_found
 
         raise schema_not_found(database)
     glue = catalog.glue(ctx.account_id, ctx.region)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flovtrain.sandbox.athena_engine import catalog, storage
-from flovtrain.sandbox.athena_engine.catalog import (
+from flovtrain.sandbox.engines.athena import catalog, storage
+from flovtrain.sandbox.engines.athena.catalog import (
     LAZY_SIMPLE,
     OPEN_CSV,
     PARQUET_INPUT,
@@ -15,8 +15,8 @@ from flovtrain.sandbox.athena_engine.catalog import (
     TEXT_INPUT,
     TEXT_OUTPUT,
 )
-from flovtrain.sandbox.athena_engine.errors import QueryError
-from flovtrain.sandbox.athena_engine.results import Result
+from flovtrain.sandbox.engines.athena.errors import QueryError
+from flovtrain.sandbox.engines.athena.results import Result
 
 _SHOW_TABLES = re.compile(
     r"^SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+`?(\w+)`?)?(?:\s+(?:LIKE\s+)?'([^']*)')?$", re.I

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flovtrain.sandbox.athena_engine import storage
-from flovtrain.sandbox.athena_engine.catalog import OPEN_CSV, TableInfo
-from flovtrain.sandbox.athena_engine.errors import QueryError
+from flovtrain.sandbox.engines.athena import storage
+from flovtrain.sandbox.engines.athena.catalog import OPEN_CSV, TableInfo
+from flovtrain.sandbox.engines.athena.errors import QueryError
 
 _ARROW_TYPES = {
     "string": "string",

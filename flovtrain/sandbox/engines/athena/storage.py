@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from flovtrain.sandbox.athena_engine.errors import QueryCancelled, QueryError
+from flovtrain.sandbox.engines.athena.errors import QueryCancelled, QueryError
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:

@@ -11,7 +11,8 @@ Processes an instance starts (CodeDeploy hooks, the apps they leave running, SSM
 run in their own process groups, remembered per instance, so terminating the instance,
 resetting or stopping the sandbox ends them even after the hook's shell has exited.
 
-Runs inside the sandbox process only.
+Runs inside the sandbox process only. One supervisor per process, not per account and region:
+addresses are a machine-wide resource handed out in launch order, and instance ids are unique.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from flovtrain.sandbox.engines import host, processes
 
 #: First address handed out; the sandbox itself listens on 127.0.0.1.
 FIRST_ADDRESS = (127, 20, 0, 1)
@@ -158,26 +161,12 @@ def environment(record: Instance) -> dict[str, str]:
 
 def _sandbox_credentials() -> dict[str, str]:
     """The instance profile's stand-in: the sandbox's endpoint and fake keys."""
-    import json
-
-    from flovtrain import config
-
-    try:
-        info = json.loads((config.home() / "sandbox.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return {
-        "AWS_ENDPOINT_URL": info["endpoint"],
-        "AWS_ACCESS_KEY_ID": config.SANDBOX_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": config.SANDBOX_SECRET_ACCESS_KEY,
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
+    endpoint = host.sandbox_endpoint()
+    return host.client_env(endpoint) if endpoint else {}
 
 
 def spawn(record: Instance, args: list[str] | str, **kwargs: Any) -> subprocess.Popen:
     """Start a process on the instance (own process group, remembered for terminate/stop)."""
-    from flovtrain.sandbox import processes
-
     if record.terminated:
         raise RuntimeError(f"instance {record.instance_id} is terminated")
     kwargs.setdefault("cwd", str(record.root))
