@@ -36,8 +36,7 @@ from flovtrain.session import get_session
 POLL_SECONDS = 0.2
 
 
-def client(service: str, session: boto3.Session | None = None,
-           region: str | None = None) -> Any:
+def client(service: str, session: boto3.Session | None = None, region: str | None = None) -> Any:
     """Return a boto3 client for ``service`` of ``session`` (default: the current connection).
 
     Parameters
@@ -137,6 +136,8 @@ def fetch(url: str, timeout: float = 5, contains: str | None = None) -> str:
         except (urllib.error.URLError, OSError) as exc:
             last = str(getattr(exc, "reason", exc))
         if time.monotonic() > deadline:
-            raise PageTimeout(f"{url} gave {last} for {timeout:.0f} s: is the app deployed "
-                              "(pipeline Succeeded) and the instance running?")
+            raise PageTimeout(
+                f"{url} gave {last} for {timeout:.0f} s: is the app deployed "
+                "(pipeline Succeeded) and the instance running?"
+            )
         time.sleep(POLL_SECONDS)

@@ -74,7 +74,9 @@ class Bench:
         from flovtrain.sandbox import control
 
         return boto3.client(
-            service, endpoint_url=endpoint or control.endpoint(), region_name="us-east-1",
+            service,
+            endpoint_url=endpoint or control.endpoint(),
+            region_name="us-east-1",
             aws_access_key_id=config.SANDBOX_ACCESS_KEY_ID,
             aws_secret_access_key=config.SANDBOX_SECRET_ACCESS_KEY,
             config=Config(retries={"max_attempts": 1}),
@@ -112,9 +114,15 @@ def cold_start(bench: Bench) -> list[Row]:
     finally:
         os.environ[config.HOME_VAR] = saved or str(bench.home)
     median = statistics.median(times)
-    return [Row("sandbox cold start to first answer (median of "
-                f"{bench.repeat})", f"{median:.2f} s", f"≤ {TARGET_START_S:.0f} s",
-                median <= TARGET_START_S, "runs: " + ", ".join(f"{t:.2f}" for t in times))]
+    return [
+        Row(
+            f"sandbox cold start to first answer (median of {bench.repeat})",
+            f"{median:.2f} s",
+            f"≤ {TARGET_START_S:.0f} s",
+            median <= TARGET_START_S,
+            "runs: " + ", ".join(f"{t:.2f}" for t in times),
+        )
+    ]
 
 
 def rss_idle(bench: Bench) -> list[Row]:
@@ -128,8 +136,12 @@ CALLS: list[tuple[str, Callable[[Any, int], Any]]] = [
     ("iam create_user", lambda c, i: c["iam"].create_user(UserName=f"bench-{i}")),
     ("iam get_user", lambda c, i: c["iam"].get_user(UserName=f"bench-{i}")),
     ("sns publish", lambda c, i: c["sns"].publish(TopicArn=c["topic"], Message=f"m{i}")),
-    ("cloudwatch put_metric_data", lambda c, i: c["cloudwatch"].put_metric_data(
-        Namespace="Bench", MetricData=[{"MetricName": "n", "Value": float(i)}])),
+    (
+        "cloudwatch put_metric_data",
+        lambda c, i: c["cloudwatch"].put_metric_data(
+            Namespace="Bench", MetricData=[{"MetricName": "n", "Value": float(i)}]
+        ),
+    ),
 ]
 _BARE_MOTO = (
     "import sys\n"
@@ -164,9 +176,14 @@ def call_overhead(bench: Bench) -> list[Row]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # as in the sandbox: a fair comparison
-    bare = subprocess.Popen([sys.executable, "-c", _BARE_MOTO], env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)  # its request log
+    bare = subprocess.Popen(
+        [sys.executable, "-c", _BARE_MOTO],
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )  # its request log
     try:
         line = ""
         while not line.startswith("PORT "):  # moto prints its own greeting first
@@ -184,13 +201,24 @@ def call_overhead(bench: Bench) -> list[Row]:
         except subprocess.TimeoutExpired:
             bare.kill()
     control.reset()
-    rows = [Row(f"  {name}: sandbox vs bare moto (median)",
-                f"{ours[name] * 1000:.1f} / {theirs[name] * 1000:.1f} ms")
-            for name, _ in CALLS]
+    rows = [
+        Row(
+            f"  {name}: sandbox vs bare moto (median)",
+            f"{ours[name] * 1000:.1f} / {theirs[name] * 1000:.1f} ms",
+        )
+        for name, _ in CALLS
+    ]
     ratio = sum(ours.values()) / sum(theirs.values())
-    return [Row("per-call overhead vs bare moto (ratio)", f"{ratio:.2f}×",
-                f"≤ {TARGET_OVERHEAD}×", ratio <= TARGET_OVERHEAD,
-                f"{bench.calls} calls each"), *rows]
+    return [
+        Row(
+            "per-call overhead vs bare moto (ratio)",
+            f"{ratio:.2f}×",
+            f"≤ {TARGET_OVERHEAD}×",
+            ratio <= TARGET_OVERHEAD,
+            f"{bench.calls} calls each",
+        ),
+        *rows,
+    ]
 
 
 def _execute(path: Path) -> tuple[float, list[float], str]:
@@ -210,9 +238,12 @@ def _execute(path: Path) -> tuple[float, list[float], str]:
         cells.append(time.perf_counter() - started_at["t"])
 
     client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3",
+        notebook,
+        timeout=300,
+        kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        on_cell_execute=on_start, on_cell_executed=on_done,
+        on_cell_execute=on_start,
+        on_cell_executed=on_done,
     )
     started = time.perf_counter()
     error = ""
@@ -240,11 +271,15 @@ def notebooks(bench: Bench) -> list[Row]:
             slow_s = cells[slowest] if cells else 0.0
             walls[path.name[:2]] = wall
             ok = not error and slow_s <= TARGET_CELL_S
-            rows.append(Row(
-                f"notebook {path.parent.name}/{path.name}",
-                f"{wall:.1f} s, slowest code cell #{slowest + 1} {slow_s:.2f} s",
-                f"no cell > {TARGET_CELL_S:.0f} s", ok, f"FAILED: {error}" if error else "",
-            ))
+            rows.append(
+                Row(
+                    f"notebook {path.parent.name}/{path.name}",
+                    f"{wall:.1f} s, slowest code cell #{slowest + 1} {slow_s:.2f} s",
+                    f"no cell > {TARGET_CELL_S:.0f} s",
+                    ok,
+                    f"FAILED: {error}" if error else "",
+                )
+            )
     finally:
         for key, value in saved.items():
             if value is None:
@@ -257,9 +292,16 @@ def notebooks(bench: Bench) -> list[Row]:
         if present:
             total = sum(walls[c] for c in present)
             groups += 1
-            rows.insert(groups - 1, Row(f"chapters {', '.join(present)} together", f"{total:.1f} s",
-                                      f"≤ {target:.0f} s", total <= target,
-                                      "wall time incl. kernel start"))
+            rows.insert(
+                groups - 1,
+                Row(
+                    f"chapters {', '.join(present)} together",
+                    f"{total:.1f} s",
+                    f"≤ {target:.0f} s",
+                    total <= target,
+                    "wall time incl. kernel start",
+                ),
+            )
     return rows
 
 
@@ -300,21 +342,33 @@ def athena(bench: Bench) -> list[Row]:
 
 #: The measurements, in order. Add a function here to add rows.
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
-    cold_start, rss_idle, call_overhead, notebooks, pipeline, athena, rss_after,
+    cold_start,
+    rss_idle,
+    call_overhead,
+    notebooks,
+    pipeline,
+    athena,
+    rss_after,
 ]
 
 
-def run(measurements: list[Callable[[Bench], list[Row]]] | None = None,
-        notebook_paths: list[Path] | None = None, repeat: int = 3,
-        athena_scale: str = "10M") -> list[Row]:
+def run(
+    measurements: list[Callable[[Bench], list[Row]]] | None = None,
+    notebook_paths: list[Path] | None = None,
+    repeat: int = 3,
+    athena_scale: str = "10M",
+) -> list[Row]:
     """Start a private sandbox, run each measurement, stop it; return all rows."""
     from flovtrain.sandbox import control
 
     with tempfile.TemporaryDirectory(prefix="flovtrain-bench-") as home:
         saved = os.environ.get(config.HOME_VAR)
         os.environ[config.HOME_VAR] = home
-        paths = notebook_paths if notebook_paths is not None else sorted(
-            (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        paths = (
+            notebook_paths
+            if notebook_paths is not None
+            else sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        )
         bench = Bench(Path(home), paths, repeat=repeat, athena_scale=athena_scale)
         rows: list[Row] = []
         try:
@@ -323,8 +377,14 @@ def run(measurements: list[Callable[[Bench], list[Row]]] | None = None,
                 try:
                     rows += measure(bench)
                 except Exception as exc:  # one broken measurement must not hide the others
-                    rows.append(Row(measure.__name__, "error", ok=False,
-                                    note=f"{type(exc).__name__}: {exc}"[:160]))
+                    rows.append(
+                        Row(
+                            measure.__name__,
+                            "error",
+                            ok=False,
+                            note=f"{type(exc).__name__}: {exc}"[:160],
+                        )
+                    )
         finally:
             control.stop()
             if saved is None:
@@ -337,8 +397,10 @@ def run(measurements: list[Callable[[Bench], list[Row]]] | None = None,
 def table(rows: list[Row]) -> str:
     """Render rows as a fixed-width text table."""
     header = Row("measure", "value", "target", None, "note")
-    cells = [(r.measure, r.value, r.target, r.result if r is not header else "result", r.note)
-             for r in [header, *rows]]
+    cells = [
+        (r.measure, r.value, r.target, r.result if r is not header else "result", r.note)
+        for r in [header, *rows]
+    ]
     widths = [max(len(c[i]) for c in cells) for i in range(4)]
     lines = []
     for index, c in enumerate(cells):
@@ -349,25 +411,39 @@ def table(rows: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flovtrain.bench", description=__doc__.split(
-        "\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m flovtrain.bench", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--repeat", type=int, default=3, help="cold starts to take the median of")
-    parser.add_argument("--notebook", action="append", type=Path,
-                        help="notebook(s) to time (default: notebooks/NN_*.ipynb)")
+    parser.add_argument(
+        "--notebook",
+        action="append",
+        type=Path,
+        help="notebook(s) to time (default: notebooks/NN_*.ipynb)",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
-    parser.add_argument("--athena-scale", default="10M",
-                        help="market-data rows for the Athena rows, e.g. 130k, 1M, 10M")
-    parser.add_argument("--only", action="append", choices=[m.__name__ for m in MEASUREMENTS],
-                        help="run only these measurements (repeatable)")
+    parser.add_argument(
+        "--athena-scale",
+        default="10M",
+        help="market-data rows for the Athena rows, e.g. 130k, 1M, 10M",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[m.__name__ for m in MEASUREMENTS],
+        help="run only these measurements (repeatable)",
+    )
     args = parser.parse_args(argv)
     chosen = [m for m in MEASUREMENTS if not args.only or m.__name__ in args.only]
-    rows = run(chosen, notebook_paths=args.notebook, repeat=args.repeat,
-               athena_scale=args.athena_scale)
+    rows = run(
+        chosen, notebook_paths=args.notebook, repeat=args.repeat, athena_scale=args.athena_scale
+    )
     print(table(rows))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([{**asdict(r), "result": r.result} for r in rows],
-                                        indent=2))
+        args.json.write_text(
+            json.dumps([{**asdict(r), "result": r.result} for r in rows], indent=2)
+        )
     return 0 if all(r.ok is not False for r in rows) else 1
 
 

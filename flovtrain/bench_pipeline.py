@@ -31,14 +31,24 @@ TARGET_PUSH_S = 3.0
 
 
 def _row(name: str, seconds: float, target: float | None = None, note: str = "") -> dict[str, Any]:
-    return {"name": name, "seconds": round(seconds, 2),
-            "target": f"<= {target:g} s" if target is not None else "",
-            "ok": None if target is None else seconds <= target, "note": note}
+    return {
+        "name": name,
+        "seconds": round(seconds, 2),
+        "target": f"<= {target:g} s" if target is not None else "",
+        "ok": None if target is None else seconds <= target,
+        "note": note,
+    }
 
 
 def _git(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60,
-                   env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"})
+    subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"},
+    )
 
 
 def push_rows(session: Any = None) -> list[dict[str, Any]]:
@@ -50,8 +60,13 @@ def push_rows(session: Any = None) -> list[dict[str, Any]]:
     start = time.perf_counter()
     p = project.create_project(session=session)
     project.fetch_page(p.app_url, contains="<h1>")
-    out.append(_row("template.yml deploy -> first page served", time.perf_counter() - start,
-                    note="create_stack + first pipeline run (source, build, deploy)"))
+    out.append(
+        _row(
+            "template.yml deploy -> first page served",
+            time.perf_counter() - start,
+            note="create_stack + first pipeline run (source, build, deploy)",
+        )
+    )
 
     with tempfile.TemporaryDirectory(prefix="flovtrain-bench-") as tmp:
         clone = Path(tmp) / "clone"
@@ -65,12 +80,23 @@ def push_rows(session: Any = None) -> list[dict[str, Any]]:
         start = time.perf_counter()
         _git("push", "-q", "origin", "main", cwd=clone)
         project.fetch_page(p.app_url, timeout=60, contains=marker)
-        out.append(_row("git push -> new page served", time.perf_counter() - start,
-                        TARGET_PUSH_S, "push, change detection, build, deploy, app restart"))
+        out.append(
+            _row(
+                "git push -> new page served",
+                time.perf_counter() - start,
+                TARGET_PUSH_S,
+                "push, change detection, build, deploy, app restart",
+            )
+        )
 
     build = devtools.builds(p.build_project, session=session).iloc[0]
-    out.append(_row("one build with lint (ruff) + tests (pytest)", float(build.duration_s or 0),
-                    note=f"build {build.number} {build.status}, CodeBuild's start/end times"))
+    out.append(
+        _row(
+            "one build with lint (ruff) + tests (pytest)",
+            float(build.duration_s or 0),
+            note=f"build {build.number} {build.status}, CodeBuild's start/end times",
+        )
+    )
     return out
 
 

@@ -63,15 +63,21 @@ class ChargesResult:
 
     def lines(self) -> list[str]:
         """The summary, one line per fact."""
-        out = [f"AWS/Billing EstimatedCharges = ${self.usd:,.2f} "
-               f"(account {self.account_id}, {self.region})"]
+        out = [
+            f"AWS/Billing EstimatedCharges = ${self.usd:,.2f} "
+            f"(account {self.account_id}, {self.region})"
+        ]
         for change in self.alarm_changes:
-            out.append(f"  alarm {change['alarm_name']} ({change['region']}): "
-                       f"{change['old_state']} -> {change['new_state']}")
+            out.append(
+                f"  alarm {change['alarm_name']} ({change['region']}): "
+                f"{change['old_state']} -> {change['new_state']}"
+            )
         for alert in self.budget_alerts:
             who = ", ".join(s["address"] for s in alert.get("subscribers", [])) or "nobody"
-            out.append(f"  budget {alert['budget_name']}: alert at "
-                       f"${alert['alert_at_usd']:,.2f} sent to {who}")
+            out.append(
+                f"  budget {alert['budget_name']}: alert at "
+                f"${alert['alert_at_usd']:,.2f} sent to {who}"
+            )
         if not self.alarm_changes and not self.budget_alerts:
             out.append("  no alarm changed state, no budget alert sent")
         return out
@@ -89,8 +95,9 @@ def _account_of(session: boto3.Session | None) -> str:
     return session.client("sts").get_caller_identity()["Account"]
 
 
-def simulate_charges(usd: float, session: boto3.Session | None = None,
-                     timestamp: datetime | None = None) -> ChargesResult:
+def simulate_charges(
+    usd: float, session: boto3.Session | None = None, timestamp: datetime | None = None
+) -> ChargesResult:
     """Publish a month-to-date billing estimate, as AWS does by itself (sandbox only).
 
     The datapoint (``AWS/Billing`` ``EstimatedCharges``, ``Currency=USD``) lands in us-east-1
@@ -129,8 +136,12 @@ def simulate_charges(usd: float, session: boto3.Session | None = None,
     from flovtrain.sandbox import control
     from flovtrain.session import require_sandbox
 
-    if isinstance(usd, bool) or not isinstance(usd, (int, float)) or math.isnan(float(usd)) \
-            or math.isinf(float(usd)):
+    if (
+        isinstance(usd, bool)
+        or not isinstance(usd, (int, float))
+        or math.isnan(float(usd))
+        or math.isinf(float(usd))
+    ):
         raise InvalidCharges(f"usd must be a number of US dollars, e.g. 12.5; got {usd!r}.")
     if usd < 0:
         raise InvalidCharges(
@@ -141,8 +152,9 @@ def simulate_charges(usd: float, session: boto3.Session | None = None,
     if timestamp is not None:
         body["timestamp"] = timestamp.isoformat()
     try:
-        data = control.api("billing/simulate-charges", method="POST",
-                           data=json.dumps(body).encode())
+        data = control.api(
+            "billing/simulate-charges", method="POST", data=json.dumps(body).encode()
+        )
     except ValueError as exc:  # the sandbox's 400 answer, already worded for people
         raise InvalidCharges(str(exc)) from None
     return ChargesResult.from_json(data)

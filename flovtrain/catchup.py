@@ -60,8 +60,9 @@ def plan(chapter: str | int, root: Path | str | None = None) -> list[Path]:
     from flovtrain.exercises import project_root
 
     root = Path(root) if root is not None else project_root()
-    number = chapter_among(chapter, chapters(root), "there is no chapter {chapter} to catch up to",
-                           "chapters")
+    number = chapter_among(
+        chapter, chapters(root), "there is no chapter {chapter} to catch up to", "chapters"
+    )
     solutions = _numbered(root / "solutions")
     return [solutions[n] for n in sorted(solutions) if n < number]
 
@@ -91,8 +92,9 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="catch-up", unit="notebook", disable=not enabled)
 
 
-def run_notebook(path: Path, env: dict[str, str] | None = None,
-                 timeout: int = CELL_TIMEOUT) -> nbformat.NotebookNode:
+def run_notebook(
+    path: Path, env: dict[str, str] | None = None, timeout: int = CELL_TIMEOUT
+) -> nbformat.NotebookNode:
     """Execute one notebook headless in its own folder and return it executed.
 
     Raises
@@ -107,13 +109,17 @@ def run_notebook(path: Path, env: dict[str, str] | None = None,
 
     nb = nbformat.read(path, as_version=4)
     log_path = config.home() / KERNEL_LOG
-    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(path.parent)}}
+    )
     index, cell = -1, None
     try:
         # the kernel's own chatter (e.g. ipykernel's transport warning) goes to a log, not the user
-        with open(log_path, "ab") as log, client.setup_kernel(
-            env=env if env is not None else dict(os.environ), stdout=log, stderr=log
+        with (
+            open(log_path, "ab") as log,
+            client.setup_kernel(
+                env=env if env is not None else dict(os.environ), stdout=log, stderr=log
+            ),
         ):
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
@@ -133,9 +139,14 @@ def run_notebook(path: Path, env: dict[str, str] | None = None,
     return nb
 
 
-def catch_up(chapter: str | int, session: boto3.Session | None = None, *,
-             root: Path | str | None = None, timeout: int = CELL_TIMEOUT,
-             progress: bool = True) -> list[str]:
+def catch_up(
+    chapter: str | int,
+    session: boto3.Session | None = None,
+    *,
+    root: Path | str | None = None,
+    timeout: int = CELL_TIMEOUT,
+    progress: bool = True,
+) -> list[str]:
     """Run every earlier chapter's solution so chapter ``chapter`` can start.
 
     Parameters

@@ -21,8 +21,10 @@ def _sandbox(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(info, indent=2, default=str))
         elif info["running"]:
-            print(f"running at {info['endpoint']} (pid {info['pid']}, providers: "
-                  f"{', '.join(info.get('providers', []))}, home {info['home']})")
+            print(
+                f"running at {info['endpoint']} (pid {info['pid']}, providers: "
+                f"{', '.join(info.get('providers', []))}, home {info['home']})"
+            )
         else:
             print(f"not running ({info['reason']}); start it with: flovtrain sandbox start")
             return 1
@@ -76,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     actions = sandbox.add_subparsers(dest="action", required=True)
     start = actions.add_parser("start", help="start it (idempotent) and print its endpoint")
     start.add_argument(
-        "--port", type=_port, default=None,
+        "--port",
+        type=_port,
+        default=None,
         help="fixed port, 1024-65535 (default: $FLOVTRAIN_SANDBOX_PORT or a free one)",
     )
     status = actions.add_parser("status", help="is it running, where")

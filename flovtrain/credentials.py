@@ -122,9 +122,12 @@ def write_secret_file(path: str | os.PathLike[str], text: str, overwrite: bool =
     return path
 
 
-def save_access_key_csv(user: str, access_key: Mapping[str, Any],
-                        folder: str | os.PathLike[str] | None = None,
-                        overwrite: bool = False) -> Path:
+def save_access_key_csv(
+    user: str,
+    access_key: Mapping[str, Any],
+    folder: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Save an access key the way the console's "Download .csv file" does.
 
     Parameters
@@ -166,13 +169,16 @@ def save_access_key_csv(user: str, access_key: Mapping[str, Any],
     if key.get("UserName") not in (None, user):
         raise ValueError(f"This access key belongs to {key['UserName']!r}, not {user!r}.")
     text = _csv_text(ACCESS_KEY_HEADER, (key["AccessKeyId"], key["SecretAccessKey"]))
-    return write_secret_file(credentials_folder(folder) / f"{user}_accessKeys.csv", text,
-                             overwrite)
+    return write_secret_file(credentials_folder(folder) / f"{user}_accessKeys.csv", text, overwrite)
 
 
-def save_console_password_csv(user: str, password: str, signin_url: str,
-                              folder: str | os.PathLike[str] | None = None,
-                              overwrite: bool = False) -> Path:
+def save_console_password_csv(
+    user: str,
+    password: str,
+    signin_url: str,
+    folder: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Save a console password the way the console's "Download .csv file" does.
 
     Parameters
@@ -206,8 +212,9 @@ def save_console_password_csv(user: str, password: str, signin_url: str,
     if not password:
         raise ValueError("save_console_password_csv needs the password (it is empty).")
     text = _csv_text(PASSWORD_HEADER, (user, password, signin_url))
-    return write_secret_file(credentials_folder(folder) / f"{user}_credentials.csv", text,
-                             overwrite)
+    return write_secret_file(
+        credentials_folder(folder) / f"{user}_credentials.csv", text, overwrite
+    )
 
 
 def _policy(policy: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -241,8 +248,11 @@ def check_password(password: str, policy: Mapping[str, Any] | None = None) -> li
     }
     present = {k: bool(set(password) & chars) for k, (_, chars) in classes.items()}
     if rules:
-        problems += [f"at least one {what.split(' ', 1)[1]}" for k, (what, _) in classes.items()
-                     if rules.get(k) and not present[k]]
+        problems += [
+            f"at least one {what.split(' ', 1)[1]}"
+            for k, (what, _) in classes.items()
+            if rules.get(k) and not present[k]
+        ]
     elif sum(present.values()) < 3:
         problems.append("3 of: uppercase, lowercase, number, symbol (AWS default policy)")
     return problems

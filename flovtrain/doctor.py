@@ -51,8 +51,12 @@ def _versions(lock: dict[str, str | None]) -> list[Finding]:
             findings.append(Finding(package, "not installed", False, "make install"))
         elif want and have != want:
             findings.append(
-                Finding(package, f"{have} (the lock says {want})", False,
-                        "make install (installs exactly what requirements.lock pins)")
+                Finding(
+                    package,
+                    f"{have} (the lock says {want})",
+                    False,
+                    "make install (installs exactly what requirements.lock pins)",
+                )
             )
         else:
             findings.append(Finding(package, have, True))
@@ -85,13 +89,12 @@ def _protocols(served: dict[str, Any] | None) -> Finding:
 
     table = (
         {service: frozenset(names) for service, names in served.items()}
-        if served else protocols.SERVED
+        if served
+        else protocols.SERVED
     )
     problems = protocols.explain_mismatches(table)
     if problems:
-        return Finding(
-            "protocols", f"{len(problems)} mismatch(es)", False, "\n  → ".join(problems)
-        )
+        return Finding("protocols", f"{len(problems)} mismatch(es)", False, "\n  → ".join(problems))
     cli = protocols.aws_cli_botocore()
     clients = f"botocore {botocore.__version__}" + (f" and the CLI's {cli[0]}" if cli else "")
     return Finding("protocols", f"{len(table)} services understood ({clients})", True)
@@ -118,18 +121,30 @@ def _sandbox() -> tuple[list[Finding], dict[str, Any] | None]:
     state = control.status()
     if state["running"]:
         findings.append(
-            Finding("sandbox", f"running at {state['endpoint']} (pid {state['pid']}, port "
-                    f"{state['port']}, {len(state.get('providers', []))} providers)", True)
+            Finding(
+                "sandbox",
+                f"running at {state['endpoint']} (pid {state['pid']}, port "
+                f"{state['port']}, {len(state.get('providers', []))} providers)",
+                True,
+            )
         )
     else:
         findings.append(
-            Finding("sandbox", f"not running ({state.get('reason', 'never started')})", False,
-                    "flovtrain sandbox start (or make lab)")
+            Finding(
+                "sandbox",
+                f"not running ({state.get('reason', 'never started')})",
+                False,
+                "flovtrain sandbox start (or make lab)",
+            )
         )
     free = shutil.disk_usage(home).free
     findings.append(
-        Finding("free disk", f"{free / 1024**3:.1f} GiB in {home}", free >= MIN_FREE_BYTES,
-                f"free at least {MIN_FREE_BYTES // 1024**3} GiB (market data, builds, results)")
+        Finding(
+            "free disk",
+            f"{free / 1024**3:.1f} GiB in {home}",
+            free >= MIN_FREE_BYTES,
+            f"free at least {MIN_FREE_BYTES // 1024**3} GiB (market data, builds, results)",
+        )
     )
     return findings, state.get("protocols") if state["running"] else None
 
@@ -150,10 +165,24 @@ def diagnose() -> list[Finding]:
     findings.append(_aws_cli())
     sandbox, served = _sandbox()
     findings.append(_protocols(served))
-    findings.append(_program("git", "/usr/bin/git", ["--version"], True,
-                             "install git (the chapters push to CodeCommit with it)"))
-    findings.append(_program("chromium", "/usr/bin/chromium", ["--version"], False,
-                             "only the browser test needs it: apt-get install chromium"))
+    findings.append(
+        _program(
+            "git",
+            "/usr/bin/git",
+            ["--version"],
+            True,
+            "install git (the chapters push to CodeCommit with it)",
+        )
+    )
+    findings.append(
+        _program(
+            "chromium",
+            "/usr/bin/chromium",
+            ["--version"],
+            False,
+            "only the browser test needs it: apt-get install chromium",
+        )
+    )
     return findings + sandbox
 
 

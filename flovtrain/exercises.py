@@ -44,8 +44,11 @@ NEAR_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END)\s*SOLUTION\b", re.IGNORECASE)
 SOLUTION_ONLY_TAG = "solution-only"
 NOTEBOOK_NAME = re.compile(r"^\d{2}_.+\.ipynb$")
 FIX_COMMAND = "make exercises   (or: flovtrain exercises build)"
-DEFAULT_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python",
-                      "name": "python3"}
+DEFAULT_KERNELSPEC = {
+    "display_name": "Python 3 (ipykernel)",
+    "language": "python",
+    "name": "python3",
+}
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -145,19 +148,21 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.Notebo
                 if match.group(1) == "BEGIN":
                     if region_open:
                         raise ExerciseBuildError(f"{where}: nested <!-- BEGIN SOLUTION -->")
-                    kept.append(source[pos:match.start()])
+                    kept.append(source[pos : match.start()])
                     region_open = True
                 else:
                     if not region_open:
                         raise ExerciseBuildError(
-                            f"{where}: <!-- END SOLUTION --> without <!-- BEGIN SOLUTION -->")
+                            f"{where}: <!-- END SOLUTION --> without <!-- BEGIN SOLUTION -->"
+                        )
                     region_open = False
                 pos = match.end()
             if not region_open:
                 kept.append(source[pos:])
             had_markers = bool(MD_MARKER.search(source))
-            region_start = (region_start if region_start is not None else index) \
-                if region_open else None
+            region_start = (
+                (region_start if region_start is not None else index) if region_open else None
+            )
             text = "".join(kept)
             if had_markers:
                 text = text.strip("\n")
@@ -173,8 +178,9 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.Notebo
         elif SOLUTION_ONLY_TAG in cell.get("metadata", {}).get("tags", []):
             continue
         elif cell.cell_type == "code":
-            new = nbformat.v4.new_code_cell(strip_code(source, where),
-                                            id=_cell_id(name, index, cell))
+            new = nbformat.v4.new_code_cell(
+                strip_code(source, where), id=_cell_id(name, index, cell)
+            )
         else:
             new = nbformat.v4.new_raw_cell(source, id=_cell_id(name, index, cell))
         if SOLUTION_ONLY_TAG in cell.get("metadata", {}).get("tags", []):
@@ -183,7 +189,8 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.Notebo
         cells.append(new)
     if region_start is not None:
         raise ExerciseBuildError(
-            f"{name}, cell {region_start}: <!-- BEGIN SOLUTION --> is never closed")
+            f"{name}, cell {region_start}: <!-- BEGIN SOLUTION --> is never closed"
+        )
     nb = nbformat.v4.new_notebook(cells=cells)
     nb["metadata"] = {
         "kernelspec": dict(solution.get("metadata", {}).get("kernelspec") or DEFAULT_KERNELSPEC),
@@ -230,15 +237,18 @@ class BuildReport:
             if self.ok:
                 return f"exercises/ is up to date ({len(self.unchanged)} notebooks)"
             lines.append("exercises/ does not match solutions/:")
-            lines += [f"  stale:   {p} (differs from what its solution generates)"
-                      for p in self.stale]
+            lines += [
+                f"  stale:   {p} (differs from what its solution generates)" for p in self.stale
+            ]
             lines += [f"  missing: {p}" for p in self.missing]
         else:
             lines += [f"wrote {p}" for p in self.written]
             lines += [f"kept your executed copy as {p}" for p in self.backups]
             lines.append(f"{len(self.written)} written, {len(self.unchanged)} unchanged")
-        lines += [f"  extra:   {p} (no solutions/{Path(p).name}; delete it if it is obsolete)"
-                  for p in self.extra]
+        lines += [
+            f"  extra:   {p} (no solutions/{Path(p).name}; delete it if it is obsolete)"
+            for p in self.extra
+        ]
         if self.checked and not self.ok:
             lines.append(f"Fix: {FIX_COMMAND}")
         return "\n".join(lines)
@@ -249,8 +259,9 @@ def _was_executed(path: Path) -> bool:
         nb = nbformat.read(path, as_version=4)
     except Exception:
         return False
-    return any(c.get("outputs") or c.get("execution_count") for c in nb.cells
-               if c.cell_type == "code")
+    return any(
+        c.get("outputs") or c.get("execution_count") for c in nb.cells if c.cell_type == "code"
+    )
 
 
 def build(root: Path | str | None = None, check: bool = False) -> BuildReport:
@@ -299,8 +310,11 @@ def build(root: Path | str | None = None, check: bool = False) -> BuildReport:
             report.backups.append(str(backup.relative_to(root)))
         path.write_text(text, encoding="utf-8")
         report.written.append(rel)
-    present = (sorted(p for p in exercises.glob("*.ipynb") if NOTEBOOK_NAME.match(p.name))
-               if exercises.is_dir() else [])
+    present = (
+        sorted(p for p in exercises.glob("*.ipynb") if NOTEBOOK_NAME.match(p.name))
+        if exercises.is_dir()
+        else []
+    )
     report.extra = [str(p.relative_to(root)) for p in present if p not in wanted]
     return report
 

@@ -67,8 +67,12 @@ def staging_bucket_name(account_id: str | None = None) -> str:
     return f"flovtec-staging-{account_id or prod_account_id()}"
 
 
-def assume_role(role_arn: str, session_name: str = "flovtrain", region: str | None = None,
-                session: boto3.Session | None = None) -> boto3.Session:
+def assume_role(
+    role_arn: str,
+    session_name: str = "flovtrain",
+    region: str | None = None,
+    session: boto3.Session | None = None,
+) -> boto3.Session:
     """Return a session with the temporary credentials of ``role_arn`` (``sts.assume_role``).
 
     Parameters
@@ -87,12 +91,15 @@ def assume_role(role_arn: str, session_name: str = "flovtrain", region: str | No
     >>> prod = assume_role(prod_role_arn(), region="us-east-1")   # doctest: +SKIP
     """
     caller = get_session(session)
-    creds = caller.client("sts").assume_role(
-        RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-    return boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                         aws_secret_access_key=creds["SecretAccessKey"],
-                         aws_session_token=creds["SessionToken"],
-                         region_name=region or caller.region_name)
+    creds = caller.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)[
+        "Credentials"
+    ]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region or caller.region_name,
+    )
 
 
 def app_zip(source: str | os.PathLike[str] | None = None) -> bytes:
@@ -100,8 +107,11 @@ def app_zip(source: str | os.PathLike[str] | None = None) -> bytes:
     root = Path(source) if source else WEBAPP_DIR
     if not (root / "buildspec.yml").is_file():
         raise FileNotFoundError(f"{root} has no buildspec.yml: point source at the web app folder.")
-    files = sorted(p for p in root.rglob("*") if p.is_file()
-                   and not _SKIPPED & set(p.relative_to(root).parts) and p.suffix != ".pyc")
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not _SKIPPED & set(p.relative_to(root).parts) and p.suffix != ".pyc"
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in files:
@@ -112,8 +122,9 @@ def app_zip(source: str | os.PathLike[str] | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def stage_states(pipeline: str, session: boto3.Session | None = None,
-                 region: str | None = None) -> pd.DataFrame:
+def stage_states(
+    pipeline: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return the pipeline's actions with their latest status and summary.
 
     Examples
@@ -121,9 +132,15 @@ def stage_states(pipeline: str, session: boto3.Session | None = None,
     >>> stage_states("flovtec-webapp").columns.tolist()   # doctest: +SKIP
     ['stage', 'action', 'status', 'summary']
     """
-    rows = [(a["stage"], a["action"], a["latest"].get("status", "not run yet"),
-             a["latest"].get("summary", ""))
-            for a in codepipeline.iter_action_states(pipeline, session, region)]
+    rows = [
+        (
+            a["stage"],
+            a["action"],
+            a["latest"].get("status", "not run yet"),
+            a["latest"].get("summary", ""),
+        )
+        for a in codepipeline.iter_action_states(pipeline, session, region)
+    ]
     return pd.DataFrame(rows, columns=STAGE_COLUMNS)
 
 
@@ -144,10 +161,14 @@ def environments(session: boto3.Session | None = None, region: str | None = None
     >>> environments(region="eu-west-1").columns.tolist()   # doctest: +SKIP
     ['environment', 'instance_id', 'public_ip', 'state']
     """
-    live = [{"Name": "tag-key", "Values": ["Environment"]},
-            {"Name": "instance-state-name", "Values": ["pending", "running"]}]
-    rows = [(ec2.tags(i)["Environment"], i["InstanceId"], i.get("PublicIpAddress"),
-             i["State"]["Name"]) for i in ec2.iter_instances(live, session, region)]
+    live = [
+        {"Name": "tag-key", "Values": ["Environment"]},
+        {"Name": "instance-state-name", "Values": ["pending", "running"]},
+    ]
+    rows = [
+        (ec2.tags(i)["Environment"], i["InstanceId"], i.get("PublicIpAddress"), i["State"]["Name"])
+        for i in ec2.iter_instances(live, session, region)
+    ]
     order = {name: n for n, name in enumerate(ENVIRONMENTS)}
     rows.sort(key=lambda r: (order.get(r[0], len(order)), r[0], r[1]))
     return pd.DataFrame(rows, columns=ENV_COLUMNS)

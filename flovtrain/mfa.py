@@ -53,8 +53,10 @@ class VirtualMfaDevice:
         self._qr_png = qr_png
 
     def __repr__(self) -> str:
-        return (f"VirtualMfaDevice(serial_number={self.serial_number!r}, "
-                f"seed='****…({len(self._seed)} chars)')")
+        return (
+            f"VirtualMfaDevice(serial_number={self.serial_number!r}, "
+            f"seed='****…({len(self._seed)} chars)')"
+        )
 
     @property
     def account_id(self) -> str:
@@ -93,8 +95,9 @@ class VirtualMfaDevice:
 
     def provisioning_uri(self) -> str:
         """Return the ``otpauth://`` URI the QR code encodes (it contains the seed: a secret)."""
-        return self.totp().provisioning_uri(name=f"{self.name}@{self.account_id}",
-                                            issuer_name=ISSUER)
+        return self.totp().provisioning_uri(
+            name=f"{self.name}@{self.account_id}", issuer_name=ISSUER
+        )
 
     def qr_png(self) -> bytes:
         """Return the QR code as PNG bytes (scan it with an authenticator app).
@@ -131,8 +134,10 @@ class VirtualMfaDevice:
 
         if static_widgets():
             # a saved notebook must not carry the seed, and random bytes would not compare
-            return HTML(f"<p>[QR code of MFA device {self.serial_number}: shown only when "
-                        "the notebook runs live]</p>")
+            return HTML(
+                f"<p>[QR code of MFA device {self.serial_number}: shown only when "
+                "the notebook runs live]</p>"
+            )
         return Image(data=self.qr_png(), format="png")
 
 
@@ -148,8 +153,9 @@ def _seed_text(seed: Any) -> str:
     return seed.decode("ascii") if isinstance(seed, bytes) else str(seed)
 
 
-def create_virtual_mfa_device(name: str, replace: bool = False,
-                              session: boto3.Session | None = None) -> VirtualMfaDevice:
+def create_virtual_mfa_device(
+    name: str, replace: bool = False, session: boto3.Session | None = None
+) -> VirtualMfaDevice:
     """Create a virtual MFA device and keep its seed (AWS shows it only this once).
 
     Parameters
@@ -197,20 +203,27 @@ def create_virtual_mfa_device(name: str, replace: bool = False,
             )
         iam.delete_virtual_mfa_device(SerialNumber=serial)
     try:
-        created = iam.create_virtual_mfa_device(VirtualMFADeviceName=name,
-                                                Tags=config.workshop_tags())
+        created = iam.create_virtual_mfa_device(
+            VirtualMFADeviceName=name, Tags=config.workshop_tags()
+        )
     except ClientError as exc:
         if error_code(exc) == "EntityAlreadyExists":  # created meanwhile by someone else
-            raise MfaDeviceExists(f"An MFA device named {name!r} was created meanwhile: "
-                                  f"{exc}") from None
+            raise MfaDeviceExists(
+                f"An MFA device named {name!r} was created meanwhile: {exc}"
+            ) from None
         raise
     device = created["VirtualMFADevice"]
-    return VirtualMfaDevice(device["SerialNumber"], _seed_text(device["Base32StringSeed"]),
-                            device.get("QRCodePNG"))
+    return VirtualMfaDevice(
+        device["SerialNumber"], _seed_text(device["Base32StringSeed"]), device.get("QRCodePNG")
+    )
 
 
-def enable_mfa(user_name: str, device: VirtualMfaDevice, at: dt.datetime | None = None,
-               session: boto3.Session | None = None) -> str:
+def enable_mfa(
+    user_name: str,
+    device: VirtualMfaDevice,
+    at: dt.datetime | None = None,
+    session: boto3.Session | None = None,
+) -> str:
     """Enable ``device`` for ``user_name`` with two consecutive codes; idempotent.
 
     Parameters
@@ -239,6 +252,10 @@ def enable_mfa(user_name: str, device: VirtualMfaDevice, at: dt.datetime | None 
         if any(d["SerialNumber"] == device.serial_number for d in page["MFADevices"]):
             return device.serial_number  # already enabled for this user
     first, second = device.codes(2, at=at)
-    iam.enable_mfa_device(UserName=user_name, SerialNumber=device.serial_number,
-                          AuthenticationCode1=first, AuthenticationCode2=second)
+    iam.enable_mfa_device(
+        UserName=user_name,
+        SerialNumber=device.serial_number,
+        AuthenticationCode1=first,
+        AuthenticationCode2=second,
+    )
     return device.serial_number

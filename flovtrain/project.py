@@ -64,8 +64,14 @@ SANDBOX_SSH_CIDR = "127.0.0.1/32"
 CHECKIP_URL = "https://checkip.amazonaws.com"
 POLL_SECONDS = 0.2
 STACK_DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
-STACK_FAILED = {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "ROLLBACK_IN_PROGRESS",
-                "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"}
+STACK_FAILED = {
+    "CREATE_FAILED",
+    "ROLLBACK_COMPLETE",
+    "ROLLBACK_FAILED",
+    "ROLLBACK_IN_PROGRESS",
+    "DELETE_FAILED",
+    "UPDATE_ROLLBACK_FAILED",
+}
 
 
 @dataclass
@@ -131,8 +137,10 @@ class Project:
 
     def __str__(self) -> str:
         key = self.key_file.name if self.key_file else "not saved"
-        return (f"project {self.project_id} ({self.region}) · stack {self.stack_name} · "
-                f"app {self.app_url} · key {key}")
+        return (
+            f"project {self.project_id} ({self.region}) · stack {self.stack_name} · "
+            f"app {self.app_url} · key {key}"
+        )
 
     __repr__ = __str__
 
@@ -228,13 +236,17 @@ def _failed_events(cfn: Any, name: str, limit: int = 5) -> str:
         events = cfn.describe_stack_events(StackName=name)["StackEvents"]
     except ClientError:
         return ""
-    failed = [f"{e['LogicalResourceId']} {e['ResourceStatus']}: {e.get('ResourceStatusReason', '')}"
-              for e in events if e.get("ResourceStatus", "").endswith("FAILED")]
+    failed = [
+        f"{e['LogicalResourceId']} {e['ResourceStatus']}: {e.get('ResourceStatusReason', '')}"
+        for e in events
+        if e.get("ResourceStatus", "").endswith("FAILED")
+    ]
     return "; ".join(failed[:limit])
 
 
-def wait_for_stack(name: str, timeout: float = 300, session: boto3.Session | None = None,
-                   region: str | None = None) -> dict[str, Any]:
+def wait_for_stack(
+    name: str, timeout: float = 300, session: boto3.Session | None = None, region: str | None = None
+) -> dict[str, Any]:
     """Wait until stack ``name`` is complete and return its description.
 
     Raises
@@ -281,8 +293,13 @@ wait_for_pipeline = codepipeline.wait_for_execution_to_finish
 
 
 # -- the key pair ------------------------------------------------------------------------------
-def save_key_pair(key_pair_id: str, key_name: str, folder: str | os.PathLike[str] | None = None,
-                  session: boto3.Session | None = None, region: str | None = None) -> Path:
+def save_key_pair(
+    key_pair_id: str,
+    key_name: str,
+    folder: str | os.PathLike[str] | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> Path:
     """Save a CloudFormation-created key pair's private key as ``<key_name>.pem`` (mode 0600).
 
     AWS keeps the private key of an ``AWS::EC2::KeyPair`` in SSM Parameter Store as
@@ -298,8 +315,9 @@ def save_key_pair(key_pair_id: str, key_name: str, folder: str | os.PathLike[str
     from flovtrain import credentials
 
     ssm = get_session(session, region).client("ssm", region_name=region)
-    pem = ssm.get_parameter(Name=f"/ec2/keypair/{key_pair_id}",
-                            WithDecryption=True)["Parameter"]["Value"]
+    pem = ssm.get_parameter(Name=f"/ec2/keypair/{key_pair_id}", WithDecryption=True)["Parameter"][
+        "Value"
+    ]
     if not pem.endswith("\n"):
         pem += "\n"
     path = credentials.credentials_folder(folder) / f"{key_name}.pem"
@@ -311,8 +329,11 @@ def save_key_pair(key_pair_id: str, key_name: str, folder: str | os.PathLike[str
 
 
 # -- the project -------------------------------------------------------------------------------
-def get_project(project_id: str = DEFAULT_PROJECT, session: boto3.Session | None = None,
-                region: str | None = None) -> Project:
+def get_project(
+    project_id: str = DEFAULT_PROJECT,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> Project:
     """Return the existing project ``project_id`` (its stack must be complete).
 
     Raises
@@ -326,18 +347,27 @@ def get_project(project_id: str = DEFAULT_PROJECT, session: boto3.Session | None
     if stack is None:
         raise ProjectNotFound(
             f"there is no project {project_id} in {session.region_name}: run "
-            f"flovtrain.project.create_project({project_id!r}) (chapter 04) first.")
+            f"flovtrain.project.create_project({project_id!r}) (chapter 04) first."
+        )
     from flovtrain import credentials
 
     key = credentials.credentials_folder() / f"{project_id}-key.pem"
-    return Project(project_id, session.region_name, project_id, _outputs(stack),
-                   key if key.exists() else None)
+    return Project(
+        project_id, session.region_name, project_id, _outputs(stack), key if key.exists() else None
+    )
 
 
-def create_project(project_id: str = DEFAULT_PROJECT, *, ssh_cidr: str | None = None,
-                   region: str | None = None, session: boto3.Session | None = None,
-                   wait_pipeline: bool = True, save_key: bool = True, timeout: float = 300,
-                   source: str | os.PathLike[str] | None = None) -> Project:
+def create_project(
+    project_id: str = DEFAULT_PROJECT,
+    *,
+    ssh_cidr: str | None = None,
+    region: str | None = None,
+    session: boto3.Session | None = None,
+    wait_pipeline: bool = True,
+    save_key: bool = True,
+    timeout: float = 300,
+    source: str | os.PathLike[str] | None = None,
+) -> Project:
     """Create (or reuse) the CodeStar-style project: seed zip, stack, first pipeline run, key.
 
     Parameters
@@ -408,27 +438,34 @@ def create_project(project_id: str = DEFAULT_PROJECT, *, ssh_cidr: str | None = 
     outputs = _outputs(stack)
     project = Project(project_id, region, project_id, outputs)
     if wait_pipeline:
-        execution = wait_for_pipeline(project.pipeline_name, timeout=timeout, session=session,
-                                      region=region)
+        execution = wait_for_pipeline(
+            project.pipeline_name, timeout=timeout, session=session, region=region
+        )
         if execution["status"] != "Succeeded" and not _any_success(project, session, region):
             raise ProjectFailed(
                 f"the first run of pipeline {project.pipeline_name} ended {execution['status']}: "
                 f"look at widgets.pipeline_view({project.pipeline_name!r}) and the build log, "
-                "fix the cause, then release a change (start_pipeline_execution).")
+                "fix the cause, then release a change (start_pipeline_execution)."
+            )
     if save_key and outputs.get("KeyPairId"):
-        project.key_file = save_key_pair(outputs["KeyPairId"], project.key_name,
-                                         session=session, region=region)
+        project.key_file = save_key_pair(
+            outputs["KeyPairId"], project.key_name, session=session, region=region
+        )
     return project
 
 
 def _any_success(project: Project, session: boto3.Session, region: str) -> bool:
     """True when some execution succeeded: a later failed push must not break re-runs."""
-    return any(e.get("status") == "Succeeded"
-               for e in executions(project.pipeline_name, session, region))
+    return any(
+        e.get("status") == "Succeeded" for e in executions(project.pipeline_name, session, region)
+    )
 
 
-def app_url(project_id: str = DEFAULT_PROJECT, session: boto3.Session | None = None,
-            region: str | None = None) -> str:
+def app_url(
+    project_id: str = DEFAULT_PROJECT,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> str:
     """Return the app's URL (``http://<instance public IP>:8090/``, the stack output ``AppUrl``).
 
     Examples
@@ -444,8 +481,14 @@ def app_url(project_id: str = DEFAULT_PROJECT, session: boto3.Session | None = N
 fetch_page = _aws.fetch
 
 
-def delete_project(project_id: str = DEFAULT_PROJECT, *, wait: bool = True, timeout: float = 300,
-                   session: boto3.Session | None = None, region: str | None = None) -> None:
+def delete_project(
+    project_id: str = DEFAULT_PROJECT,
+    *,
+    wait: bool = True,
+    timeout: float = 300,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> None:
     """Delete the project's stack and empty its buckets first (CloudFormation cannot delete
     a bucket that holds objects). The saved .pem stays: delete it yourself when done."""
     session = get_session(session, region)

@@ -140,8 +140,9 @@ def _connect_sandbox(region: str) -> Connection:
 
     pointed_at = os.environ.get("AWS_ENDPOINT_URL")
     info = control.start()
-    if info.get("started_now") and (info.get("previous") or (
-            pointed_at and pointed_at != info["endpoint"])):
+    if info.get("started_now") and (
+        info.get("previous") or (pointed_at and pointed_at != info["endpoint"])
+    ):
         _say_new_sandbox(info, pointed_at)
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
@@ -162,7 +163,7 @@ def _say_new_sandbox(info: dict, pointed_at: str | None) -> None:
         f"flovtrain: the sandbox was not running ({why}).\n"
         f"flovtrain: started a new, EMPTY sandbox at {info['endpoint']}: what earlier chapters "
         "created is gone — `flovtrain catch-up NN` rebuilds it.\n"
-        'flovtrain: terminals still point at the old one; in each run: '
+        "flovtrain: terminals still point at the old one; in each run: "
         'eval "$(flovtrain sandbox env)"',
         file=sys.stderr,
     )

@@ -24,8 +24,13 @@ from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -56,8 +61,9 @@ def _settings(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def jupyterlab(root: Path, scratch: Path, env: dict[str, str],
-               timeout: float = 60.0) -> Iterator[Lab]:
+def jupyterlab(
+    root: Path, scratch: Path, env: dict[str, str], timeout: float = 60.0
+) -> Iterator[Lab]:
     """Run ``jupyter lab`` on a free loopback port with ``root`` as its folder; stop it after."""
     for name in ("config", "runtime", "settings", "workspaces", "data"):
         (scratch / name).mkdir(parents=True, exist_ok=True)
@@ -72,9 +78,16 @@ def jupyterlab(root: Path, scratch: Path, env: dict[str, str],
     }
     port, token = free_port(), secrets.token_hex(16)
     args = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
     ]
@@ -82,8 +95,14 @@ def jupyterlab(root: Path, scratch: Path, env: dict[str, str],
         args.append("--allow-root")
     log = scratch / "jupyterlab.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     lab = Lab(f"http://127.0.0.1:{port}", token, root, log)
     try:
         deadline = time.monotonic() + timeout

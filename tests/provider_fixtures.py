@@ -71,9 +71,7 @@ def create_cost_budget(
                     "Threshold": threshold,
                     "ThresholdType": threshold_type,
                 },
-                "Subscribers": [
-                    {"SubscriptionType": subscriber[0], "Address": subscriber[1]}
-                ],
+                "Subscribers": [{"SubscriptionType": subscriber[0], "Address": subscriber[1]}],
             }
         ],
     )

@@ -52,16 +52,25 @@ def test_the_parser_sees_every_kind_of_import():
         "    from ..providers import codebuild\n"
     )
     found = imported_modules(source, "flovtrain.sandbox.engines.probe")
-    assert {"flovtrain.sandbox.providers.sns", "flovtrain.sandbox.seam",
-            "flovtrain.sandbox.providers.codebuild"} <= found
+    assert {
+        "flovtrain.sandbox.providers.sns",
+        "flovtrain.sandbox.seam",
+        "flovtrain.sandbox.providers.codebuild",
+    } <= found
 
 
 def test_engines_import_no_provider_and_not_the_seam():
     offenders = {
         str(path.relative_to(SANDBOX)): sorted(
-            name for name in imports_of(path)
-            if name.startswith(("flovtrain.sandbox.providers", "flovtrain.sandbox.seam",
-                                "flovtrain.sandbox.server"))
+            name
+            for name in imports_of(path)
+            if name.startswith(
+                (
+                    "flovtrain.sandbox.providers",
+                    "flovtrain.sandbox.seam",
+                    "flovtrain.sandbox.server",
+                )
+            )
         )
         for path in sorted(ENGINES.rglob("*.py"))
     }
@@ -91,7 +100,12 @@ assert dict(codebuild.STATE) and sns.inbox()
 server._reset_moto()
 print(dict(codebuild.STATE), sns.inbox())
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "FLOVTRAIN_HOME": str(tmp_path)})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "FLOVTRAIN_HOME": str(tmp_path)},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "{} []"

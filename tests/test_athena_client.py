@@ -37,9 +37,7 @@ def bucket():
 def test_long_result_comes_from_the_csv_and_equals_the_paged_frame(bucket, monkeypatch):
     read = []
     real = athena._read_results_csv
-    monkeypatch.setattr(
-        athena, "_read_results_csv", lambda *a: read.append(a[0]) or real(*a)
-    )
+    monkeypatch.setattr(athena, "_read_results_csv", lambda *a: read.append(a[0]) or real(*a))
     execution = athena.wait(athena.start(MIXED, output_location=RESULTS))
     from_csv = athena.results(execution)
     assert read == [execution["ResultConfiguration"]["OutputLocation"]]

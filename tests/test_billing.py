@@ -22,9 +22,15 @@ pytestmark = pytest.mark.usefixtures("clean_sandbox")
 
 def _billing_alarm(region: str, topic: str | None = None, threshold: float = 10.0) -> None:
     boto3.client("cloudwatch", region_name=region).put_metric_alarm(
-        AlarmName="billing-over-10-usd", Namespace="AWS/Billing", MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}], Statistic="Maximum", Period=21600,
-        EvaluationPeriods=1, Threshold=threshold, ComparisonOperator="GreaterThanThreshold",
+        AlarmName="billing-over-10-usd",
+        Namespace="AWS/Billing",
+        MetricName="EstimatedCharges",
+        Dimensions=[{"Name": "Currency", "Value": "USD"}],
+        Statistic="Maximum",
+        Period=21600,
+        EvaluationPeriods=1,
+        Threshold=threshold,
+        ComparisonOperator="GreaterThanThreshold",
         AlarmActions=[topic] if topic else [],
     )
 
@@ -63,7 +69,8 @@ def test_billing_alarm_fires_on_simulated_charges(alert_topic):
 
     assert _state("us-east-1") == "ALARM"
     assert [(c["alarm_name"], c["old_state"], c["new_state"]) for c in result.alarm_changes] == [
-        ("billing-over-10-usd", "INSUFFICIENT_DATA", "ALARM")]
+        ("billing-over-10-usd", "INSUFFICIENT_DATA", "ALARM")
+    ]
     # the SQS subscriber has AWS's notification at once
     [envelope] = receive()
     assert envelope["Subject"] == 'ALARM: "billing-over-10-usd" in US East (N. Virginia)'
@@ -80,22 +87,29 @@ def test_billing_alarm_fires_on_simulated_charges(alert_topic):
     assert mail["subject"] == envelope["Subject"]
     # e-mail subscribers get CloudWatch's readable text, not the JSON
     assert mail["message"].startswith(
-        'You are receiving this email because your Amazon CloudWatch Alarm '
+        "You are receiving this email because your Amazon CloudWatch Alarm "
         '"billing-over-10-usd" in the US East (N. Virginia) region has entered the ALARM '
-        'state, because "Threshold Crossed: 1 datapoint [12.5 (')
+        'state, because "Threshold Crossed: 1 datapoint [12.5 ('
+    )
     assert "- State Change:               INSUFFICIENT_DATA -> ALARM" in mail["message"]
     # ... and the history shows the transition
     cw = boto3.client("cloudwatch", region_name="us-east-1")
-    summaries = [i["HistorySummary"] for i in cw.describe_alarm_history(
-        AlarmName="billing-over-10-usd")["AlarmHistoryItems"]]
+    summaries = [
+        i["HistorySummary"]
+        for i in cw.describe_alarm_history(AlarmName="billing-over-10-usd")["AlarmHistoryItems"]
+    ]
     assert "Alarm updated from INSUFFICIENT_DATA to ALARM" in summaries
     assert f"Successfully executed action {topic}" in summaries
     # the datapoint is visible like AWS's own billing data
     stats = cw.get_metric_statistics(
-        Namespace="AWS/Billing", MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}], Statistics=["Maximum"],
-        StartTime=result.timestamp[:10] + "T00:00:00Z", EndTime="2100-01-01T00:00:00Z",
-        Period=86400)
+        Namespace="AWS/Billing",
+        MetricName="EstimatedCharges",
+        Dimensions=[{"Name": "Currency", "Value": "USD"}],
+        Statistics=["Maximum"],
+        StartTime=result.timestamp[:10] + "T00:00:00Z",
+        EndTime="2100-01-01T00:00:00Z",
+        Period=86400,
+    )
     assert [p["Maximum"] for p in stats["Datapoints"]] == [12.5]
 
 
@@ -123,7 +137,8 @@ def test_summary_prints_readably():
         "  alarm billing-over-10-usd (us-east-1): INSUFFICIENT_DATA -> ALARM",
     ]
     assert str(simulate_charges(13.0)).splitlines()[1] == (
-        "  no alarm changed state, no budget alert sent")
+        "  no alarm changed state, no budget alert sent"
+    )
 
 
 def test_budget_alert_reaches_inbox_once():
@@ -131,7 +146,8 @@ def test_budget_alert_reaches_inbox_once():
     assert simulate_charges(5.0).budget_alerts == []
     assert control.api("sns/inbox") == []
     spend = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="monthly")["Budget"][
-        "CalculatedSpend"]["ActualSpend"]
+        "CalculatedSpend"
+    ]["ActualSpend"]
     assert (float(spend["Amount"]), spend["Unit"]) == (5.0, "USD")
 
     first = simulate_charges(9.0)  # 90 % of 10 USD > 80 %
@@ -142,7 +158,8 @@ def test_budget_alert_reaches_inbox_once():
     assert "ACTUAL Amount: $9.00" in mail["message"]
     assert "Budgeted Amount: $10.00" in mail["message"]
     spend = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="monthly")["Budget"][
-        "CalculatedSpend"]["ActualSpend"]
+        "CalculatedSpend"
+    ]["ActualSpend"]
     assert float(spend["Amount"]) == 11.0
 
 

@@ -21,8 +21,10 @@ from flovtrain.sandbox import control
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)",
+    ),
 ]
 
 SMOKE = "_browser_smoke.ipynb"  # written by the test: connect(), a widget, a plot
@@ -46,12 +48,14 @@ def chapter() -> str:
 @pytest.fixture
 def lab_root(tmp_path) -> Path:
     root = tmp_path / "lab"
-    shutil.copytree(REPO / "notebooks", root,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(src) for src in SMOKE_CELLS]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     nbformat.write(notebook, root / SMOKE)
     return root
 
@@ -75,21 +79,25 @@ def test_notebook_runs_in_jupyterlab(notebook, lab_root, tmp_path):
         screenshot = tmp_path / f"{Path(notebook).stem}.png"
         page.screenshot(path=str(screenshot), full_page=True)
         errors = page.locator(
-            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+        )
         error_count = errors.count()
-        widgets = page.locator(".jp-OutputArea-output .jupyter-widgets, "
-                               ".jp-OutputArea-output [class*='widget-']").count()
+        widgets = page.locator(
+            ".jp-OutputArea-output .jupyter-widgets, .jp-OutputArea-output [class*='widget-']"
+        ).count()
         images = page.locator(".jp-OutputArea-output img").count()
         if images:  # the plot itself, for a human to look at
             page.locator(".jp-OutputArea-output img").last.screenshot(
-                path=str(tmp_path / f"{Path(notebook).stem}-plot.png"))
+                path=str(tmp_path / f"{Path(notebook).stem}-plot.png")
+            )
 
     assert result["cells"] > 0
     bad = [o for o in result["outputs"] if o["type"] == "error" or o["name"] == "stderr"]
     assert not bad, f"errors or stderr in {notebook} (screenshot {screenshot}): {bad}"
     assert error_count == 0, f"{error_count} stderr/error outputs rendered; see {screenshot}"
-    widget_outputs = [o for o in result["outputs"]
-                      if "application/vnd.jupyter.widget-view+json" in o["mimes"]]
+    widget_outputs = [
+        o for o in result["outputs"] if "application/vnd.jupyter.widget-view+json" in o["mimes"]
+    ]
     assert widget_outputs, f"no widget output in {notebook}"
     assert widgets > 0, f"widgets did not render in the browser; see {screenshot}"
     assert images > 0, f"no plot image rendered; see {screenshot}"
@@ -124,8 +132,10 @@ def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
         view = page.locator(".jp-OutputArea-output .flovtrain-pipeline-view")
         view.first.wait_for(state="visible", timeout=10_000)
         # the chapter waited for the first run: the view shows every stage succeeded
-        page.wait_for_function(f"() => ({_STAGES})().length > 0 && "
-                               f"({_STAGES})().every(s => s === 'Succeeded')", timeout=10_000)
+        page.wait_for_function(
+            f"() => ({_STAGES})().length > 0 && ({_STAGES})().every(s => s === 'Succeeded')",
+            timeout=10_000,
+        )
         stage_names = view.first.locator(".flovtrain-stage > b").all_inner_texts()
         buttons = view.first.locator("button").all_inner_texts()
 
@@ -136,19 +146,24 @@ def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
         message.wait_for(timeout=10_000)
         page.wait_for_function(
             f"() => window.flovtrainSeen.has('InProgress') && "
-            f"({_STAGES})().every(s => s === 'Succeeded')", timeout=30_000, polling=100)
+            f"({_STAGES})().every(s => s === 'Succeeded')",
+            timeout=30_000,
+            polling=100,
+        )
         seen = page.evaluate("() => [...window.flovtrainSeen]")
         released = message.inner_text().split(": ", 1)[1].strip()
         page.screenshot(path=str(screenshot), full_page=True)
         view.first.screenshot(path=str(tmp_path / f"{Path(notebook).stem}-pipeline.png"))
         error_count = page.locator(
-            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').count()
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+        ).count()
 
     bad = [o for o in result["outputs"] if o["type"] == "error" or o["name"] == "stderr"]
     assert not bad, f"errors or stderr in {notebook} (screenshot {screenshot}): {bad}"
     assert error_count == 0, f"{error_count} stderr/error outputs rendered; see {screenshot}"
-    widget_outputs = [o for o in result["outputs"]
-                      if "application/vnd.jupyter.widget-view+json" in o["mimes"]]
+    widget_outputs = [
+        o for o in result["outputs"] if "application/vnd.jupyter.widget-view+json" in o["mimes"]
+    ]
     assert widget_outputs, f"no widget output in {notebook}: FLOVTRAIN_STATIC_WIDGETS leaked?"
     assert stage_names == ["Source", "Build", "Deploy"], stage_names
     for label in ("Refresh", "Release change", "Retry failed stage", "Approve", "Reject"):
@@ -157,7 +172,8 @@ def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
     # the run the button started is the pipeline's newest, and it succeeded
     cp = boto3.client("codepipeline", region_name="eu-west-1")
     newest = cp.list_pipeline_executions(pipelineName="flovtrain-webapp-pipeline")[
-        "pipelineExecutionSummaries"][0]
+        "pipelineExecutionSummaries"
+    ][0]
     assert (newest["pipelineExecutionId"], newest["status"]) == (released, "Succeeded")
     assert newest["trigger"]["triggerType"] == "StartPipelineExecution"
     assert screenshot.stat().st_size > 10_000

@@ -52,16 +52,22 @@ def project(tmp_path: Path) -> Path:
 def snapshot() -> dict:
     iam = boto3.client("iam", region_name="eu-west-1")
     users = sorted(u["UserName"] for u in iam.list_users()["Users"])
-    groups = {g["GroupName"]: sorted(u["UserName"] for u in
-                                     iam.get_group(GroupName=g["GroupName"])["Users"])
-              for g in iam.list_groups()["Groups"]}
+    groups = {
+        g["GroupName"]: sorted(
+            u["UserName"] for u in iam.get_group(GroupName=g["GroupName"])["Users"]
+        )
+        for g in iam.list_groups()["Groups"]
+    }
     return {"users": users, "groups": groups}
 
 
 def test_plan_runs_only_earlier_solutions(project):
     assert [p.name for p in plan("03", project)] == ["01_users.ipynb", "02_groups.ipynb"]
-    assert [p.name for p in plan(4, project)] == ["01_users.ipynb", "02_groups.ipynb",
-                                                 "03_later.ipynb"]
+    assert [p.name for p in plan(4, project)] == [
+        "01_users.ipynb",
+        "02_groups.ipynb",
+        "03_later.ipynb",
+    ]
     assert plan("1", project) == []
     with pytest.raises(UnknownChapter, match=r"no chapter 99.*01, 02, 03, 04"):
         plan("99", project)
@@ -87,8 +93,11 @@ def test_catch_up_reaches_state_and_is_idempotent(project, capsys):
 
 
 def test_failure_names_notebook_cell_and_error(project):
-    write(project / "solutions" / "02_groups.ipynb", "x = 1",
-          "import boto3\nboto3.client('iam').get_user(UserName='nobody')")
+    write(
+        project / "solutions" / "02_groups.ipynb",
+        "x = 1",
+        "import boto3\nboto3.client('iam').get_user(UserName='nobody')",
+    )
     with pytest.raises(CatchUpFailed) as info:
         catch_up("03", root=project, progress=False)
     message = str(info.value)
@@ -104,13 +113,14 @@ def test_timeout_is_reported(project):
 
 
 def test_session_credentials_reach_the_kernel(project):
-    write(project / "solutions" / "01_users.ipynb",
-          "import os\nassert os.environ['AWS_DEFAULT_REGION'] == 'us-east-2', "
-          "os.environ['AWS_DEFAULT_REGION']")
+    write(
+        project / "solutions" / "01_users.ipynb",
+        "import os\nassert os.environ['AWS_DEFAULT_REGION'] == 'us-east-2', "
+        "os.environ['AWS_DEFAULT_REGION']",
+    )
     catch_up("02", session=boto3.Session(region_name="us-east-2"), root=project, progress=False)
     with pytest.raises(CatchUpFailed, match="AssertionError: eu-west-1"):
-        catch_up("02", session=boto3.Session(region_name="eu-west-1"), root=project,
-                 progress=False)
+        catch_up("02", session=boto3.Session(region_name="eu-west-1"), root=project, progress=False)
 
 
 def test_lazy_export():
@@ -119,8 +129,14 @@ def test_lazy_export():
 
 def test_cli(project):
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(FLOVTRAIN), *args], cwd=project, capture_output=True,
-                              text=True, env=dict(os.environ), timeout=300)
+        return subprocess.run(
+            [str(FLOVTRAIN), *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=300,
+        )
 
     ok = run("catch-up", "02")
     assert ok.returncode == 0, ok.stderr

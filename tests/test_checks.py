@@ -40,12 +40,17 @@ def build_ch02(s: boto3.Session) -> None:
     for name in ("imre", "john"):
         iam.create_user(UserName=name)
         iam.add_user_to_group(GroupName="system-admins", UserName=name)
-        iam.create_login_profile(UserName=name, Password="Sup3r-Secret-Pass!",
-                                 PasswordResetRequired=True)
+        iam.create_login_profile(
+            UserName=name, Password="Sup3r-Secret-Pass!", PasswordResetRequired=True
+        )
         iam.create_access_key(UserName=name)
     iam.update_account_password_policy(
-        MinimumPasswordLength=14, RequireSymbols=True, RequireNumbers=True,
-        RequireUppercaseCharacters=True, RequireLowercaseCharacters=True)
+        MinimumPasswordLength=14,
+        RequireSymbols=True,
+        RequireNumbers=True,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True,
+    )
 
 
 def build_ch03(s: boto3.Session) -> str:
@@ -56,20 +61,39 @@ def build_ch03(s: boto3.Session) -> str:
     account = s.client("sts").get_caller_identity()["Account"]
     s.client("budgets", region_name="us-east-1").create_budget(
         AccountId=account,
-        Budget={"BudgetName": "monthly", "BudgetType": "COST", "TimeUnit": "MONTHLY",
-                "BudgetLimit": {"Amount": "10", "Unit": "USD"}},
-        NotificationsWithSubscribers=[{
-            "Notification": {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN",
-                             "Threshold": 80},
-            "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "imre@example.com"}]}])
+        Budget={
+            "BudgetName": "monthly",
+            "BudgetType": "COST",
+            "TimeUnit": "MONTHLY",
+            "BudgetLimit": {"Amount": "10", "Unit": "USD"},
+        },
+        NotificationsWithSubscribers=[
+            {
+                "Notification": {
+                    "NotificationType": "ACTUAL",
+                    "ComparisonOperator": "GREATER_THAN",
+                    "Threshold": 80,
+                },
+                "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "imre@example.com"}],
+            }
+        ],
+    )
     return topic
 
 
 def put_billing_alarm(s: boto3.Session, region: str, topic: str, **overrides) -> None:
-    args = dict(AlarmName="billing-10-usd", Namespace="AWS/Billing",
-                MetricName="EstimatedCharges", Dimensions=[{"Name": "Currency", "Value": "USD"}],
-                Statistic="Maximum", Period=21600, EvaluationPeriods=1, Threshold=10.0,
-                ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[topic])
+    args = dict(
+        AlarmName="billing-10-usd",
+        Namespace="AWS/Billing",
+        MetricName="EstimatedCharges",
+        Dimensions=[{"Name": "Currency", "Value": "USD"}],
+        Statistic="Maximum",
+        Period=21600,
+        EvaluationPeriods=1,
+        Threshold=10.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[topic],
+    )
     args.update(overrides)
     s.client("cloudwatch", region_name=region).put_metric_alarm(**args)
 
@@ -98,16 +122,31 @@ def test_lazy_export():
 
 
 def test_checklist_renders_text_html_and_frame():
-    cl = Checklist("02", "IAM", [Item("user imre exists", True),
-                                 Item("user john exists", False, "no IAM user named john",
-                                      "iam.create_user(UserName='john')")])
+    cl = Checklist(
+        "02",
+        "IAM",
+        [
+            Item("user imre exists", True),
+            Item(
+                "user john exists",
+                False,
+                "no IAM user named john",
+                "iam.create_user(UserName='john')",
+            ),
+        ],
+    )
     assert not cl.passed
-    assert str(cl) == repr(cl) == (
-        "Chapter 02 · IAM: 1/2 passed\n"
-        "  ✓ user imre exists\n"
-        "  ✗ user john exists\n"
-        "      why: no IAM user named john\n"
-        "      fix: iam.create_user(UserName='john')")
+    assert (
+        str(cl)
+        == repr(cl)
+        == (
+            "Chapter 02 · IAM: 1/2 passed\n"
+            "  ✓ user imre exists\n"
+            "  ✗ user john exists\n"
+            "      why: no IAM user named john\n"
+            "      fix: iam.create_user(UserName='john')"
+        )
+    )
     page = cl._repr_html_()
     assert "<table>" in page and "#2e7d32" in page and "#c62828" in page
     assert "iam.create_user(UserName=&#x27;john&#x27;)" in page
@@ -148,7 +187,9 @@ def test_ch01_all_pass_and_each_item_flips(session):
     iam.delete_account_alias(AccountAlias="flovtrain")
     assert failing(check(1, session=session)) == ["an account alias is set"]
     iam.create_account_alias(AccountAlias="flovtrain")
-    iam.delete_virtual_mfa_device(SerialNumber="arn:aws:iam::123456789012:mfa/root-account-mfa-device")
+    iam.delete_virtual_mfa_device(
+        SerialNumber="arn:aws:iam::123456789012:mfa/root-account-mfa-device"
+    )
     iam.create_virtual_mfa_device(VirtualMFADeviceName="some-other-device")
     cl = check(1, session=session)
     assert failing(cl) == ["a virtual MFA device named root-account-mfa-device exists"]
@@ -166,22 +207,41 @@ def test_ch02_all_pass(session):
     assert len(cl) == 11
 
 
-@pytest.mark.parametrize("breakage, expected", [
-    (lambda iam: iam.remove_user_from_group(GroupName="system-admins", UserName="john"),
-     ["john is a member of system-admins"]),
-    (lambda iam: iam.detach_group_policy(
-        GroupName="system-admins", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"),
-     ["system-admins has AdministratorAccess attached"]),
-    (lambda iam: iam.delete_login_profile(UserName="imre"), ["imre has a console password"]),
-    (lambda iam: [iam.update_access_key(UserName="john", AccessKeyId=k["AccessKeyId"],
-                                        Status="Inactive")
-                  for k in iam.list_access_keys(UserName="john")["AccessKeyMetadata"]],
-     ["john has an active access key"]),
-    (lambda iam: iam.update_account_password_policy(
-        MinimumPasswordLength=8, RequireSymbols=True, RequireNumbers=True,
-        RequireUppercaseCharacters=True, RequireLowercaseCharacters=True),
-     ["password policy: >= 14 characters with symbols, numbers, upper and lower case"]),
-])
+@pytest.mark.parametrize(
+    "breakage, expected",
+    [
+        (
+            lambda iam: iam.remove_user_from_group(GroupName="system-admins", UserName="john"),
+            ["john is a member of system-admins"],
+        ),
+        (
+            lambda iam: iam.detach_group_policy(
+                GroupName="system-admins", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+            ),
+            ["system-admins has AdministratorAccess attached"],
+        ),
+        (lambda iam: iam.delete_login_profile(UserName="imre"), ["imre has a console password"]),
+        (
+            lambda iam: [
+                iam.update_access_key(
+                    UserName="john", AccessKeyId=k["AccessKeyId"], Status="Inactive"
+                )
+                for k in iam.list_access_keys(UserName="john")["AccessKeyMetadata"]
+            ],
+            ["john has an active access key"],
+        ),
+        (
+            lambda iam: iam.update_account_password_policy(
+                MinimumPasswordLength=8,
+                RequireSymbols=True,
+                RequireNumbers=True,
+                RequireUppercaseCharacters=True,
+                RequireLowercaseCharacters=True,
+            ),
+            ["password policy: >= 14 characters with symbols, numbers, upper and lower case"],
+        ),
+    ],
+)
 def test_ch02_each_item_flips_alone(session, breakage, expected):
     build_ch02(session)
     breakage(session.client("iam"))
@@ -191,8 +251,12 @@ def test_ch02_each_item_flips_alone(session, breakage, expected):
 def test_ch02_password_policy_names_each_missing_rule(session):
     build_ch02(session)
     session.client("iam").update_account_password_policy(
-        MinimumPasswordLength=14, RequireSymbols=False, RequireNumbers=True,
-        RequireUppercaseCharacters=True, RequireLowercaseCharacters=False)
+        MinimumPasswordLength=14,
+        RequireSymbols=False,
+        RequireNumbers=True,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=False,
+    )
     why = check("02", session=session)[-1].why
     assert why == "RequireSymbols is false; RequireLowercaseCharacters is false"
 
@@ -206,8 +270,12 @@ def test_ch02_missing_user_explains_dependent_items(session):
         iam.delete_access_key(UserName="john", AccessKeyId=key["AccessKeyId"])
     iam.delete_user(UserName="john")
     cl = check("02", session=session)
-    assert failing(cl) == ["user john exists", "john is a member of system-admins",
-                           "john has a console password", "john has an active access key"]
+    assert failing(cl) == [
+        "user john exists",
+        "john is a member of system-admins",
+        "john has a console password",
+        "john has an active access key",
+    ]
     assert {i.why for i in cl if not i.passed} == {"no IAM user named john"}
 
 
@@ -234,7 +302,8 @@ def test_ch03_items_and_partial_state(session):
     put_billing_alarm(session, "us-east-1", topic, Statistic="Average", AlarmActions=[])
     cl = check("03", session=session)
     assert not cl[2].passed and cl[2].why == (
-        "alarm billing-10-usd: Statistic is Average (needs Maximum)")
+        "alarm billing-10-usd: Statistic is Average (needs Maximum)"
+    )
     assert not cl[3].passed
 
 
@@ -269,7 +338,8 @@ def test_ch03_billing_alarm_in_wrong_region_fails_its_item(session):
     assert not item.passed
     assert item.why == "billing alarm billing-in-ireland in eu-west-1"
     assert item.hint.startswith(
-        "billing metrics exist only in us-east-1: this alarm can never fire")
+        "billing metrics exist only in us-east-1: this alarm can never fire"
+    )
     assert cl[2].passed  # the us-east-1 alarm still counts
 
 
@@ -286,8 +356,14 @@ def test_ch03_only_wrong_region_alarm(session):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(FLOVTRAIN), *args], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ), timeout=120)
+    return subprocess.run(
+        [str(FLOVTRAIN), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ),
+        timeout=120,
+    )
 
 
 def test_cli_exit_codes(session):

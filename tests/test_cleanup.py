@@ -18,12 +18,16 @@ from flovtrain import cleanup
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 TAGS = [{"Key": "flovtrain:workshop", "Value": "flovtrain"}]
-STACK_TEMPLATE = json.dumps({
-    "Resources": {
-        "Bucket": {"Type": "AWS::S3::Bucket",
-                   "Properties": {"BucketName": f"flovtrain-test-artifacts-{ACCOUNT}"}},
-    },
-})
+STACK_TEMPLATE = json.dumps(
+    {
+        "Resources": {
+            "Bucket": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {"BucketName": f"flovtrain-test-artifacts-{ACCOUNT}"},
+            },
+        },
+    }
+)
 
 
 pytestmark = pytest.mark.usefixtures("clean_sandbox")
@@ -47,30 +51,63 @@ def _create_workshop_state(s: boto3.Session) -> None:
         iam.create_access_key(UserName=user)
         iam.create_login_profile(UserName=user, Password="Aa1!aaaaaaaaaaaa")
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="imre")["VirtualMFADevice"][
-        "SerialNumber"]
-    iam.enable_mfa_device(UserName="imre", SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+        "SerialNumber"
+    ]
+    iam.enable_mfa_device(
+        UserName="imre",
+        SerialNumber=serial,
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
     iam.create_user(UserName="tagged-helper", Tags=TAGS)
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "firehose.amazonaws.com"},
-        "Action": "sts:AssumeRole"}]})
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "firehose.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
     iam.create_role(RoleName="flovtrain-firehose-role", AssumeRolePolicyDocument=trust)
-    iam.put_role_policy(RoleName="flovtrain-firehose-role", PolicyName="write",
-                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-                            "Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}))
+    iam.put_role_policy(
+        RoleName="flovtrain-firehose-role",
+        PolicyName="write",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
+            }
+        ),
+    )
 
     sns = s.client("sns", region_name="us-east-1")
     topic = sns.create_topic(Name="billing-alerts")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="you@example.com")
     s.client("cloudwatch", region_name="us-east-1").put_metric_alarm(
-        AlarmName="billing-over-10-usd", Namespace="AWS/Billing", MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}], Statistic="Maximum", Period=21600,
-        EvaluationPeriods=1, Threshold=10.0, ComparisonOperator="GreaterThanThreshold",
-        AlarmActions=[topic])
+        AlarmName="billing-over-10-usd",
+        Namespace="AWS/Billing",
+        MetricName="EstimatedCharges",
+        Dimensions=[{"Name": "Currency", "Value": "USD"}],
+        Statistic="Maximum",
+        Period=21600,
+        EvaluationPeriods=1,
+        Threshold=10.0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[topic],
+    )
     s.client("budgets", region_name="us-east-1").create_budget(
         AccountId=ACCOUNT,
-        Budget={"BudgetName": "monthly-cost-budget", "BudgetType": "COST", "TimeUnit": "MONTHLY",
-                "BudgetLimit": {"Amount": "20", "Unit": "USD"}})
+        Budget={
+            "BudgetName": "monthly-cost-budget",
+            "BudgetType": "COST",
+            "TimeUnit": "MONTHLY",
+            "BudgetLimit": {"Amount": "20", "Unit": "USD"},
+        },
+    )
 
     cfn = s.client("cloudformation")
     cfn.create_stack(StackName="flovtrain-test", TemplateBody=STACK_TEMPLATE, Tags=TAGS)
@@ -78,8 +115,9 @@ def _create_workshop_state(s: boto3.Session) -> None:
     s3.put_object(Bucket=f"flovtrain-test-artifacts-{ACCOUNT}", Key="build.zip", Body=b"zip")
     location = {"LocationConstraint": REGION}
     s3.create_bucket(Bucket=f"flovtec-marketdata-{ACCOUNT}", CreateBucketConfiguration=location)
-    s3.put_bucket_versioning(Bucket=f"flovtec-marketdata-{ACCOUNT}",
-                             VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_versioning(
+        Bucket=f"flovtec-marketdata-{ACCOUNT}", VersioningConfiguration={"Status": "Enabled"}
+    )
     for body in (b"1", b"2"):  # two versions
         s3.put_object(Bucket=f"flovtec-marketdata-{ACCOUNT}", Key="klines/a.csv", Body=body)
     s3.create_bucket(Bucket="tagged-data", CreateBucketConfiguration=location)
@@ -87,8 +125,13 @@ def _create_workshop_state(s: boto3.Session) -> None:
 
     ec2 = s.client("ec2")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
-                      TagSpecifications=[{"ResourceType": "instance", "Tags": TAGS}])
+    ec2.run_instances(
+        ImageId=image,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        TagSpecifications=[{"ResourceType": "instance", "Tags": TAGS}],
+    )
     ec2.create_key_pair(KeyName="flovtrain-extra-key")
 
     glue = s.client("glue")
@@ -99,8 +142,9 @@ def _create_workshop_state(s: boto3.Session) -> None:
     queue = s.client("sqs").create_queue(QueueName="flovtrain-orders")["QueueUrl"]
     assert queue
     s.client("sns").create_topic(Name="flovtrain-orders")
-    s.client("ssm").put_parameter(Name="/flovtrain/shop/db-password", Value="s3cret",
-                                  Type="SecureString")
+    s.client("ssm").put_parameter(
+        Name="/flovtrain/shop/db-password", Value="s3cret", Type="SecureString"
+    )
     s.client("glacier").create_vault(vaultName="flovtrain-backup")
     s.client("logs").create_log_group(logGroupName="/aws/codebuild/flovtrain-test")
     _create_chapter07_state(s)
@@ -108,54 +152,125 @@ def _create_workshop_state(s: boto3.Session) -> None:
 
 def _create_chapter07_state(s: boto3.Session) -> None:
     """Chapter 07's environments outside any stack: pipeline, build, deploy, RDS, ALB, DNS."""
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
-        "Action": "sts:AssumeRole"}]})
-    role = s.client("iam").create_role(RoleName="flovtec-toolchain",
-                                       AssumeRolePolicyDocument=trust, Tags=TAGS)["Role"]["Arn"]
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "codepipeline.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    role = s.client("iam").create_role(
+        RoleName="flovtec-toolchain", AssumeRolePolicyDocument=trust, Tags=TAGS
+    )["Role"]["Arn"]
     s3 = s.client("s3")
-    s3.create_bucket(Bucket="flovtec-artifacts-test",
-                     CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.create_bucket(
+        Bucket="flovtec-artifacts-test", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
     s.client("codebuild").create_project(
-        name="flovtec-webapp-build", source={"type": "CODEPIPELINE", "location": "x"},
-        artifacts={"type": "CODEPIPELINE"}, serviceRole=role,
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
-                     "computeType": "BUILD_GENERAL1_SMALL"})
-    s.client("codedeploy").create_application(applicationName="flovtec-webapp",
-                                              computePlatform="Server")
-    s.client("codepipeline").create_pipeline(pipeline={
-        "name": "flovtec-webapp", "roleArn": role,
-        "artifactStore": {"type": "S3", "location": "flovtec-artifacts-test"},
-        "stages": [{"name": "Source", "actions": [{
-            "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                               "provider": "S3", "version": "1"},
-            "configuration": {"S3Bucket": "flovtec-artifacts-test", "S3ObjectKey": "src.zip",
-                              "PollForSourceChanges": "false"},
-            "outputArtifacts": [{"name": "SourceOutput"}]}]},
-            {"name": "Approve", "actions": [{
-                "name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS",
-                                                    "provider": "Manual", "version": "1"}}]}]})
+        name="flovtec-webapp-build",
+        source={"type": "CODEPIPELINE", "location": "x"},
+        artifacts={"type": "CODEPIPELINE"},
+        serviceRole=role,
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+    )
+    s.client("codedeploy").create_application(
+        applicationName="flovtec-webapp", computePlatform="Server"
+    )
+    s.client("codepipeline").create_pipeline(
+        pipeline={
+            "name": "flovtec-webapp",
+            "roleArn": role,
+            "artifactStore": {"type": "S3", "location": "flovtec-artifacts-test"},
+            "stages": [
+                {
+                    "name": "Source",
+                    "actions": [
+                        {
+                            "name": "Source",
+                            "actionTypeId": {
+                                "category": "Source",
+                                "owner": "AWS",
+                                "provider": "S3",
+                                "version": "1",
+                            },
+                            "configuration": {
+                                "S3Bucket": "flovtec-artifacts-test",
+                                "S3ObjectKey": "src.zip",
+                                "PollForSourceChanges": "false",
+                            },
+                            "outputArtifacts": [{"name": "SourceOutput"}],
+                        }
+                    ],
+                },
+                {
+                    "name": "Approve",
+                    "actions": [
+                        {
+                            "name": "Approve",
+                            "actionTypeId": {
+                                "category": "Approval",
+                                "owner": "AWS",
+                                "provider": "Manual",
+                                "version": "1",
+                            },
+                        }
+                    ],
+                },
+            ],
+        }
+    )
     s.client("rds").create_db_instance(
-        DBInstanceIdentifier="flovtec-prod-db", Engine="mysql", DBInstanceClass="db.t3.micro",
-        AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="Secret-123456")
+        DBInstanceIdentifier="flovtec-prod-db",
+        Engine="mysql",
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="Secret-123456",
+    )
     ec2 = s.client("ec2")
     default = [{"Name": "is-default", "Values": ["true"]}]
     vpc = ec2.describe_vpcs(Filters=default)["Vpcs"][0]["VpcId"]
-    subnets = [n["SubnetId"] for n in ec2.describe_subnets(
-        Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
-    sg = ec2.create_security_group(GroupName="flovtec-alb", Description="http",
-                                   VpcId=vpc)["GroupId"]
+    subnets = [
+        n["SubnetId"]
+        for n in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    ][:2]
+    sg = ec2.create_security_group(GroupName="flovtec-alb", Description="http", VpcId=vpc)[
+        "GroupId"
+    ]
     elb = s.client("elbv2")
     elb.create_load_balancer(Name="flovtec-prod-alb", Subnets=subnets, SecurityGroups=[sg])
     elb.create_target_group(Name="flovtec-prod-8090", Protocol="HTTP", Port=8090, VpcId=vpc)
     route53 = s.client("route53")
-    zone = route53.create_hosted_zone(Name="flovtec.example", CallerReference="flovtrain-test",
-                                      HostedZoneConfig={"Comment": "flovtrain chapter 07"})
+    zone = route53.create_hosted_zone(
+        Name="flovtec.example",
+        CallerReference="flovtrain-test",
+        HostedZoneConfig={"Comment": "flovtrain chapter 07"},
+    )
     route53.change_resource_record_sets(
-        HostedZoneId=zone["HostedZone"]["Id"], ChangeBatch={"Changes": [{
-            "Action": "UPSERT", "ResourceRecordSet": {
-                "Name": "app.flovtec.example", "Type": "A", "TTL": 60,
-                "ResourceRecords": [{"Value": "192.0.2.1"}]}}]})
+        HostedZoneId=zone["HostedZone"]["Id"],
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": "app.flovtec.example",
+                        "Type": "A",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": "192.0.2.1"}],
+                    },
+                }
+            ]
+        },
+    )
 
 
 def _create_foreign_state(s: boto3.Session) -> None:
@@ -164,16 +279,31 @@ def _create_foreign_state(s: boto3.Session) -> None:
     iam.create_user(UserName="someone-else")
     iam.create_group(GroupName="other-admins")
     iam.create_role(RoleName="other-role", AssumeRolePolicyDocument="{}")
-    s.client("s3").create_bucket(Bucket="someone-elses-bucket",
-                                 CreateBucketConfiguration={"LocationConstraint": REGION})
+    s.client("s3").create_bucket(
+        Bucket="someone-elses-bucket", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
     s.client("sqs").create_queue(QueueName="payments")
     s.client("ssm").put_parameter(Name="/other/setting", Value="x", Type="String")
     s.client("cloudwatch").put_metric_alarm(
-        AlarmName="cpu-high", Namespace="Other", MetricName="CPU", Statistic="Average",
-        Period=60, EvaluationPeriods=1, Threshold=90, ComparisonOperator="GreaterThanThreshold")
-    s.client("cloudformation").create_stack(StackName="not-ours", TemplateBody=json.dumps(
-        {"Resources": {"B": {"Type": "AWS::S3::Bucket",
-                             "Properties": {"BucketName": "not-ours-b"}}}}))
+        AlarmName="cpu-high",
+        Namespace="Other",
+        MetricName="CPU",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=90,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    s.client("cloudformation").create_stack(
+        StackName="not-ours",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {
+                    "B": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "not-ours-b"}}
+                }
+            }
+        ),
+    )
 
 
 def _foreign_still_there(s: boto3.Session) -> None:
@@ -205,34 +335,57 @@ def test_plan_lists_what_the_workbook_created_and_nothing_else(session):
     df = cleanup.plan(session)
     found = set(zip(df.kind, df.name, strict=True))
     expected = {
-        ("iam user", "imre"), ("iam user", "john"), ("iam user", "tagged-helper"),
-        ("iam group", "system-admins"), ("iam role", "flovtrain-firehose-role"),
+        ("iam user", "imre"),
+        ("iam user", "john"),
+        ("iam user", "tagged-helper"),
+        ("iam group", "system-admins"),
+        ("iam role", "flovtrain-firehose-role"),
         ("iam virtual mfa device", "root-account-mfa-device"),
-        ("iam virtual mfa device", "imre"), ("iam account alias", "flovtrain"),
+        ("iam virtual mfa device", "imre"),
+        ("iam account alias", "flovtrain"),
         ("iam password policy", "password policy"),
-        ("sns topic", "billing-alerts"), ("cloudwatch alarm", "billing-over-10-usd"),
+        ("sns topic", "billing-alerts"),
+        ("cloudwatch alarm", "billing-over-10-usd"),
         ("budgets budget", "monthly-cost-budget"),
         ("cloudformation stack", "flovtrain-test"),
         ("s3 bucket", f"flovtrain-test-artifacts-{ACCOUNT}"),
-        ("s3 bucket", f"flovtec-marketdata-{ACCOUNT}"), ("s3 bucket", "tagged-data"),
+        ("s3 bucket", f"flovtec-marketdata-{ACCOUNT}"),
+        ("s3 bucket", "tagged-data"),
         ("ec2 key pair", "flovtrain-extra-key"),
-        ("glue database", "marketdata"), ("glue table", "marketdata.klines"),
-        ("athena workgroup", "capped"), ("sqs queue", "flovtrain-orders"),
-        ("sns topic", "flovtrain-orders"), ("ssm parameter", "/flovtrain/shop/db-password"),
-        ("glacier vault", "flovtrain-backup"), ("logs log group", "/aws/codebuild/flovtrain-test"),
-        ("iam role", "flovtec-toolchain"), ("s3 bucket", "flovtec-artifacts-test"),
-        ("codebuild project", "flovtec-webapp-build"), ("codedeploy application", "flovtec-webapp"),
-        ("codepipeline pipeline", "flovtec-webapp"), ("rds db instance", "flovtec-prod-db"),
-        ("ec2 security group", "flovtec-alb"), ("elbv2 load balancer", "flovtec-prod-alb"),
-        ("elbv2 target group", "flovtec-prod-8090"), ("route53 hosted zone", "flovtec.example."),
+        ("glue database", "marketdata"),
+        ("glue table", "marketdata.klines"),
+        ("athena workgroup", "capped"),
+        ("sqs queue", "flovtrain-orders"),
+        ("sns topic", "flovtrain-orders"),
+        ("ssm parameter", "/flovtrain/shop/db-password"),
+        ("glacier vault", "flovtrain-backup"),
+        ("logs log group", "/aws/codebuild/flovtrain-test"),
+        ("iam role", "flovtec-toolchain"),
+        ("s3 bucket", "flovtec-artifacts-test"),
+        ("codebuild project", "flovtec-webapp-build"),
+        ("codedeploy application", "flovtec-webapp"),
+        ("codepipeline pipeline", "flovtec-webapp"),
+        ("rds db instance", "flovtec-prod-db"),
+        ("ec2 security group", "flovtec-alb"),
+        ("elbv2 load balancer", "flovtec-prod-alb"),
+        ("elbv2 target group", "flovtec-prod-8090"),
+        ("route53 hosted zone", "flovtec.example."),
     }
     assert expected <= found, expected - found
     assert (df.kind == "ec2 instance").sum() == 1
     assert (df.kind == "sns subscription").sum() == 1
     names = set(df.name)
-    for foreign in ("someone-else", "other-admins", "other-role", "someone-elses-bucket",
-                    "not-ours-b",
-                    "payments", "/other/setting", "cpu-high", "not-ours"):
+    for foreign in (
+        "someone-else",
+        "other-admins",
+        "other-role",
+        "someone-elses-bucket",
+        "not-ours-b",
+        "payments",
+        "/other/setting",
+        "cpu-high",
+        "not-ours",
+    ):
         assert foreign not in names
     # kept by default: alias and password policy; regions as asked
     assert set(df[df.keep].kind) == {"iam account alias", "iam password policy"}
@@ -275,8 +428,11 @@ def test_run_deletes_the_plan_and_a_second_run_has_nothing_to_do(session):
     buckets = [b["Name"] for b in session.client("s3").list_buckets()["Buckets"]]
     assert not [b for b in buckets if b.startswith(("flovtrain-", "flovtec-"))]
     assert "tagged-data" not in buckets
-    states = [i["State"]["Name"] for r in session.client("ec2").describe_instances()["Reservations"]
-              for i in r["Instances"]]
+    states = [
+        i["State"]["Name"]
+        for r in session.client("ec2").describe_instances()["Reservations"]
+        for i in r["Instances"]
+    ]
     assert states and set(states) <= {"terminated", "shutting-down"}
     assert not session.client("codepipeline").list_pipelines()["pipelines"]
     assert not session.client("route53").list_hosted_zones()["HostedZones"]
@@ -303,8 +459,9 @@ def test_keep_billing_alerts_and_run_only_touches_rows_of_the_plan(session):
 
     cleanup.run(todo, dry_run=False, session=session)
     left = cleanup.plan(session, keep=())
-    assert {"billing-alerts", "billing-over-10-usd", "monthly-cost-budget",
-            "flovtrain"} <= set(left.name)
+    assert {"billing-alerts", "billing-over-10-usd", "monthly-cost-budget", "flovtrain"} <= set(
+        left.name
+    )
     assert "imre" not in set(left.name)
 
 
@@ -323,15 +480,22 @@ def test_plan_needs_a_region(session):
 def test_local_credentials_listed_and_removed_only_when_asked(tmp_path):
     folder = tmp_path / "credentials"
     folder.mkdir()
-    for name in ("imre_accessKeys.csv", "john_credentials.csv", "flovtrain-webapp-key.pem",
-                 "notes.txt"):
+    for name in (
+        "imre_accessKeys.csv",
+        "john_credentials.csv",
+        "flovtrain-webapp-key.pem",
+        "notes.txt",
+    ):
         path = folder / name
         path.write_text("secret")
         os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
     listed = cleanup.local_credentials(folder)
     assert list(listed.columns) == cleanup.LOCAL_COLUMNS
-    assert set(listed.file) == {"imre_accessKeys.csv", "john_credentials.csv",
-                                "flovtrain-webapp-key.pem"}
+    assert set(listed.file) == {
+        "imre_accessKeys.csv",
+        "john_credentials.csv",
+        "flovtrain-webapp-key.pem",
+    }
     assert "secret" not in listed.to_string()
     dry = cleanup.remove_local_credentials(folder=folder)
     assert set(dry.result) == {"would delete"}
@@ -356,8 +520,11 @@ def test_check10_fails_on_leftovers_and_passes_when_only_keepable_things_remain(
     assert all(i.hint for i in dirty.failed)
     assert "user imre" in dirty["no iam resources of the workbook left"].why
 
-    cleanup.run(cleanup.plan(session, keep=(*cleanup.DEFAULT_KEEP, "billing-alerts")),
-                dry_run=False, session=session)
+    cleanup.run(
+        cleanup.plan(session, keep=(*cleanup.DEFAULT_KEEP, "billing-alerts")),
+        dry_run=False,
+        session=session,
+    )
     assert check("10", session=session).passed  # billing alerts, alias, policy may stay
     # something new of ours appears: the check notices
     session.client("sqs").create_queue(QueueName="flovtrain-late")
@@ -372,11 +539,13 @@ def test_check09_fails_item_by_item_with_hints(session):
     assert not any(i.passed for i in empty) and all(i.why and i.hint for i in empty)
     topic = session.client("sns").create_topic(Name="flovtrain-orders")["TopicArn"]
     subscribe_queue(topic, "flovtrain-orders-billing", session.region_name)
-    session.client("ssm").put_parameter(Name="/flovtrain/shop/db-password", Value="x",
-                                        Type="String")
+    session.client("ssm").put_parameter(
+        Name="/flovtrain/shop/db-password", Value="x", Type="String"
+    )
     partial = check("09", session=session)
-    assert partial["SQS queue flovtrain-orders-billing is subscribed to SNS topic "
-                   "flovtrain-orders"].passed
+    assert partial[
+        "SQS queue flovtrain-orders-billing is subscribed to SNS topic flovtrain-orders"
+    ].passed
     policy = partial["the policy of flovtrain-orders-billing lets flovtrain-orders send to it"]
     assert not policy.passed and "no queue policy" in policy.why
     secret = partial["SecureString parameter /flovtrain/shop/db-password"]
@@ -387,8 +556,9 @@ def test_check09_fails_item_by_item_with_hints(session):
 def _before(session: boto3.Session, operation: str, action) -> None:
     """Run ``action(params)`` before every ``operation`` call (``"sqs.ListQueueTags"``) that
     clients of ``session`` make; it may raise, or change the account meanwhile."""
-    session.events.register(f"before-parameter-build.{operation}",
-                            lambda params, **_: action(params))
+    session.events.register(
+        f"before-parameter-build.{operation}", lambda params, **_: action(params)
+    )
 
 
 def _refuse(code: str, message: str, operation: str):
@@ -402,14 +572,38 @@ def test_the_kinds_declare_the_removal_order_and_cover_every_checked_service():
     from flovtrain.checks import ch10
 
     assert cleanup.ORDER == [
-        "sns subscription", "cloudwatch alarm", "cloudformation stack", "codepipeline pipeline",
-        "codebuild project", "codedeploy application", "ec2 instance", "elbv2 load balancer",
-        "elbv2 target group", "rds db instance", "ec2 key pair", "ec2 security group",
-        "route53 hosted zone", "s3 bucket", "sns topic", "sqs queue", "firehose delivery stream",
-        "glacier vault", "ssm parameter", "logs log group", "athena named query",
-        "athena workgroup", "glue table", "glue database", "budgets budget", "iam role",
-        "iam user", "iam group", "iam virtual mfa device", "iam account alias",
-        "iam password policy"]
+        "sns subscription",
+        "cloudwatch alarm",
+        "cloudformation stack",
+        "codepipeline pipeline",
+        "codebuild project",
+        "codedeploy application",
+        "ec2 instance",
+        "elbv2 load balancer",
+        "elbv2 target group",
+        "rds db instance",
+        "ec2 key pair",
+        "ec2 security group",
+        "route53 hosted zone",
+        "s3 bucket",
+        "sns topic",
+        "sqs queue",
+        "firehose delivery stream",
+        "glacier vault",
+        "ssm parameter",
+        "logs log group",
+        "athena named query",
+        "athena workgroup",
+        "glue table",
+        "glue database",
+        "budgets budget",
+        "iam role",
+        "iam user",
+        "iam group",
+        "iam virtual mfa device",
+        "iam account alias",
+        "iam password policy",
+    ]
     assert {k.service for k in cleanup.KINDS.values()} == set(ch10.SERVICES)
     assert all(k.name.startswith(k.service + " ") for k in cleanup.KINDS.values())
 
@@ -419,8 +613,16 @@ def test_items_that_vanish_while_the_plan_is_made_leave_the_rest_of_their_servic
     sqs = session.client("sqs")
     sqs.create_queue(QueueName="tagged-queue", tags={"flovtrain:workshop": "flovtrain"})
     session.client("cloudformation").create_stack(
-        StackName="flovtrain-second", TemplateBody=json.dumps({"Resources": {"Q": {
-            "Type": "AWS::SQS::Queue", "Properties": {"QueueName": "second-q"}}}}), Tags=TAGS)
+        StackName="flovtrain-second",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {
+                    "Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "second-q"}}
+                }
+            }
+        ),
+        Tags=TAGS,
+    )
     other = boto3.Session(region_name=REGION)  # not hooked: it changes the account meanwhile
 
     def remove_queue(params: dict) -> None:  # really gone: the sandbox answers as AWS would
@@ -433,8 +635,11 @@ def test_items_that_vanish_while_the_plan_is_made_leave_the_rest_of_their_servic
 
     def stack_gone(params: dict) -> None:
         if "flovtrain-second" in params["StackName"]:
-            _refuse("ValidationError", "Stack with id flovtrain-second does not exist",
-                    "DescribeStackResources")(params)
+            _refuse(
+                "ValidationError",
+                "Stack with id flovtrain-second does not exist",
+                "DescribeStackResources",
+            )(params)
 
     _before(session, "sqs.ListQueueTags", remove_queue)
     _before(session, "iam.ListUserTags", remove_user)
@@ -446,16 +651,24 @@ def test_items_that_vanish_while_the_plan_is_made_leave_the_rest_of_their_servic
     assert ("sqs queue", "tagged-queue") not in found
     assert ("sqs queue", "flovtrain-orders") in found
     assert ("iam user", "tagged-helper") not in found
-    assert {("iam user", "imre"), ("iam user", "john"), ("iam group", "system-admins"),
-            ("iam role", "flovtrain-firehose-role"), ("iam account alias", "flovtrain")} <= found
+    assert {
+        ("iam user", "imre"),
+        ("iam user", "john"),
+        ("iam group", "system-admins"),
+        ("iam role", "flovtrain-firehose-role"),
+        ("iam account alias", "flovtrain"),
+    } <= found
     assert ("cloudformation stack", "flovtrain-second") not in found
     assert ("cloudformation stack", "flovtrain-test") in found
 
 
 def test_an_item_that_cannot_be_read_is_reported_and_the_others_are_listed(session):
     _create_workshop_state(session)
-    _before(session, "iam.ListUserTags", _refuse(
-        "AccessDenied", "not allowed to read the tags of tagged-helper", "ListUserTags"))
+    _before(
+        session,
+        "iam.ListUserTags",
+        _refuse("AccessDenied", "not allowed to read the tags of tagged-helper", "ListUserTags"),
+    )
     with pytest.warns(cleanup.CleanupWarning, match="iam user tagged-helper.*AccessDenied"):
         df = cleanup.plan(session)
     users = set(df[df.kind == "iam user"].name)
@@ -468,13 +681,17 @@ def test_a_run_that_cannot_read_an_item_says_so_and_leaves_it(session):
     todo = cleanup.plan(session)
     users = todo[todo.kind == "iam user"]
     assert set(users.name) == {"imre", "john", "tagged-helper"}
-    _before(session, "iam.ListUserTags", _refuse(
-        "AccessDenied", "not allowed to read the tags of tagged-helper", "ListUserTags"))
+    _before(
+        session,
+        "iam.ListUserTags",
+        _refuse("AccessDenied", "not allowed to read the tags of tagged-helper", "ListUserTags"),
+    )
     with pytest.warns(cleanup.CleanupWarning, match="tagged-helper"):
         result = cleanup.run(users, dry_run=False, session=session)
     outcome = result.set_index("name").result
-    assert outcome["tagged-helper"] == ("failed: could not read it (AccessDenied: not allowed to "
-                                        "read the tags of tagged-helper)")
+    assert outcome["tagged-helper"] == (
+        "failed: could not read it (AccessDenied: not allowed to read the tags of tagged-helper)"
+    )
     assert outcome["imre"] == outcome["john"] == "deleted"
     left = [u["UserName"] for u in session.client("iam").list_users()["Users"]]
     assert "tagged-helper" in left and "imre" not in left
@@ -496,7 +713,8 @@ def test_a_failure_on_one_item_is_reported_and_the_run_goes_on(session):
     result = cleanup.run(todo, dry_run=False, session=session)
     outcome = result.set_index(["kind", "name"]).result
     assert outcome["sqs queue", "flovtrain-orders-billing"] == (
-        "failed: AccessDenied: no sqs:DeleteQueue on it")
+        "failed: AccessDenied: no sqs:DeleteQueue on it"
+    )
     assert outcome["sqs queue", "flovtrain-orders"] == "deleted"
     others = outcome.drop(("sqs queue", "flovtrain-orders-billing"))
     assert set(others) <= {"deleted", "kept", "already gone"}, others.to_string()

@@ -18,8 +18,13 @@ FLOVTRAIN = Path(sys.executable).parent / "flovtrain"
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run the installed console script, as a learner would in a terminal."""
-    return subprocess.run([str(FLOVTRAIN), *args], capture_output=True, text=True, timeout=60,
-                          env=env or dict(os.environ))
+    return subprocess.run(
+        [str(FLOVTRAIN), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env or dict(os.environ),
+    )
 
 
 def test_status_of_the_running_sandbox():
@@ -67,12 +72,15 @@ def test_env_without_a_sandbox_says_how_to_start_it(tmp_path):
     assert "not running" in done.stderr and "flovtrain sandbox start" in done.stderr
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["bogus"], "invalid choice: 'bogus'"),
-    (["sandbox", "explode"], "invalid choice: 'explode'"),
-    (["sandbox"], "required"),
-    (["sandbox", "simulate-charges", "lots"], "invalid float value"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["sandbox", "explode"], "invalid choice: 'explode'"),
+        (["sandbox"], "required"),
+        (["sandbox", "simulate-charges", "lots"], "invalid float value"),
+    ],
+)
 def test_usage_errors(argv, fragment):
     done = run(*argv)
     assert done.returncode == 2

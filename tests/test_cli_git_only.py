@@ -31,15 +31,21 @@ SKIP = {".ruff_cache", "__pycache__", ".pytest_cache", "template.yml"}
 
 
 def aws(*args: str, env: dict[str, str]) -> dict:
-    run = subprocess.run([AWS, *args, "--region", REGION, "--output", "json"], env=env,
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [AWS, *args, "--region", REGION, "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, f"aws {' '.join(args)} failed:\n{run.stderr}"
     return json.loads(run.stdout) if run.stdout.strip() else {}
 
 
 def git(*args: str, cwd: Path, env: dict[str, str]) -> str:
-    run = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                         timeout=60)
+    run = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, f"git {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"
     return run.stdout
 
@@ -47,10 +53,14 @@ def git(*args: str, cwd: Path, env: dict[str, str]) -> str:
 def wait_execution(env: dict[str, str], newer_than: str | None, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = aws("codepipeline", "list-pipeline-executions", "--pipeline-name", NAME,
-                    env=env)["pipelineExecutionSummaries"]
-        if found and found[0]["pipelineExecutionId"] != newer_than and \
-                found[0]["status"] not in ("InProgress", "Stopping"):
+        found = aws("codepipeline", "list-pipeline-executions", "--pipeline-name", NAME, env=env)[
+            "pipelineExecutionSummaries"
+        ]
+        if (
+            found
+            and found[0]["pipelineExecutionId"] != newer_than
+            and found[0]["status"] not in ("InProgress", "Stopping")
+        ):
             return found[0]
         time.sleep(0.3)
     raise AssertionError(f"no finished execution after {timeout} s: {found}")
@@ -78,12 +88,19 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     # git and the CLI read nothing of the developer's own configuration
-    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
-               AWS_CONFIG_FILE=str(home / "none"), AWS_SHARED_CREDENTIALS_FILE=str(home / "none"),
-               AWS_DEFAULT_REGION=REGION, AWS_PAGER="")
+    env.update(
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_TERMINAL_PROMPT="0",
+        AWS_CONFIG_FILE=str(home / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "none"),
+        AWS_DEFAULT_REGION=REGION,
+        AWS_PAGER="",
+    )
     env.pop("AWS_PROFILE", None)
-    assert env.get("AWS_ENDPOINT_URL", "").startswith("http://127.0.0.1:"), \
+    assert env.get("AWS_ENDPOINT_URL", "").startswith("http://127.0.0.1:"), (
         "the root conftest did not export the sandbox endpoint"
+    )
     return env
 
 
@@ -104,62 +121,163 @@ def test_pipeline_from_cli_and_git_serves_the_page(cli_env: dict[str, str], tmp_
     git("add", "-A", cwd=work, env=env)
     git("commit", "-q", "-m", "Initial commit", cwd=work, env=env)
     git("push", "-q", clone_url, "main", cwd=work, env=env)
-    branch = aws("codecommit", "get-branch", "--repository-name", NAME, "--branch-name", "main",
-                 env=env)["branch"]
+    branch = aws(
+        "codecommit", "get-branch", "--repository-name", NAME, "--branch-name", "main", env=env
+    )["branch"]
     assert branch["commitId"] == git("rev-parse", "HEAD", cwd=work, env=env).strip()
 
     # 2. artifact bucket and the role the services assume
     bucket = f"{NAME}-artifacts-{account}"
-    aws("s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration",
-        f"LocationConstraint={REGION}", env=env)
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}
-        for service in ("codepipeline.amazonaws.com", "codebuild.amazonaws.com",
-                        "codedeploy.amazonaws.com")]}
-    role = aws("iam", "create-role", "--role-name", f"{NAME}-toolchain",
-               "--assume-role-policy-document", json.dumps(trust), env=env)["Role"]["Arn"]
+    aws(
+        "s3api",
+        "create-bucket",
+        "--bucket",
+        bucket,
+        "--create-bucket-configuration",
+        f"LocationConstraint={REGION}",
+        env=env,
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}
+            for service in (
+                "codepipeline.amazonaws.com",
+                "codebuild.amazonaws.com",
+                "codedeploy.amazonaws.com",
+            )
+        ],
+    }
+    role = aws(
+        "iam",
+        "create-role",
+        "--role-name",
+        f"{NAME}-toolchain",
+        "--assume-role-policy-document",
+        json.dumps(trust),
+        env=env,
+    )["Role"]["Arn"]
 
     # 3. build project, deployment application + group, a tagged instance
-    aws("codebuild", "create-project", "--name", NAME, "--service-role", role,
-        "--source", "type=CODEPIPELINE,buildspec=buildspec.yml", "--artifacts", "type=CODEPIPELINE",
-        "--environment", "type=LINUX_CONTAINER,computeType=BUILD_GENERAL1_SMALL,"
-        "image=aws/codebuild/amazonlinux-x86_64-standard:5.0", env=env)
+    aws(
+        "codebuild",
+        "create-project",
+        "--name",
+        NAME,
+        "--service-role",
+        role,
+        "--source",
+        "type=CODEPIPELINE,buildspec=buildspec.yml",
+        "--artifacts",
+        "type=CODEPIPELINE",
+        "--environment",
+        "type=LINUX_CONTAINER,computeType=BUILD_GENERAL1_SMALL,"
+        "image=aws/codebuild/amazonlinux-x86_64-standard:5.0",
+        env=env,
+    )
     aws("deploy", "create-application", "--application-name", NAME, env=env)
-    aws("deploy", "create-deployment-group", "--application-name", NAME,
-        "--deployment-group-name", f"{NAME}-env", "--service-role-arn", role,
-        "--ec2-tag-filters", f"Key=Environment,Value={NAME},Type=KEY_AND_VALUE", env=env)
-    image = aws("ssm", "get-parameter", "--name",
-                "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
-                env=env)["Parameter"]["Value"]
-    launched = aws("ec2", "run-instances", "--image-id", image, "--instance-type", "t2.micro",
-                   "--count", "1", "--tag-specifications",
-                   f"ResourceType=instance,Tags=[{{Key=Environment,Value={NAME}}}]",
-                   env=env)["Instances"][0]
+    aws(
+        "deploy",
+        "create-deployment-group",
+        "--application-name",
+        NAME,
+        "--deployment-group-name",
+        f"{NAME}-env",
+        "--service-role-arn",
+        role,
+        "--ec2-tag-filters",
+        f"Key=Environment,Value={NAME},Type=KEY_AND_VALUE",
+        env=env,
+    )
+    image = aws(
+        "ssm",
+        "get-parameter",
+        "--name",
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+        env=env,
+    )["Parameter"]["Value"]
+    launched = aws(
+        "ec2",
+        "run-instances",
+        "--image-id",
+        image,
+        "--instance-type",
+        "t2.micro",
+        "--count",
+        "1",
+        "--tag-specifications",
+        f"ResourceType=instance,Tags=[{{Key=Environment,Value={NAME}}}]",
+        env=env,
+    )["Instances"][0]
     instance_id = launched["InstanceId"]
 
     # 4. the pipeline, from a JSON file, as the CLI docs show it
-    pipeline = {"pipeline": {
-        "name": NAME, "roleArn": role, "version": 1,
-        "artifactStore": {"type": "S3", "location": bucket},
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Source", "actionTypeId": {"category": "Source", "owner": "AWS",
-                                                   "provider": "CodeCommit", "version": "1"},
-                "configuration": {"RepositoryName": NAME, "BranchName": "main",
-                                  "PollForSourceChanges": "false"},
-                "outputArtifacts": [{"name": "SourceOutput"}]}]},
-            {"name": "Build", "actions": [{
-                "name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS",
-                                                  "provider": "CodeBuild", "version": "1"},
-                "configuration": {"ProjectName": NAME},
-                "inputArtifacts": [{"name": "SourceOutput"}],
-                "outputArtifacts": [{"name": "BuildOutput"}]}]},
-            {"name": "Deploy", "actions": [{
-                "name": "Deploy", "actionTypeId": {"category": "Deploy", "owner": "AWS",
-                                                   "provider": "CodeDeploy", "version": "1"},
-                "configuration": {"ApplicationName": NAME, "DeploymentGroupName": f"{NAME}-env"},
-                "inputArtifacts": [{"name": "BuildOutput"}]}]},
-        ]}}
+    pipeline = {
+        "pipeline": {
+            "name": NAME,
+            "roleArn": role,
+            "version": 1,
+            "artifactStore": {"type": "S3", "location": bucket},
+            "stages": [
+                {
+                    "name": "Source",
+                    "actions": [
+                        {
+                            "name": "Source",
+                            "actionTypeId": {
+                                "category": "Source",
+                                "owner": "AWS",
+                                "provider": "CodeCommit",
+                                "version": "1",
+                            },
+                            "configuration": {
+                                "RepositoryName": NAME,
+                                "BranchName": "main",
+                                "PollForSourceChanges": "false",
+                            },
+                            "outputArtifacts": [{"name": "SourceOutput"}],
+                        }
+                    ],
+                },
+                {
+                    "name": "Build",
+                    "actions": [
+                        {
+                            "name": "Build",
+                            "actionTypeId": {
+                                "category": "Build",
+                                "owner": "AWS",
+                                "provider": "CodeBuild",
+                                "version": "1",
+                            },
+                            "configuration": {"ProjectName": NAME},
+                            "inputArtifacts": [{"name": "SourceOutput"}],
+                            "outputArtifacts": [{"name": "BuildOutput"}],
+                        }
+                    ],
+                },
+                {
+                    "name": "Deploy",
+                    "actions": [
+                        {
+                            "name": "Deploy",
+                            "actionTypeId": {
+                                "category": "Deploy",
+                                "owner": "AWS",
+                                "provider": "CodeDeploy",
+                                "version": "1",
+                            },
+                            "configuration": {
+                                "ApplicationName": NAME,
+                                "DeploymentGroupName": f"{NAME}-env",
+                            },
+                            "inputArtifacts": [{"name": "BuildOutput"}],
+                        }
+                    ],
+                },
+            ],
+        }
+    }
     spec = tmp_path / "pipeline.json"
     spec.write_text(json.dumps(pipeline))
     try:
@@ -184,12 +302,20 @@ def test_pipeline_from_cli_and_git_serves_the_page(cli_env: dict[str, str], tmp_
         pushed = git("rev-parse", "HEAD", cwd=work, env=env).strip()
         assert second["sourceRevisions"][0]["revisionId"] == pushed
         assert "<p>Pushed from the CLI! a web application" in fetch(
-            f"http://{address}:8090/", "Pushed from the CLI!")
+            f"http://{address}:8090/", "Pushed from the CLI!"
+        )
 
         builds = aws("codebuild", "list-builds-for-project", "--project-name", NAME, env=env)
         assert len(builds["ids"]) == 2
-        deployments = aws("deploy", "list-deployments", "--application-name", NAME,
-                          "--deployment-group-name", f"{NAME}-env", env=env)
+        deployments = aws(
+            "deploy",
+            "list-deployments",
+            "--application-name",
+            NAME,
+            "--deployment-group-name",
+            f"{NAME}-env",
+            env=env,
+        )
         assert len(deployments["deployments"]) == 2
     finally:
         aws("ec2", "terminate-instances", "--instance-ids", instance_id, env=env)

@@ -22,8 +22,13 @@ def test_bad_ports_are_refused_with_what_to_do(value, monkeypatch):
     monkeypatch.setenv(config.PORT_VAR, value)
     with pytest.raises(InvalidSandboxPort, match="is not a port: use a whole number from 1024"):
         config.sandbox_port()
-    out = subprocess.run([*CLI, "sandbox", "start", "--port", value], capture_output=True,
-                         text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [*CLI, "sandbox", "start", "--port", value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 2
     assert "is not a port" in out.stderr and "Traceback" not in out.stderr
 
@@ -68,8 +73,9 @@ def test_a_new_empty_sandbox_is_announced_with_the_eval_line(own_home, capsys):
 
 
 def test_a_closed_pipe_ends_quietly():
-    proc = subprocess.Popen([*CLI, "sandbox", "status", "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*CLI, "sandbox", "status", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.close()  # the reader is gone, as with `| head -0`
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err

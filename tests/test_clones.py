@@ -23,6 +23,8 @@ def test_every_earlier_clone_is_kept(tmp_path, capsys):
         "flovtrain-webapp.old-20251206-054640-3",
     ]
     assert [(k / "notes.txt").read_text() for k in kept] == [
-        f"untracked work of run {run}" for run in range(3)]
+        f"untracked work of run {run}" for run in range(3)
+    ]
     assert "kept as environment/flovtrain-webapp.old-20251206-054640 (nothing deleted)" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )

@@ -33,8 +33,13 @@ def test_repository_files_history_and_readme(p):
     assert repos.clone_url_http[0] == p.clone_url
     files = devtools.files(REPO)
     assert list(files.columns) == devtools.FILE_COLUMNS
-    assert {"README.md", "buildspec.yml", "appspec.yml", "template.yml",
-            "webapp/templates/index.html"} <= set(files.path)
+    assert {
+        "README.md",
+        "buildspec.yml",
+        "appspec.yml",
+        "template.yml",
+        "webapp/templates/index.html",
+    } <= set(files.path)
     assert files.set_index("path")["mode"]["scripts/start_server.sh"] == "EXECUTABLE"
     history = devtools.commits(REPO)
     assert history.message.tolist() == ["Initial commit"] and history.parents[0] == 0
@@ -46,19 +51,29 @@ def test_branch_difference_and_pull_request(p):
     cc = boto3.client("codecommit")
     tip = cc.get_branch(repositoryName=REPO, branchName="main")["branch"]["commitId"]
     cc.create_branch(repositoryName=REPO, branchName="feature/x", commitId=tip)
-    cc.put_file(repositoryName=REPO, branchName="feature/x", filePath="NOTES.md",
-                fileContent=b"notes\n", parentCommitId=tip, commitMessage="notes")
+    cc.put_file(
+        repositoryName=REPO,
+        branchName="feature/x",
+        filePath="NOTES.md",
+        fileContent=b"notes\n",
+        parentCommitId=tip,
+        commitMessage="notes",
+    )
     branches = devtools.branches(REPO)
     assert branches.branch.tolist() == ["feature/x", "main"]
     assert branches.default.tolist() == [False, True]
     diff = devtools.differences(REPO, "main", "feature/x")
     assert diff[["change", "path"]].values.tolist() == [["A", "NOTES.md"]]
-    cc.create_pull_request(title="Notes", targets=[{"repositoryName": REPO,
-                                                    "sourceReference": "feature/x",
-                                                    "destinationReference": "main"}])
+    cc.create_pull_request(
+        title="Notes",
+        targets=[
+            {"repositoryName": REPO, "sourceReference": "feature/x", "destinationReference": "main"}
+        ],
+    )
     prs = devtools.pull_requests(REPO)
-    assert prs[["title", "status", "source", "destination", "merged"]].values.tolist() == \
-        [["Notes", "OPEN", "feature/x", "main", False]]
+    assert prs[["title", "status", "source", "destination", "merged"]].values.tolist() == [
+        ["Notes", "OPEN", "feature/x", "main", False]
+    ]
 
 
 def test_builds_phases_and_log(p):
@@ -92,10 +107,14 @@ def test_deployments_groups_revisions_and_events(p):
 def test_pipeline_state_executions_and_actions(p):
     state = devtools.pipeline_state(p.pipeline_name)
     assert state[["stage", "status"]].values.tolist() == [
-        ["Source", "Succeeded"], ["Build", "Succeeded"], ["Deploy", "Succeeded"]]
+        ["Source", "Succeeded"],
+        ["Build", "Succeeded"],
+        ["Deploy", "Succeeded"],
+    ]
     runs = devtools.pipeline_executions(p.pipeline_name)
     assert runs[["status", "trigger", "source_message"]].values.tolist() == [
-        ["Succeeded", "CreatePipeline", "Initial commit"]]
+        ["Succeeded", "CreatePipeline", "Initial commit"]
+    ]
     actions = devtools.action_executions(p.pipeline_name)
     assert actions.stage.tolist() == ["Source", "Build", "Deploy"]
 

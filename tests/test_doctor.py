@@ -32,8 +32,11 @@ def test_all_well_on_this_install_with_the_sandbox_running(capsys):
 
 def test_the_command_line_prints_the_same():
     out = subprocess.run(
-        [sys.executable, "-m", "flovtrain.cli", "doctor"], capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "-m", "flovtrain.cli", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert "✓ protocols" in out.stdout, out.stdout + out.stderr
 

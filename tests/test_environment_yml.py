@@ -68,21 +68,24 @@ def drift(ours: dict[str, SpecifierSet], theirs: dict[str, SpecifierSet]) -> lis
         elif name not in ours:
             problems.append(f"{name}: in environment.yml, missing from pyproject.toml")
         elif ours[name] != theirs[name]:
-            problems.append(f"{name}: the lock says '{ours[name]}', "
-                            f"environment.yml says '{theirs[name]}'")
+            problems.append(
+                f"{name}: the lock says '{ours[name]}', environment.yml says '{theirs[name]}'"
+            )
     return problems
 
 
 def declared() -> dict[str, SpecifierSet]:
     project = pyproject()["project"]
     return requirements(
-        project["dependencies"] + project["optional-dependencies"]["dev"], "pyproject.toml")
+        project["dependencies"] + project["optional-dependencies"]["dev"], "pyproject.toml"
+    )
 
 
 def pinned_by_lock(wanted: dict[str, SpecifierSet], lock: dict[str, str]) -> dict:
     """What environment.yml must say: each declared package at its locked version."""
-    return {name: SpecifierSet(f"=={lock[canonicalize_name(name.split('[')[0])]}")
-            for name in wanted}
+    return {
+        name: SpecifierSet(f"=={lock[canonicalize_name(name.split('[')[0])]}") for name in wanted
+    }
 
 
 def stale(wanted: dict[str, SpecifierSet], lock: dict[str, str]) -> list[str]:
@@ -100,8 +103,9 @@ def test_lock_pins_every_package_with_hashes():
     text = LOCK.read_text()
     entries = re.findall(r"^[A-Za-z0-9_.\-]+==[^\n]*", text, re.MULTILINE)
     assert len(entries) > 100  # the transitive closure, not just the direct dependencies
-    unpinned = [line for line in text.splitlines()
-                if re.match(r"^[A-Za-z0-9]", line) and "==" not in line]
+    unpinned = [
+        line for line in text.splitlines() if re.match(r"^[A-Za-z0-9]", line) and "==" not in line
+    ]
     assert not unpinned
     blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
     assert all("--hash=sha256:" in block for block in blocks if "==" in block)
@@ -140,17 +144,21 @@ def test_drift_is_reported_by_name():
     """The comparison itself must be able to fail, naming the package."""
     base = requirements(["moto[server]==5.2.5", "pandas>=3.1,<4"], "a")
     assert drift(base, requirements(["moto[server]==5.2.5"], "b")) == [
-        "pandas: in pyproject.toml, missing from environment.yml"]
+        "pandas: in pyproject.toml, missing from environment.yml"
+    ]
     assert drift(base, requirements(["moto[server]==5.2.4", "pandas<4,>=3.1"], "b")) == [
-        "moto[server]: the lock says '==5.2.5', environment.yml says '==5.2.4'"]
+        "moto[server]: the lock says '==5.2.5', environment.yml says '==5.2.4'"
+    ]
     assert drift(base, base | requirements(["pyyaml"], "b")) == [
-        "pyyaml: in environment.yml, missing from pyproject.toml"]
+        "pyyaml: in environment.yml, missing from pyproject.toml"
+    ]
 
 
 def test_python_version_matches():
     requires = pyproject()["project"]["requires-python"]
-    conda = [d for d in environment()["dependencies"]
-             if isinstance(d, str) and re.match(r"python\b", d)]
+    conda = [
+        d for d in environment()["dependencies"] if isinstance(d, str) and re.match(r"python\b", d)
+    ]
     assert conda == [f"python{requires}"]
 
 
@@ -163,6 +171,7 @@ def test_every_dependency_line_says_why():
     lines = (REPO / "environment.yml").read_text().splitlines()
     entries = [line for line in lines if re.match(r"\s+- ", line) and "pip:" not in line]
     assert len(entries) > 20
-    bare = [line.strip() for line in entries
-            if "#" not in line or not line.split("#", 1)[1].strip()]
+    bare = [
+        line.strip() for line in entries if "#" not in line or not line.split("#", 1)[1].strip()
+    ]
     assert not bare, f"say which chapter or purpose needs: {bare}"

@@ -38,8 +38,13 @@ CHAPTERS = sorted(set(SOLUTIONS) | set(checked_chapters()))
 def run_exercise(path: Path) -> None:
     """Execute an exercise as a student who changed nothing: the stub cells raise."""
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
 
 
 def session() -> boto3.Session:
@@ -47,8 +52,13 @@ def session() -> boto3.Session:
 
 
 def test_exercises_are_not_stale():
-    run = subprocess.run([sys.executable, "-m", "flovtrain", "exercises", "build", "--check"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "flovtrain", "exercises", "build", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert build(ROOT, check=True).ok
 

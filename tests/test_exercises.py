@@ -16,7 +16,7 @@ from flovtrain.exercises import build, build_cli, make_exercise, project_root, s
 
 FLOVTRAIN = Path(sys.executable).with_name("flovtrain")
 
-SOLVED = '''import boto3
+SOLVED = """import boto3
 iam = boto3.client("iam")
 def make_user(name):
     ### BEGIN SOLUTION
@@ -26,30 +26,47 @@ def make_user(name):
 ### BEGIN SOLUTION
 make_user("imre")
 ### END SOLUTION
-print("done")'''
+print("done")"""
 
 
 def solution_notebook() -> nbformat.NotebookNode:
-    code = new_code_cell(SOLVED, id="code-1", execution_count=7,
-                         outputs=[new_output("stream", name="stdout", text="done\n")],
-                         metadata={"tags": ["keep-me"], "scrolled": True, "collapsed": False})
-    nb = new_notebook(cells=[
-        new_markdown_cell("# Chapter 02", id="md-0"),
-        code,
-        new_markdown_cell("Question: why a group?\n<!-- BEGIN SOLUTION -->\nBecause policies "
-                          "attach once.\n<!-- END SOLUTION -->\nNext.", id="md-2"),
-        new_markdown_cell("<!-- BEGIN SOLUTION -->\n## Worked answer", id="md-3"),
-        new_code_cell("print('inside the worked answer')", id="code-4"),
-        new_markdown_cell("more of the answer\n<!-- END SOLUTION -->", id="md-5"),
-        new_code_cell("secret = 42", id="code-6", metadata={"tags": ["solution-only"]}),
-        new_code_cell("1 + 1", id="code-7", execution_count=3,
-                      outputs=[new_output("execute_result", data={"text/plain": "2"},
-                                          execution_count=3)]),
-    ])
-    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                  "name": "python3"},
-                   "language_info": {"name": "python", "version": "3.11.7"},
-                   "widgets": {"state": {"x": 1}}}
+    code = new_code_cell(
+        SOLVED,
+        id="code-1",
+        execution_count=7,
+        outputs=[new_output("stream", name="stdout", text="done\n")],
+        metadata={"tags": ["keep-me"], "scrolled": True, "collapsed": False},
+    )
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Chapter 02", id="md-0"),
+            code,
+            new_markdown_cell(
+                "Question: why a group?\n<!-- BEGIN SOLUTION -->\nBecause policies "
+                "attach once.\n<!-- END SOLUTION -->\nNext.",
+                id="md-2",
+            ),
+            new_markdown_cell("<!-- BEGIN SOLUTION -->\n## Worked answer", id="md-3"),
+            new_code_cell("print('inside the worked answer')", id="code-4"),
+            new_markdown_cell("more of the answer\n<!-- END SOLUTION -->", id="md-5"),
+            new_code_cell("secret = 42", id="code-6", metadata={"tags": ["solution-only"]}),
+            new_code_cell(
+                "1 + 1",
+                id="code-7",
+                execution_count=3,
+                outputs=[new_output("execute_result", data={"text/plain": "2"}, execution_count=3)],
+            ),
+        ]
+    )
+    nb.metadata = {
+        "kernelspec": {
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "name": "python3",
+        },
+        "language_info": {"name": "python", "version": "3.11.7"},
+        "widgets": {"state": {"x": 1}},
+    }
     return nb
 
 
@@ -58,29 +75,36 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     (tmp_path / "solutions").mkdir()
     nbformat.write(solution_notebook(), tmp_path / "solutions" / "02_iam.ipynb")
-    one = new_notebook(cells=[new_code_cell("x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION",
-                                            id="a")])
+    one = new_notebook(
+        cells=[new_code_cell("x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION", id="a")]
+    )
     nbformat.write(one, tmp_path / "solutions" / "01_account.ipynb")
     return tmp_path
 
 
 def test_strip_code_keeps_indentation():
-    assert strip_code(SOLVED) == '''import boto3
+    assert (
+        strip_code(SOLVED)
+        == """import boto3
 iam = boto3.client("iam")
 def make_user(name):
     # YOUR CODE HERE
     raise NotImplementedError()
 # YOUR CODE HERE
 raise NotImplementedError()
-print("done")'''
+print("done")"""
+    )
 
 
-@pytest.mark.parametrize("source, message", [
-    ("### BEGIN SOLUTION\nx = 1", "never closed"),
-    ("x = 1\n### END SOLUTION", "without ### BEGIN SOLUTION at line 2"),
-    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "nested"),
-    ("## BEGIN SOLUTION\nx = 1\n## END SOLUTION", "looks like a solution marker"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("### BEGIN SOLUTION\nx = 1", "never closed"),
+        ("x = 1\n### END SOLUTION", "without ### BEGIN SOLUTION at line 2"),
+        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "nested"),
+        ("## BEGIN SOLUTION\nx = 1\n## END SOLUTION", "looks like a solution marker"),
+    ],
+)
 def test_bad_code_markers(source, message):
     nb = new_notebook(cells=[new_markdown_cell("intro"), new_code_cell(source)])
     with pytest.raises(ExerciseBuildError, match=message) as info:
@@ -88,11 +112,14 @@ def test_bad_code_markers(source, message):
     assert str(info.value).startswith("05_bad.ipynb, cell 1:")
 
 
-@pytest.mark.parametrize("cells, message", [
-    (["<!-- END SOLUTION -->"], "cell 0: <!-- END SOLUTION --> without"),
-    (["ok", "<!-- BEGIN SOLUTION -->\nx"], "cell 1: <!-- BEGIN SOLUTION --> is never closed"),
-    (["<!-- BEGIN SOLUTION --> a <!-- BEGIN SOLUTION -->"], "cell 0: nested"),
-])
+@pytest.mark.parametrize(
+    "cells, message",
+    [
+        (["<!-- END SOLUTION -->"], "cell 0: <!-- END SOLUTION --> without"),
+        (["ok", "<!-- BEGIN SOLUTION -->\nx"], "cell 1: <!-- BEGIN SOLUTION --> is never closed"),
+        (["<!-- BEGIN SOLUTION --> a <!-- BEGIN SOLUTION -->"], "cell 0: nested"),
+    ],
+)
 def test_bad_markdown_markers(cells, message):
     nb = new_notebook(cells=[new_markdown_cell(c) for c in cells])
     with pytest.raises(ExerciseBuildError, match=message):
@@ -113,10 +140,14 @@ def test_exercise_content(project):
             assert cell.outputs == [] and cell.execution_count is None
     assert nb.cells[1].metadata == {"tags": ["keep-me"]}
     assert nb.metadata == {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                       "name": "python3"},
+        "kernelspec": {
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "name": "python3",
+        },
         "language_info": {"name": "python"},
-        "flovtrain": {"generated_from": "solutions/02_iam.ipynb"}}
+        "flovtrain": {"generated_from": "solutions/02_iam.ipynb"},
+    }
     text = (project / "exercises" / "02_iam.ipynb").read_text()
     assert "Because policies" not in text and "secret = 42" not in text
     assert "inside the worked answer" not in text and text.endswith("}\n")
@@ -138,8 +169,10 @@ def test_build_is_deterministic(project):
 
 def test_check_detects_stale_missing_and_extra(project, capsys, monkeypatch):
     report = build(project, check=True)
-    assert not report.ok and report.missing == ["exercises/01_account.ipynb",
-                                                "exercises/02_iam.ipynb"]
+    assert not report.ok and report.missing == [
+        "exercises/01_account.ipynb",
+        "exercises/02_iam.ipynb",
+    ]
     assert not (project / "exercises").exists()  # --check writes nothing
     build(project)
     assert build(project, check=True).ok
@@ -150,8 +183,10 @@ def test_check_detects_stale_missing_and_extra(project, capsys, monkeypatch):
     (project / "exercises" / "notes.ipynb").write_text("{}")  # not a chapter: ignored
     report = build(project, check=True)
     assert (report.stale, report.missing, report.extra) == (
-        ["exercises/01_account.ipynb"], ["exercises/02_iam.ipynb"],
-        ["exercises/09_orphan.ipynb"])
+        ["exercises/01_account.ipynb"],
+        ["exercises/02_iam.ipynb"],
+        ["exercises/09_orphan.ipynb"],
+    )
     monkeypatch.chdir(project / "solutions")  # the root is found from below too
     assert build_cli(check=True) == 1
     out = capsys.readouterr().out
@@ -192,15 +227,33 @@ def test_project_root_found_from_subfolder(project):
 
 
 def test_cli_check_on_a_project(project):
-    run = subprocess.run([str(FLOVTRAIN), "exercises", "build", "--check"], cwd=project,
-                         capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    run = subprocess.run(
+        [str(FLOVTRAIN), "exercises", "build", "--check"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
     assert run.returncode == 1 and "missing: exercises/01_account.ipynb" in run.stdout
-    run = subprocess.run([str(FLOVTRAIN), "exercises", "build"], cwd=project,
-                         capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    run = subprocess.run(
+        [str(FLOVTRAIN), "exercises", "build"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
     assert run.returncode == 0 and "2 written" in run.stdout
     bad = new_notebook(cells=[new_code_cell("### END SOLUTION")])
     nbformat.write(bad, project / "solutions" / "04_bad.ipynb")
-    run = subprocess.run([str(FLOVTRAIN), "exercises", "build"], cwd=project,
-                         capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    run = subprocess.run(
+        [str(FLOVTRAIN), "exercises", "build"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
     assert run.returncode == 2
     assert run.stderr.startswith("flovtrain: 04_bad.ipynb, cell 0:")

@@ -14,9 +14,18 @@ from flovtrain import config, session
 from flovtrain.exceptions import RealAwsNotAllowed
 from flovtrain.sandbox import control, netguard
 
-ENV_VARS = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-            "AWS_DEFAULT_REGION", "AWS_REGION", "NO_PROXY", "AWS_PROFILE", "AWS_SESSION_TOKEN",
-            config.BACKEND_VAR, config.ACCOUNT_VAR)
+ENV_VARS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "NO_PROXY",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    config.BACKEND_VAR,
+    config.ACCOUNT_VAR,
+)
 
 
 @pytest.fixture
@@ -47,10 +56,14 @@ def sts_account(monkeypatch):
             if service_name == "sts":
                 stub = Stubber(made)
                 if account is not None:
-                    stub.add_response("get_caller_identity", {
-                        "UserId": "AIDAEXAMPLE", "Account": account,
-                        "Arn": f"arn:aws:iam::{account}:user/someone",
-                    })
+                    stub.add_response(
+                        "get_caller_identity",
+                        {
+                            "UserId": "AIDAEXAMPLE",
+                            "Account": account,
+                            "Arn": f"arn:aws:iam::{account}:user/someone",
+                        },
+                    )
                 stub.activate()  # no response queued: any call fails, nothing is sent
                 answered.append(account or "")
             return made
@@ -100,7 +113,11 @@ def test_matching_account_is_accepted(kernel, sts_account, capsys):
     conn = session.connect(region="us-east-1")
     assert asked == ["111111111111"]
     assert (conn.backend, conn.account_id, conn.region, conn.endpoint) == (
-        "aws", "111111111111", "us-east-1", None)
+        "aws",
+        "111111111111",
+        "us-east-1",
+        None,
+    )
     assert not conn.is_sandbox
     assert not netguard.active()
     import os
@@ -125,8 +142,10 @@ def test_sandbox_banner_shows_backend_account_region(kernel, capsys):
     conn = session.connect(region="eu-central-1")
     out = capsys.readouterr().out.strip()
     endpoint = control.endpoint()
-    assert out == (f"flovtrain: backend=sandbox {endpoint} · account={config.SANDBOX_ACCOUNT_ID}"
-                   " · region=eu-central-1")
+    assert out == (
+        f"flovtrain: backend=sandbox {endpoint} · account={config.SANDBOX_ACCOUNT_ID}"
+        " · region=eu-central-1"
+    )
     assert conn.is_sandbox and netguard.active()
     assert "#2e7d32" in conn._repr_html_() and out in conn._repr_html_()
     sts = boto3.client("sts")  # plain boto3 now reaches the sandbox

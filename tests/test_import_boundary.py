@@ -15,8 +15,13 @@ CLIENT_MODULES = [
     "flovtrain.cli",
     "flovtrain.doctor",
 ]
-SERVER_SIDE = ("flovtrain.sandbox.server", "flovtrain.sandbox.providers", "flovtrain.sandbox.seam",
-               "flovtrain.sandbox.engines", "moto")
+SERVER_SIDE = (
+    "flovtrain.sandbox.server",
+    "flovtrain.sandbox.providers",
+    "flovtrain.sandbox.seam",
+    "flovtrain.sandbox.engines",
+    "moto",
+)
 
 PROBE = """
 import json, os, sys
@@ -31,8 +36,9 @@ print(json.dumps({{"changed": changed, "loaded": loaded}}))
 
 def probe(modules: list[str]) -> dict:
     code = PROBE.format(modules=modules, server_side=SERVER_SIDE)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     return json.loads(out.stdout)
 
 

@@ -39,6 +39,7 @@ def _seed_from_aws(client, serial: str) -> str:
 
 # --- MFA -------------------------------------------------------------------------------------
 
+
 def test_device_codes_are_the_authenticator_apps(iam):
     device = mfa.create_virtual_mfa_device("imre")
     assert device.serial_number == f"arn:aws:iam::{ACCOUNT}:mfa/imre"
@@ -94,6 +95,7 @@ def test_qr_code_is_a_png_and_hidden_in_static_mode(iam, monkeypatch):
 
 # --- credential files ------------------------------------------------------------------------
 
+
 def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
@@ -107,12 +109,14 @@ def test_access_key_csv_is_the_consoles_format_and_0600(iam, tmp_path):
         os.umask(old_umask)
     assert path == tmp_path / "imre_accessKeys.csv"
     assert _mode(path) == 0o600
-    assert path.read_text() == (f"Access key ID,Secret access key\n"
-                                f"{key['AccessKeyId']},{key['SecretAccessKey']}\n")
+    assert path.read_text() == (
+        f"Access key ID,Secret access key\n{key['AccessKeyId']},{key['SecretAccessKey']}\n"
+    )
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert rows == [{"Access key ID": key["AccessKeyId"],
-                     "Secret access key": key["SecretAccessKey"]}]
+    assert rows == [
+        {"Access key ID": key["AccessKeyId"], "Secret access key": key["SecretAccessKey"]}
+    ]
 
 
 def test_credential_files_are_never_overwritten_by_accident(iam, tmp_path):
@@ -140,12 +144,11 @@ def test_access_key_without_secret_or_of_another_user_is_refused(iam, tmp_path):
 
 def test_console_password_csv(tmp_path):
     url = "https://flovtrain.signin.aws.amazon.com/console"
-    path = credentials.save_console_password_csv("imre", "Pa,ss\"word1!", url, folder=tmp_path)
+    path = credentials.save_console_password_csv("imre", 'Pa,ss"word1!', url, folder=tmp_path)
     assert path.name == "imre_credentials.csv" and _mode(path) == 0o600
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows == [["User name", "Password", "Console sign-in URL"],
-                    ["imre", "Pa,ss\"word1!", url]]
+    assert rows == [["User name", "Password", "Console sign-in URL"], ["imre", 'Pa,ss"word1!', url]]
     with pytest.raises(CredentialFileExists):
         credentials.save_console_password_csv("imre", "other", url, folder=tmp_path)
 
@@ -178,12 +181,20 @@ def test_mask():
     assert credentials.mask("") == "(empty)"
 
 
-@pytest.mark.parametrize("policy", [
-    None,
-    {"MinimumPasswordLength": 14, "RequireSymbols": True, "RequireNumbers": True,
-     "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True},
-    {"PasswordPolicy": {"MinimumPasswordLength": 40, "RequireSymbols": True}},
-])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        None,
+        {
+            "MinimumPasswordLength": 14,
+            "RequireSymbols": True,
+            "RequireNumbers": True,
+            "RequireUppercaseCharacters": True,
+            "RequireLowercaseCharacters": True,
+        },
+        {"PasswordPolicy": {"MinimumPasswordLength": 40, "RequireSymbols": True}},
+    ],
+)
 def test_generated_passwords_satisfy_the_policy(policy):
     passwords = {credentials.generate_password(policy) for _ in range(50)}
     assert len(passwords) == 50
@@ -196,9 +207,13 @@ def test_generated_passwords_satisfy_the_policy(policy):
 def test_check_password_names_each_broken_rule():
     policy = {"MinimumPasswordLength": 14, "RequireSymbols": True, "RequireNumbers": True}
     assert credentials.check_password("short", policy) == [
-        "at least 14 characters (it has 5)", "at least one number", "at least one symbol"]
+        "at least 14 characters (it has 5)",
+        "at least one number",
+        "at least one symbol",
+    ]
     assert credentials.check_password("alllowercase", None) == [
-        "3 of: uppercase, lowercase, number, symbol (AWS default policy)"]
+        "3 of: uppercase, lowercase, number, symbol (AWS default policy)"
+    ]
     with pytest.raises(ValueError, match="128"):
         credentials.generate_password(length=129)
 

@@ -75,8 +75,13 @@ PROBE = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def probe() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    done = subprocess.run([sys.executable, "-c", PROBE, control.endpoint()], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, control.endpoint()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -110,12 +115,21 @@ def test_disable_turns_it_off(probe):
     assert probe["active_after_disable"] is False
 
 
-@pytest.mark.parametrize("address, expected", [
-    (("127.0.0.1", 80), True), (("127.8.9.10", 80), True), (("::1", 80, 0, 0), True),
-    (("localhost", 80), True), ("/tmp/some.sock", True), (("10.0.0.1", 80), False),
-    (("198.51.100.1", 443), False), (("example.com", 443), False), (("fe80::1%eth0", 1), False),
-    ((), False),
-])
+@pytest.mark.parametrize(
+    "address, expected",
+    [
+        (("127.0.0.1", 80), True),
+        (("127.8.9.10", 80), True),
+        (("::1", 80, 0, 0), True),
+        (("localhost", 80), True),
+        ("/tmp/some.sock", True),
+        (("10.0.0.1", 80), False),
+        (("198.51.100.1", 443), False),
+        (("example.com", 443), False),
+        (("fe80::1%eth0", 1), False),
+        ((), False),
+    ],
+)
 def test_is_loopback(address, expected):
     assert netguard.is_loopback(address) is expected
 

@@ -51,8 +51,13 @@ def test_every_code_cell_is_stored_run_and_charts_are_images(path: Path) -> None
 
 
 def _cell(execution_count: int | None, *outputs: dict) -> dict:
-    return {"cell_type": "code", "execution_count": execution_count, "metadata": {},
-            "outputs": list(outputs), "source": "x"}
+    return {
+        "cell_type": "code",
+        "execution_count": execution_count,
+        "metadata": {},
+        "outputs": list(outputs),
+        "source": "x",
+    }
 
 
 def _figure(*kinds: str) -> dict:
@@ -63,8 +68,15 @@ def _figure(*kinds: str) -> dict:
 
 def test_the_checker_reports_unrun_cells_and_text_only_charts() -> None:
     markdown = {"cell_type": "markdown", "metadata": {}, "source": "# title"}
-    notebook = {"cells": [markdown, _cell(1), _cell(None), _cell(3, _figure()),
-                          _cell(4, _figure("image/png"))]}
+    notebook = {
+        "cells": [
+            markdown,
+            _cell(1),
+            _cell(None),
+            _cell(3, _figure()),
+            _cell(4, _figure("image/png")),
+        ]
+    }
     assert problems(notebook) == [
         "cell 2: no stored execution (nbval would not compare it)",
         "cell 3: <Figure size 900x350 with 1 Axes> stored as text only, no image/png",

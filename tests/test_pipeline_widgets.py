@@ -9,26 +9,50 @@ from flovtrain import project
 from flovtrain.widgets import pipeline as pw
 from flovtrain.widgets.webpage import page_text
 
-STATE = {"stageStates": [
-    {"stageName": "Source", "latestExecution": {"status": "Succeeded", "pipelineExecutionId": "e1"},
-     "actionStates": [{"actionName": "Src", "latestExecution": {"status": "Succeeded"}}]},
-    {"stageName": "Build", "latestExecution": {"status": "Failed", "pipelineExecutionId": "e1"},
-     "actionStates": [{"actionName": "Make", "latestExecution": {
-         "status": "Failed", "errorDetails": {"message": "tests failed\n[Container] tail"}}}]},
-    {"stageName": "Approve",
-     "latestExecution": {"status": "InProgress", "pipelineExecutionId": "e0"},
-     "actionStates": [{"actionName": "Ok", "latestExecution": {"status": "InProgress",
-                                                               "token": "tok"}}]},
-    {"stageName": "Deploy", "actionStates": [{"actionName": "Dep"}]},
-]}
+STATE = {
+    "stageStates": [
+        {
+            "stageName": "Source",
+            "latestExecution": {"status": "Succeeded", "pipelineExecutionId": "e1"},
+            "actionStates": [{"actionName": "Src", "latestExecution": {"status": "Succeeded"}}],
+        },
+        {
+            "stageName": "Build",
+            "latestExecution": {"status": "Failed", "pipelineExecutionId": "e1"},
+            "actionStates": [
+                {
+                    "actionName": "Make",
+                    "latestExecution": {
+                        "status": "Failed",
+                        "errorDetails": {"message": "tests failed\n[Container] tail"},
+                    },
+                }
+            ],
+        },
+        {
+            "stageName": "Approve",
+            "latestExecution": {"status": "InProgress", "pipelineExecutionId": "e0"},
+            "actionStates": [
+                {"actionName": "Ok", "latestExecution": {"status": "InProgress", "token": "tok"}}
+            ],
+        },
+        {"stageName": "Deploy", "actionStates": [{"actionName": "Dep"}]},
+    ]
+}
 
 
 def test_state_text_is_stable_and_first_error_line_only():
     assert pw.state_text("p", STATE).splitlines() == [
-        "pipeline p", "  Source: Succeeded", "    - Src: Succeeded",
-        "  Build: Failed", "    - Make: Failed (tests failed)",
-        "  Approve: InProgress", "    - Ok: InProgress",
-        "  Deploy: not run", "    - Dep: not run"]
+        "pipeline p",
+        "  Source: Succeeded",
+        "    - Src: Succeeded",
+        "  Build: Failed",
+        "    - Make: Failed (tests failed)",
+        "  Approve: InProgress",
+        "    - Ok: InProgress",
+        "  Deploy: not run",
+        "    - Dep: not run",
+    ]
 
 
 def test_state_html_colours_stages_by_status():
@@ -47,8 +71,10 @@ def test_buttons_find_what_to_retry_and_approve():
 
 
 def test_page_text_drops_scripts_and_styles():
-    text = page_text("<html><head><title>T</title><style>b{}</style></head><body>"
-                     "<h1> Hi </h1><script>alert(1)</script><p>a\n b</p></body></html>")
+    text = page_text(
+        "<html><head><title>T</title><style>b{}</style></head><body>"
+        "<h1> Hi </h1><script>alert(1)</script><p>a\n b</p></body></html>"
+    )
     assert text.splitlines() == ["[T]", "Hi", "a b"]
 
 

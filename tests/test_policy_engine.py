@@ -38,8 +38,10 @@ from flovtrain.sandbox.engines.policy_simulator import simulate
 
 TABLE = yaml.safe_load((Path(__file__).parent / "data" / "policy_cases.yaml").read_text())
 CASES = TABLE["cases"]
-ADMIN = {"Version": "2012-10-17",
-         "Statement": [{"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"}]}
+ADMIN = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 
 
 def _attached_to(principal: str) -> str:
@@ -52,16 +54,22 @@ def _attached_to(principal: str) -> str:
 def build(case: dict[str, Any]) -> tuple[Request, list[Policy]]:
     docs = TABLE["policies"]
     owner = _attached_to(case["principal"])
-    policies = [Policy(name, docs[name], "identity", attached_to=owner)
-                for name in case.get("identity", [])]
+    policies = [
+        Policy(name, docs[name], "identity", attached_to=owner) for name in case.get("identity", [])
+    ]
     for kind in ("boundary", "session"):
         if kind in case:
             policies.append(Policy(case[kind], docs[case[kind]], kind))
     if "resource_policy" in case:
         policies.append(Policy(case["resource_policy"], docs[case["resource_policy"]], "resource"))
-    request = Request(case["principal"], case["action"], case.get("resource", "*"),
-                      case.get("context", {}), resource_account=case.get("resource_account"),
-                      resource_policy_required=case.get("resource_policy_required", False))
+    request = Request(
+        case["principal"],
+        case["action"],
+        case.get("resource", "*"),
+        case.get("context", {}),
+        resource_account=case.get("resource_account"),
+        resource_policy_required=case.get("resource_policy_required", False),
+    )
     return request, policies
 
 
@@ -84,8 +92,9 @@ def test_evaluator_table(case):
             denial_message(request, decision)
     else:
         message = denial_message(request, decision)
-        assert message.startswith(f"User: {request.principal_arn} is not authorized to perform: "
-                                  f"{request.action}")
+        assert message.startswith(
+            f"User: {request.principal_arn} is not authorized to perform: {request.action}"
+        )
         assert f"AWS says: {message}" in text
         if "message" in case:
             assert message == case["message"]
@@ -103,8 +112,13 @@ def test_evaluator_table(case):
 
 def test_explanation_lists_every_statement_and_why_it_missed():
     request, policies = build(next(c for c in CASES if c["id"] == "cross-account-identity-only"))
-    policies.append(Policy("bucket policy of flovtec-prod-staging",
-                           TABLE["policies"]["staging_grants_other_role"], "resource"))
+    policies.append(
+        Policy(
+            "bucket policy of flovtec-prod-staging",
+            TABLE["policies"]["staging_grants_other_role"],
+            "resource",
+        )
+    )
     text = explain(evaluate(request, policies))
     assert "identity-based policy 'admin' (attached to user/dev-admin):" in text
     assert "statement 'Everything' (Allow): matched" in text
@@ -114,9 +128,12 @@ def test_explanation_lists_every_statement_and_why_it_missed():
 
 
 def test_cross_account_with_neither_side_needs_two_changes():
-    request = Request("arn:aws:sts::111111111111:assumed-role/dev-pipeline/b", "s3:PutObject",
-                      "arn:aws:s3:::flovtec-prod-staging/releases/1.zip",
-                      resource_account="222222222222")
+    request = Request(
+        "arn:aws:sts::111111111111:assumed-role/dev-pipeline/b",
+        "s3:PutObject",
+        "arn:aws:s3:::flovtec-prod-staging/releases/1.zip",
+        resource_account="222222222222",
+    )
     steps = smallest_change(evaluate(request, []))
     assert steps == [
         "add s3:PutObject on arn:aws:s3:::flovtec-prod-staging/releases/1.zip to an identity "
@@ -128,14 +145,22 @@ def test_cross_account_with_neither_side_needs_two_changes():
 
 
 def test_removing_a_deny_then_granting_is_one_plan():
-    deny = Policy("guard", {"Version": "2012-10-17", "Statement": [
-        {"Sid": "NoDeletes", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}]},
-        attached_to="group/devs")
-    request = Request("arn:aws:iam::111111111111:user/john", "s3:DeleteObject",
-                      "arn:aws:s3:::x/y")
+    deny = Policy(
+        "guard",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "NoDeletes", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}
+            ],
+        },
+        attached_to="group/devs",
+    )
+    request = Request("arn:aws:iam::111111111111:user/john", "s3:DeleteObject", "arn:aws:s3:::x/y")
     steps = smallest_change(evaluate(request, [deny]))
-    assert steps[0].startswith("remove the Deny statement 'NoDeletes' of identity-based policy "
-                               "'guard' (attached to group/devs)")
+    assert steps[0].startswith(
+        "remove the Deny statement 'NoDeletes' of identity-based policy "
+        "'guard' (attached to group/devs)"
+    )
     assert steps[1] == "add s3:DeleteObject on arn:aws:s3:::x/y to an identity policy of user/john"
 
 
@@ -146,26 +171,47 @@ def test_near_miss_is_suggested():
 
 
 def test_explicit_deny_message_can_carry_the_policy_arn():
-    deny = Policy("NoDelete", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}]},
-        arn="arn:aws:iam::111111111111:policy/NoDelete")
-    request = Request("arn:aws:iam::111111111111:user/john", "s3:DeleteObject",
-                      "arn:aws:s3:::x/y")
+    deny = Policy(
+        "NoDelete",
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}],
+        },
+        arn="arn:aws:iam::111111111111:policy/NoDelete",
+    )
+    request = Request("arn:aws:iam::111111111111:user/john", "s3:DeleteObject", "arn:aws:s3:::x/y")
     decision = evaluate(request, [Policy("Admin", ADMIN), deny])
     assert denial_message(request, decision, with_policy_arn=True).endswith(
         "with an explicit deny in an identity-based policy: "
-        "arn:aws:iam::111111111111:policy/NoDelete")
+        "arn:aws:iam::111111111111:policy/NoDelete"
+    )
     assert denial_message(request, decision).endswith("in an identity-based policy")
 
 
 def test_role_with_path_is_matched_by_its_full_arn():
-    bucket = Policy("bp", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:role/ci/pipeline"},
-         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}, "resource")
+    bucket = Policy(
+        "bp",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::111111111111:role/ci/pipeline"},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::b/*",
+                }
+            ],
+        },
+        "resource",
+    )
     session = "arn:aws:sts::111111111111:assumed-role/pipeline/run-1"
     plain = Request(session, "s3:GetObject", "arn:aws:s3:::b/k")
-    with_path = Request(session, "s3:GetObject", "arn:aws:s3:::b/k",
-                        role_arn="arn:aws:iam::111111111111:role/ci/pipeline")
+    with_path = Request(
+        session,
+        "s3:GetObject",
+        "arn:aws:s3:::b/k",
+        role_arn="arn:aws:iam::111111111111:role/ci/pipeline",
+    )
     assert evaluate(plain, [bucket]).effect == "implicitDeny"
     assert evaluate(with_path, [bucket]).effect == "allowed"
 
@@ -187,8 +233,11 @@ POLICY_TEXT = """{
 
 
 def test_simulate_custom_policy_shape():
-    results = simulate([POLICY_TEXT], ["s3:GetObject", "s3:PutObject"],
-                       ["arn:aws:s3:::public/a", "arn:aws:s3:::secret/a"])
+    results = simulate(
+        [POLICY_TEXT],
+        ["s3:GetObject", "s3:PutObject"],
+        ["arn:aws:s3:::public/a", "arn:aws:s3:::secret/a"],
+    )
     decisions = {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] for r in results}
     assert decisions == {
         ("s3:GetObject", "arn:aws:s3:::public/a"): "allowed",
@@ -197,9 +246,14 @@ def test_simulate_custom_policy_shape():
         ("s3:PutObject", "arn:aws:s3:::secret/a"): "explicitDeny",
     }
     allowed = results[0]
-    assert allowed["MatchedStatements"] == [{
-        "SourcePolicyId": "PolicyInputList.1", "SourcePolicyType": "none",
-        "StartPosition": {"Line": 4, "Column": 5}, "EndPosition": {"Line": 4, "Column": 76}}]
+    assert allowed["MatchedStatements"] == [
+        {
+            "SourcePolicyId": "PolicyInputList.1",
+            "SourcePolicyType": "none",
+            "StartPosition": {"Line": 4, "Column": 5},
+            "EndPosition": {"Line": 4, "Column": 76},
+        }
+    ]
     denied = results[1]
     assert denied["MatchedStatements"][0]["StartPosition"] == {"Line": 5, "Column": 5}
     assert denied["MatchedStatements"][0]["EndPosition"] == {"Line": 10, "Column": 5}
@@ -208,50 +262,110 @@ def test_simulate_custom_policy_shape():
 
 
 def test_simulate_principal_policy_with_context_entries_and_boundary():
-    mfa = Policy("NeedsMfa", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*",
-         "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]},
-        attached_to="user/john")
-    boundary = Policy("Ec2Boundary", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]},
-        arn="arn:aws:iam::111111111111:policy/Ec2Boundary")
+    mfa = Policy(
+        "NeedsMfa",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "ec2:*",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+                }
+            ],
+        },
+        attached_to="user/john",
+    )
+    boundary = Policy(
+        "Ec2Boundary",
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}],
+        },
+        arn="arn:aws:iam::111111111111:policy/Ec2Boundary",
+    )
     caller = "arn:aws:iam::111111111111:user/john"
-    without = simulate([mfa], ["ec2:DescribeInstances"], caller_arn=caller,
-                       permissions_boundaries=[boundary])
+    without = simulate(
+        [mfa], ["ec2:DescribeInstances"], caller_arn=caller, permissions_boundaries=[boundary]
+    )
     assert without[0]["EvalDecision"] == "implicitDeny"
     assert without[0]["MissingContextValues"] == ["aws:MultiFactorAuthPresent"]
-    entries = [{"ContextKeyName": "aws:MultiFactorAuthPresent", "ContextKeyValues": ["true"],
-                "ContextKeyType": "boolean"}]
-    results = simulate([mfa], ["ec2:DescribeInstances", "ec2:StopInstances"], caller_arn=caller,
-                       context=entries, permissions_boundaries=[boundary])
+    entries = [
+        {
+            "ContextKeyName": "aws:MultiFactorAuthPresent",
+            "ContextKeyValues": ["true"],
+            "ContextKeyType": "boolean",
+        }
+    ]
+    results = simulate(
+        [mfa],
+        ["ec2:DescribeInstances", "ec2:StopInstances"],
+        caller_arn=caller,
+        context=entries,
+        permissions_boundaries=[boundary],
+    )
     assert [r["EvalDecision"] for r in results] == ["allowed", "implicitDeny"]
     assert results[0]["MatchedStatements"][0]["SourcePolicyType"] == "user"
     assert [r["PermissionsBoundaryDecisionDetail"] for r in results] == [
-        {"AllowedByPermissionsBoundary": True}, {"AllowedByPermissionsBoundary": False}]
+        {"AllowedByPermissionsBoundary": True},
+        {"AllowedByPermissionsBoundary": False},
+    ]
 
 
 def test_simulate_with_resource_policy_and_owner():
-    bucket = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:role/dev-pipeline"},
-         "Action": "s3:PutObject", "Resource": "arn:aws:s3:::staging/*"}]})
-    results = simulate([json.dumps(ADMIN)], ["s3:PutObject"], ["arn:aws:s3:::staging/a"],
-                       caller_arn="arn:aws:sts::111111111111:assumed-role/dev-pipeline/x",
-                       resource_policy=bucket, resource_owner="arn:aws:iam::222222222222:root")
+    bucket = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::111111111111:role/dev-pipeline"},
+                    "Action": "s3:PutObject",
+                    "Resource": "arn:aws:s3:::staging/*",
+                }
+            ],
+        }
+    )
+    results = simulate(
+        [json.dumps(ADMIN)],
+        ["s3:PutObject"],
+        ["arn:aws:s3:::staging/a"],
+        caller_arn="arn:aws:sts::111111111111:assumed-role/dev-pipeline/x",
+        resource_policy=bucket,
+        resource_owner="arn:aws:iam::222222222222:root",
+    )
     assert results[0]["EvalDecision"] == "allowed"
     assert {m["SourcePolicyId"] for m in results[0]["MatchedStatements"]} == {
-        "PolicyInputList.1", "ResourcePolicy"}
-    other = simulate([json.dumps(ADMIN)], ["s3:PutObject"], ["arn:aws:s3:::staging/a"],
-                     caller_arn="arn:aws:iam::111111111111:user/john", resource_policy=bucket,
-                     resource_owner="222222222222")
+        "PolicyInputList.1",
+        "ResourcePolicy",
+    }
+    other = simulate(
+        [json.dumps(ADMIN)],
+        ["s3:PutObject"],
+        ["arn:aws:s3:::staging/a"],
+        caller_arn="arn:aws:iam::111111111111:user/john",
+        resource_policy=bucket,
+        resource_owner="222222222222",
+    )
     assert other[0]["EvalDecision"] == "implicitDeny"
 
 
 def test_context_entries_lists_and_scalars():
-    assert context_from_entries([
-        {"ContextKeyName": "aws:TagKeys", "ContextKeyValues": ["Env", "Owner"],
-         "ContextKeyType": "stringList"},
-        {"ContextKeyName": "s3:max-keys", "ContextKeyValues": ["10"], "ContextKeyType": "numeric"},
-    ]) == {"aws:TagKeys": ["Env", "Owner"], "s3:max-keys": "10"}
+    assert context_from_entries(
+        [
+            {
+                "ContextKeyName": "aws:TagKeys",
+                "ContextKeyValues": ["Env", "Owner"],
+                "ContextKeyType": "stringList",
+            },
+            {
+                "ContextKeyName": "s3:max-keys",
+                "ContextKeyValues": ["10"],
+                "ContextKeyType": "numeric",
+            },
+        ]
+    ) == {"aws:TagKeys": ["Env", "Owner"], "s3:max-keys": "10"}
 
 
 # --- validate_policy ---------------------------------------------------------------------------
@@ -266,67 +380,167 @@ def doc(**top: Any) -> str:
 
 INVALID = [
     ("not json", "This is not a json document", "identity", "Syntax errors in policy."),
-    ("no version", doc(Statement=GOOD_STATEMENT), "identity",
-     "Policy document must be version 2012-10-17 or greater."),
-    ("old version identity", doc(Version="2008-10-17", Statement=GOOD_STATEMENT), "identity",
-     "Policy document must be version 2012-10-17 or greater."),
-    ("unknown version", doc(Version="2013-10-17", Statement=GOOD_STATEMENT), "identity",
-     "Syntax errors in policy."),
+    (
+        "no version",
+        doc(Statement=GOOD_STATEMENT),
+        "identity",
+        "Policy document must be version 2012-10-17 or greater.",
+    ),
+    (
+        "old version identity",
+        doc(Version="2008-10-17", Statement=GOOD_STATEMENT),
+        "identity",
+        "Policy document must be version 2012-10-17 or greater.",
+    ),
+    (
+        "unknown version",
+        doc(Version="2013-10-17", Statement=GOOD_STATEMENT),
+        "identity",
+        "Syntax errors in policy.",
+    ),
     ("no statement", doc(Version=V12), "identity", "Syntax errors in policy."),
-    ("empty statement list", doc(Version=V12, Statement=[]), "identity",
-     "Syntax errors in policy."),
-    ("statement not object", doc(Version=V12, Statement=["afd"]), "identity",
-     "Syntax errors in policy."),
-    ("unknown top-level key", doc(Version=V12, Statement=GOOD_STATEMENT, Extra="x"), "identity",
-     "Syntax errors in policy."),
-    ("unknown statement key", doc(Version=V12, Statement={**GOOD_STATEMENT, "Extra": 1}),
-     "identity", "Syntax errors in policy."),
-    ("missing effect", doc(Version=V12, Statement={"Action": "s3:ListBucket", "Resource": "*"}),
-     "identity", "Syntax errors in policy."),
-    ("invalid effect", doc(Version=V12, Statement={**GOOD_STATEMENT, "Effect": "Maybe"}),
-     "identity", "Syntax errors in policy."),
-    ("effect in lower case", doc(Version=V12, Statement={**GOOD_STATEMENT, "Effect": "allow"}),
-     "identity", "The policy failed legacy parsing"),
-    ("missing action", doc(Version=V12, Statement={"Effect": "Allow", "Resource": "*"}),
-     "identity", "Policy statement must contain actions."),
-    ("empty action list", doc(Version=V12, Statement={**GOOD_STATEMENT, "Action": []}),
-     "identity", "Policy statement must contain actions."),
-    ("missing resource", doc(Version=V12, Statement={"Effect": "Allow", "Action": "s3:Get*"}),
-     "identity", "Policy statement must contain resources."),
-    ("action and notaction", doc(Version=V12, Statement={**GOOD_STATEMENT, "NotAction": "x:y"}),
-     "identity", "Syntax errors in policy."),
-    ("action without vendor", doc(Version=V12, Statement={**GOOD_STATEMENT, "Action": "invalid"}),
-     "identity", "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."),
-    ("action with two colons", doc(Version=V12, Statement={**GOOD_STATEMENT,
-                                                           "Action": "s3:List:Bucket"}),
-     "identity", "Actions/Condition can contain only one colon."),
-    ("resource not an arn", doc(Version=V12, Statement={**GOOD_STATEMENT, "Resource": "bucket"}),
-     "identity", 'Resource bucket must be in ARN format or "*".'),
-    ("duplicate sid", doc(Version=V12, Statement=[{**GOOD_STATEMENT, "Sid": "A"},
-                                                  {**GOOD_STATEMENT, "Sid": "A"}]),
-     "identity", "Statement IDs (SID) in a single policy must be unique."),
-    ("condition not a block", doc(Version=V12, Statement={**GOOD_STATEMENT, "Condition": "a"}),
-     "identity", "Syntax errors in policy."),
-    ("unknown condition operator", doc(Version=V12, Statement={
-        **GOOD_STATEMENT, "Condition": {"StringSortOf": {"a:b": "c"}}}),
-     "identity", "Syntax errors in policy."),
-    ("principal in identity policy", doc(Version=V12, Statement={**GOOD_STATEMENT,
-                                                                 "Principal": "*"}),
-     "identity", "Policy document should not specify a principal."),
-    ("resource policy without principal", doc(Version=V12, Statement=GOOD_STATEMENT),
-     "resource", "Missing required field Principal"),
-    ("trust policy without principal", doc(Version=V12, Statement={
-        "Effect": "Allow", "Action": "sts:AssumeRole"}), "trust",
-     "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in "
-     "policy has a statement with no principals!"),
-    ("trust policy with resource", doc(Version=V12, Statement={
-        **GOOD_STATEMENT, "Action": "sts:AssumeRole", "Principal": {"Service": "x.amazonaws.com"}}),
-     "trust", "Has prohibited field Resource."),
+    (
+        "empty statement list",
+        doc(Version=V12, Statement=[]),
+        "identity",
+        "Syntax errors in policy.",
+    ),
+    (
+        "statement not object",
+        doc(Version=V12, Statement=["afd"]),
+        "identity",
+        "Syntax errors in policy.",
+    ),
+    (
+        "unknown top-level key",
+        doc(Version=V12, Statement=GOOD_STATEMENT, Extra="x"),
+        "identity",
+        "Syntax errors in policy.",
+    ),
+    (
+        "unknown statement key",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Extra": 1}),
+        "identity",
+        "Syntax errors in policy.",
+    ),
+    (
+        "missing effect",
+        doc(Version=V12, Statement={"Action": "s3:ListBucket", "Resource": "*"}),
+        "identity",
+        "Syntax errors in policy.",
+    ),
+    (
+        "invalid effect",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Effect": "Maybe"}),
+        "identity",
+        "Syntax errors in policy.",
+    ),
+    (
+        "effect in lower case",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Effect": "allow"}),
+        "identity",
+        "The policy failed legacy parsing",
+    ),
+    (
+        "missing action",
+        doc(Version=V12, Statement={"Effect": "Allow", "Resource": "*"}),
+        "identity",
+        "Policy statement must contain actions.",
+    ),
+    (
+        "empty action list",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Action": []}),
+        "identity",
+        "Policy statement must contain actions.",
+    ),
+    (
+        "missing resource",
+        doc(Version=V12, Statement={"Effect": "Allow", "Action": "s3:Get*"}),
+        "identity",
+        "Policy statement must contain resources.",
+    ),
+    (
+        "action and notaction",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "NotAction": "x:y"}),
+        "identity",
+        "Syntax errors in policy.",
+    ),
+    (
+        "action without vendor",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Action": "invalid"}),
+        "identity",
+        "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+    ),
+    (
+        "action with two colons",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Action": "s3:List:Bucket"}),
+        "identity",
+        "Actions/Condition can contain only one colon.",
+    ),
+    (
+        "resource not an arn",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Resource": "bucket"}),
+        "identity",
+        'Resource bucket must be in ARN format or "*".',
+    ),
+    (
+        "duplicate sid",
+        doc(
+            Version=V12, Statement=[{**GOOD_STATEMENT, "Sid": "A"}, {**GOOD_STATEMENT, "Sid": "A"}]
+        ),
+        "identity",
+        "Statement IDs (SID) in a single policy must be unique.",
+    ),
+    (
+        "condition not a block",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Condition": "a"}),
+        "identity",
+        "Syntax errors in policy.",
+    ),
+    (
+        "unknown condition operator",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Condition": {"StringSortOf": {"a:b": "c"}}}),
+        "identity",
+        "Syntax errors in policy.",
+    ),
+    (
+        "principal in identity policy",
+        doc(Version=V12, Statement={**GOOD_STATEMENT, "Principal": "*"}),
+        "identity",
+        "Policy document should not specify a principal.",
+    ),
+    (
+        "resource policy without principal",
+        doc(Version=V12, Statement=GOOD_STATEMENT),
+        "resource",
+        "Missing required field Principal",
+    ),
+    (
+        "trust policy without principal",
+        doc(Version=V12, Statement={"Effect": "Allow", "Action": "sts:AssumeRole"}),
+        "trust",
+        "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in "
+        "policy has a statement with no principals!",
+    ),
+    (
+        "trust policy with resource",
+        doc(
+            Version=V12,
+            Statement={
+                **GOOD_STATEMENT,
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "x.amazonaws.com"},
+            },
+        ),
+        "trust",
+        "Has prohibited field Resource.",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("document", "kind", "message"), [c[1:] for c in INVALID],
-                         ids=[c[0] for c in INVALID])
+@pytest.mark.parametrize(
+    ("document", "kind", "message"), [c[1:] for c in INVALID], ids=[c[0] for c in INVALID]
+)
 def test_validate_policy_refuses(document, kind, message):
     with pytest.raises(PolicyDocumentError) as raised:
         validate_policy(document, kind=kind)
@@ -334,29 +548,61 @@ def test_validate_policy_refuses(document, kind, message):
     assert raised.value.message == message
 
 
-@pytest.mark.parametrize(("document", "kind"), [
-    (json.dumps(ADMIN), "identity"),
-    (doc(Version=V12, Statement=[GOOD_STATEMENT, {**GOOD_STATEMENT, "Effect": "Deny",
-                                                  "Condition": {"ForAnyValue:StringLikeIfExists":
-                                                                {"aws:TagKeys": ["a*"]}}}]),
-     "identity"),
-    (doc(Version="2008-10-17", Statement={**GOOD_STATEMENT, "Principal": {"AWS": "*"}}),
-     "resource"),
-    (doc(Statement={"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"},
-                    "Action": "sts:AssumeRole"}), "trust"),
-])
+@pytest.mark.parametrize(
+    ("document", "kind"),
+    [
+        (json.dumps(ADMIN), "identity"),
+        (
+            doc(
+                Version=V12,
+                Statement=[
+                    GOOD_STATEMENT,
+                    {
+                        **GOOD_STATEMENT,
+                        "Effect": "Deny",
+                        "Condition": {"ForAnyValue:StringLikeIfExists": {"aws:TagKeys": ["a*"]}},
+                    },
+                ],
+            ),
+            "identity",
+        ),
+        (
+            doc(Version="2008-10-17", Statement={**GOOD_STATEMENT, "Principal": {"AWS": "*"}}),
+            "resource",
+        ),
+        (
+            doc(
+                Statement={
+                    "Effect": "Allow",
+                    "Principal": {"Service": "codebuild.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ),
+            "trust",
+        ),
+    ],
+)
 def test_validate_policy_accepts(document, kind):
     assert validate_policy(document, kind=kind)["Statement"]
 
 
 def test_managed_policy_size_limit_ignores_whitespace():
-    statements = [{"Sid": f"S{i:04d}", "Effect": "Allow", "Action": "s3:GetObject",
-                   "Resource": f"arn:aws:s3:::bucket-{i:04d}/*"} for i in range(200)]
+    statements = [
+        {
+            "Sid": f"S{i:04d}",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::bucket-{i:04d}/*",
+        }
+        for i in range(200)
+    ]
     big = json.dumps({"Version": V12, "Statement": statements})
     with pytest.raises(PolicyDocumentError) as raised:
         validate_policy(big)
     assert (raised.value.code, raised.value.message) == (
-        "LimitExceeded", "Cannot exceed quota for PolicySize: 6144")
+        "LimitExceeded",
+        "Cannot exceed quota for PolicySize: 6144",
+    )
     assert validate_policy(big, managed=False)
     fits = json.dumps({"Version": V12, "Statement": statements[:40]}, indent=8)
     assert len(fits) > 6144 and validate_policy(fits)
@@ -364,12 +610,15 @@ def test_managed_policy_size_limit_ignores_whitespace():
 
 def test_engine_import_is_pure():
     """No moto, no server, no environment change when the engine is imported."""
-    code = ("import os, sys; before = dict(os.environ); "
-            "import flovtrain.sandbox.engines.policy; "
-            "print(sorted(m for m in sys.modules if m.startswith(('moto', "
-            "'flovtrain.sandbox.server')))); print(dict(os.environ) == before)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60).stdout.split("\n")
+    code = (
+        "import os, sys; before = dict(os.environ); "
+        "import flovtrain.sandbox.engines.policy; "
+        "print(sorted(m for m in sys.modules if m.startswith(('moto', "
+        "'flovtrain.sandbox.server')))); print(dict(os.environ) == before)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split("\n")
     assert out[:2] == ["[]", "True"]
 
 

@@ -61,7 +61,8 @@ def test_key_is_saved_0600_and_matches_ssm(created):
     assert pem is not None and pem.name == "flovtrain-webapp-key.pem"
     assert stat.S_IMODE(pem.stat().st_mode) == 0o600
     stored = boto3.client("ssm").get_parameter(
-        Name=f"/ec2/keypair/{created.outputs['KeyPairId']}", WithDecryption=True)["Parameter"]
+        Name=f"/ec2/keypair/{created.outputs['KeyPairId']}", WithDecryption=True
+    )["Parameter"]
     assert pem.read_text().strip() == stored["Value"].strip()
     assert "PRIVATE KEY" not in str(created)  # the project's text form never shows the key
 

@@ -68,8 +68,12 @@ def test_query_lifecycle_in_both_protocols(client):
     assert state["State"] == "SUCCEEDED", state
     rows = client.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
     values = [[d.get("VarCharValue") for d in r["Data"]] for r in rows]
-    assert values == [["symbol", "n"], ["BTCUSDT", "1440"], ["ETHUSDT", "1440"],
-                      ["SOLUSDT", "1440"]]
+    assert values == [
+        ["symbol", "n"],
+        ["BTCUSDT", "1440"],
+        ["ETHUSDT", "1440"],
+        ["SOLUSDT", "1440"],
+    ]
     assert qid in client.list_query_executions(WorkGroup="primary")["QueryExecutionIds"]
     assert client.get_work_group(WorkGroup="primary")["WorkGroup"]["Name"] == "primary"
 
@@ -102,7 +106,10 @@ def test_the_aws_cli_runs_athena():
     aws = Path(sys.executable).with_name("aws")
     out = subprocess.run(
         [str(aws), "athena", "list-work-groups", "--output", "json"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert [w["Name"] for w in json.loads(out.stdout)["WorkGroups"]] == ["primary"]
@@ -115,7 +122,9 @@ def _raw(method: str, path: str, service: str, **headers: str):
         "aws4_request, SignedHeaders=host, Signature=0"
     )
     request = urllib.request.Request(
-        endpoint + path, method=method, headers={"Authorization": auth, **headers},
+        endpoint + path,
+        method=method,
+        headers={"Authorization": auth, **headers},
         data=b"" if method == "POST" else None,
     )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -147,9 +156,13 @@ def test_unknown_route_of_a_query_service_is_xml_never_html():
 
 def test_unknown_json_target_is_a_json_error():
     status, headers, body = _raw(
-        "POST", "/nope", "codecommit",
-        **{"X-Amz-Target": "CodeCommit_20150413.ListRepositories",
-           "Content-Type": "application/x-amz-json-1.1"},
+        "POST",
+        "/nope",
+        "codecommit",
+        **{
+            "X-Amz-Target": "CodeCommit_20150413.ListRepositories",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
     )
     assert status == 404
     assert json.loads(body)["__type"] == "SandboxUnsupported"
@@ -219,7 +232,11 @@ def test_sandbox_refuses_to_start_on_a_protocol_it_does_not_serve(tmp_path):
     env = {**os.environ, "AWS_DATA_PATH": str(tmp_path / "models")}
     out = subprocess.run(
         [sys.executable, "-m", "flovtrain.sandbox.server", "--home", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
     )
     assert out.returncode == 4, out.stderr
     assert "refusing to start" in out.stderr
@@ -235,7 +252,9 @@ def test_a_sandbox_whose_botocore_speaks_json_serves_rest_json_too(tmp_path):
     env = {**os.environ, "AWS_DATA_PATH": str(JSON_11_MODELS), "FLOVTRAIN_SANDBOX_WARMUP": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "flovtrain.sandbox.server", "--home", str(home)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     try:
         for _ in range(600):

@@ -509,9 +509,7 @@ def test_a_bad_template_fails_the_call_and_leaves_no_stack(aws, body):
     error = caught.value.response["Error"]
     assert error["Code"] == "ValidationError"
     assert error["Message"].startswith("Template format error: ")
-    assert not [
-        s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "bad-template"
-    ]
+    assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "bad-template"]
 
 
 def test_stack_update_records_update_events(aws):

@@ -36,9 +36,16 @@ def _now() -> datetime:
 
 
 def _put_alarm(cw, name: str, **extra) -> None:
-    args = dict(AlarmName=name, Namespace="Flovtec/App", MetricName="Errors",
-                Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5.0,
-                ComparisonOperator="GreaterThanThreshold")
+    args = dict(
+        AlarmName=name,
+        Namespace="Flovtec/App",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     args.update(extra)
     cw.put_metric_alarm(**args)
 
@@ -48,7 +55,8 @@ def _put_series(cw, values: list[float | None]) -> None:
     now = _now()
     data = [
         {"MetricName": "Errors", "Value": v, "Timestamp": now - timedelta(seconds=60 * k + 5)}
-        for k, v in enumerate(values) if v is not None
+        for k, v in enumerate(values)
+        if v is not None
     ]
     cw.put_metric_data(Namespace="Flovtec/App", MetricData=data)
 
@@ -100,7 +108,7 @@ def test_below_threshold_goes_ok_and_fires_ok_actions(cw, topic_queue):
     ("series", "expected"),
     [
         ([9.0, 1.0, 9.0], "ALARM"),  # 2 of the last 3 breach
-        ([9.0, 1.0, 1.0], "OK"),     # only 1 of 3
+        ([9.0, 1.0, 1.0], "OK"),  # only 1 of 3
         ([1.0, 9.0, 9.0], "ALARM"),  # which ones does not matter
     ],
 )
@@ -116,14 +124,14 @@ def test_m_of_n(cw, series, expected):
 @pytest.mark.parametrize(
     ("treat", "series", "expected"),
     [
-        ("breaching", [1.0, None, None], "ALARM"),      # 2 missing count as breaching
-        ("notBreaching", [9.0, None, None], "OK"),      # 1 breach, 2 missing are fine
-        ("missing", [9.0, None, None], "OK"),           # only present data counts: 1 < 2
+        ("breaching", [1.0, None, None], "ALARM"),  # 2 missing count as breaching
+        ("notBreaching", [9.0, None, None], "OK"),  # 1 breach, 2 missing are fine
+        ("missing", [9.0, None, None], "OK"),  # only present data counts: 1 < 2
         ("missing", [9.0, 9.0, None], "ALARM"),
-        ("notBreaching", [], "OK"),                     # no data at all is fine
+        ("notBreaching", [], "OK"),  # no data at all is fine
         ("breaching", [], "ALARM"),
         ("missing", [], "INSUFFICIENT_DATA"),
-        ("ignore", [], "INSUFFICIENT_DATA"),            # keeps its current state
+        ("ignore", [], "INSUFFICIENT_DATA"),  # keeps its current state
     ],
 )
 def test_treat_missing_data(cw, treat, series, expected):
@@ -138,15 +146,18 @@ def test_ignore_keeps_alarm_state_when_data_stops(cw):
     _put_series(cw, [9.0])
     assert _alarm(cw, "keep")["StateValue"] == "ALARM"
     time.sleep(11)  # the datapoint leaves the 10 s window; a put re-evaluates at once
-    cw.put_metric_data(Namespace="Flovtec/App", MetricData=[
-        {"MetricName": "Errors", "Value": 1.0, "Timestamp": _now() - timedelta(hours=1)}])
+    cw.put_metric_data(
+        Namespace="Flovtec/App",
+        MetricData=[
+            {"MetricName": "Errors", "Value": 1.0, "Timestamp": _now() - timedelta(hours=1)}
+        ],
+    )
     assert _alarm(cw, "keep")["StateValue"] == "ALARM"
 
 
 def test_background_timer_moves_alarm_when_data_ages(cw):
     _put_alarm(cw, "ages", Period=10)
-    cw.put_metric_data(Namespace="Flovtec/App", MetricData=[{"MetricName": "Errors",
-                                                             "Value": 9.0}])
+    cw.put_metric_data(Namespace="Flovtec/App", MetricData=[{"MetricName": "Errors", "Value": 9.0}])
     assert _alarm(cw, "ages")["StateValue"] == "ALARM"
     deadline = time.monotonic() + 25
     while time.monotonic() < deadline and _alarm(cw, "ages")["StateValue"] == "ALARM":
@@ -160,21 +171,45 @@ def test_statistics_and_dimensions(cw):
     dims = [{"Name": "Service", "Value": "web"}]
     _put_alarm(cw, "avg", Statistic="Average", Threshold=5.0, Dimensions=dims)
     cw.put_metric_alarm(
-        AlarmName="p90", Namespace="Flovtec/App", MetricName="Errors", ExtendedStatistic="p90",
-        Period=60, EvaluationPeriods=1, Threshold=50.0, Dimensions=dims,
-        ComparisonOperator="GreaterThanOrEqualToThreshold")
-    _put_alarm(cw, "count", Statistic="SampleCount", Threshold=3.0,
-               ComparisonOperator="LessThanThreshold", Dimensions=dims)
+        AlarmName="p90",
+        Namespace="Flovtec/App",
+        MetricName="Errors",
+        ExtendedStatistic="p90",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=50.0,
+        Dimensions=dims,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    _put_alarm(
+        cw,
+        "count",
+        Statistic="SampleCount",
+        Threshold=3.0,
+        ComparisonOperator="LessThanThreshold",
+        Dimensions=dims,
+    )
     # other dimensions never reach these alarms
-    cw.put_metric_data(Namespace="Flovtec/App", MetricData=[
-        {"MetricName": "Errors", "Dimensions": [{"Name": "Service", "Value": "db"}],
-         "Value": 1000.0}])
+    cw.put_metric_data(
+        Namespace="Flovtec/App",
+        MetricData=[
+            {
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "Service", "Value": "db"}],
+                "Value": 1000.0,
+            }
+        ],
+    )
     assert _alarm(cw, "avg")["StateValue"] == "INSUFFICIENT_DATA"
-    cw.put_metric_data(Namespace="Flovtec/App", MetricData=[
-        {"MetricName": "Errors", "Dimensions": dims, "Values": [1.0, 2.0, 3.0, 4.0, 100.0]}])
-    assert _alarm(cw, "avg")["StateValue"] == "ALARM"       # mean 22 > 5
-    assert _alarm(cw, "p90")["StateValue"] == "ALARM"       # p90 = 100 >= 50
-    assert _alarm(cw, "count")["StateValue"] == "OK"        # 5 samples, not < 3
+    cw.put_metric_data(
+        Namespace="Flovtec/App",
+        MetricData=[
+            {"MetricName": "Errors", "Dimensions": dims, "Values": [1.0, 2.0, 3.0, 4.0, 100.0]}
+        ],
+    )
+    assert _alarm(cw, "avg")["StateValue"] == "ALARM"  # mean 22 > 5
+    assert _alarm(cw, "p90")["StateValue"] == "ALARM"  # p90 = 100 >= 50
+    assert _alarm(cw, "count")["StateValue"] == "OK"  # 5 samples, not < 3
 
 
 def test_set_alarm_state_fires_actions_and_records_history(cw, topic_queue):
@@ -183,12 +218,15 @@ def test_set_alarm_state_fires_actions_and_records_history(cw, topic_queue):
     cw.set_alarm_state(AlarmName="manual", StateValue="ALARM", StateReason="testing the e-mail")
     notes = [json.loads(e["Message"]) for e in receive()]
     assert [(n["NewStateValue"], n["NewStateReason"]) for n in notes] == [
-        ("ALARM", "testing the e-mail")]
+        ("ALARM", "testing the e-mail")
+    ]
     # the same state again is no change: no second notification
     cw.set_alarm_state(AlarmName="manual", StateValue="ALARM", StateReason="again")
     assert receive(wait=1) == []
-    types = [i["HistoryItemType"] for i in
-             cw.describe_alarm_history(AlarmName="manual")["AlarmHistoryItems"]]
+    types = [
+        i["HistoryItemType"]
+        for i in cw.describe_alarm_history(AlarmName="manual")["AlarmHistoryItems"]
+    ]
     assert types == ["Action", "StateUpdate", "ConfigurationUpdate"]
     # a forced state is kept for a while, as on AWS (evaluated about once a minute)
     _put_series(cw, [1.0])
@@ -213,7 +251,8 @@ def test_missing_topic_is_a_failed_action(cw):
     _put_alarm(cw, "lost", AlarmActions=["arn:aws:sns:eu-west-1:123456789012:gone"])
     _put_series(cw, [9.0])
     action = cw.describe_alarm_history(AlarmName="lost", HistoryItemType="Action")[
-        "AlarmHistoryItems"][0]
+        "AlarmHistoryItems"
+    ][0]
     assert action["HistorySummary"].startswith("Failed to execute action arn:aws:sns:")
     assert json.loads(action["HistoryData"])["actionState"] == "Failed"
 
@@ -221,11 +260,13 @@ def test_missing_topic_is_a_failed_action(cw):
 def test_put_metric_data_into_aws_namespace_is_refused(cw):
     for namespace in ("AWS/Billing", "AWS/EC2"):
         with pytest.raises(ClientError) as err:
-            cw.put_metric_data(Namespace=namespace,
-                               MetricData=[{"MetricName": "EstimatedCharges", "Value": 1.0}])
+            cw.put_metric_data(
+                Namespace=namespace, MetricData=[{"MetricName": "EstimatedCharges", "Value": 1.0}]
+            )
         assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
         assert err.value.response["Error"]["Message"] == (
-            f"The value {namespace} for parameter Namespace is invalid.")
+            f"The value {namespace} for parameter Namespace is invalid."
+        )
     assert cw.list_metrics(Namespace="AWS/Billing")["Metrics"] == []
 
 
@@ -240,11 +281,12 @@ def test_put_metric_alarm_twice_duplicates_nothing(cw, topic_queue):
     assert _alarm(cw, "same")["StateValue"] == "ALARM"  # an update keeps the state
     assert len(receive()) == 1
     items = cw.describe_alarm_history(AlarmName="same")["AlarmHistoryItems"]
-    assert [i["HistoryItemType"] for i in items] == ["Action", "StateUpdate",
-                                                     "ConfigurationUpdate"]
+    assert [i["HistoryItemType"] for i in items] == ["Action", "StateUpdate", "ConfigurationUpdate"]
     _put_alarm(cw, "same", AlarmActions=[topic], Threshold=50.0)  # a real change is recorded
-    summaries = [i["HistorySummary"] for i in
-                 cw.describe_alarm_history(AlarmName="same")["AlarmHistoryItems"]]
+    summaries = [
+        i["HistorySummary"]
+        for i in cw.describe_alarm_history(AlarmName="same")["AlarmHistoryItems"]
+    ]
     assert 'Alarm "same" updated' in summaries
 
 
@@ -260,8 +302,9 @@ def test_describe_alarm_history_filters_and_pages(cw):
     assert ascending == list(reversed(everything))
     states = cw.describe_alarm_history(HistoryItemType="StateUpdate")["AlarmHistoryItems"]
     assert {i["AlarmName"] for i in states} == {"a", "b", "c"}
-    assert all(i["HistorySummary"] == "Alarm updated from INSUFFICIENT_DATA to ALARM"
-               for i in states)
+    assert all(
+        i["HistorySummary"] == "Alarm updated from INSUFFICIENT_DATA to ALARM" for i in states
+    )
     data = json.loads(states[0]["HistoryData"])
     assert data["oldState"]["stateValue"] == "INSUFFICIENT_DATA"
     assert data["newState"]["stateValue"] == "ALARM"
@@ -269,8 +312,13 @@ def test_describe_alarm_history_filters_and_pages(cw):
     page2 = cw.describe_alarm_history(MaxRecords=4, NextToken=page1["NextToken"])
     assert len(page1["AlarmHistoryItems"]) == 4 and "NextToken" not in page2
     assert page1["AlarmHistoryItems"] + page2["AlarmHistoryItems"] == everything
-    paginated = [i for p in cw.get_paginator("describe_alarm_history").paginate(
-        PaginationConfig={"PageSize": 2}) for i in p["AlarmHistoryItems"]]
+    paginated = [
+        i
+        for p in cw.get_paginator("describe_alarm_history").paginate(
+            PaginationConfig={"PageSize": 2}
+        )
+        for i in p["AlarmHistoryItems"]
+    ]
     assert paginated == everything
     future = cw.describe_alarm_history(StartDate=_now() + timedelta(hours=1))
     assert future["AlarmHistoryItems"] == []
@@ -283,8 +331,10 @@ def test_delete_alarm_is_recorded(cw):
     _put_alarm(cw, "gone")
     cw.delete_alarms(AlarmNames=["gone"])
     assert cw.describe_alarms()["MetricAlarms"] == []
-    summaries = [i["HistorySummary"] for i in
-                 cw.describe_alarm_history(AlarmName="gone")["AlarmHistoryItems"]]
+    summaries = [
+        i["HistorySummary"]
+        for i in cw.describe_alarm_history(AlarmName="gone")["AlarmHistoryItems"]
+    ]
     assert summaries == ['Alarm "gone" deleted', 'Alarm "gone" created']
 
 
@@ -298,8 +348,9 @@ def test_evaluation_without_change_draws_no_random_numbers(cw):
 
     def subscription_arn() -> str:
         topic = sns.create_topic(Name="ids")["TopicArn"]
-        return sns.subscribe(TopicArn=topic, Protocol="email",
-                             Endpoint="ops@example.com")["SubscriptionArn"]
+        return sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")[
+            "SubscriptionArn"
+        ]
 
     def run(no_op_evaluations: bool) -> str:
         control.reset()
@@ -309,8 +360,9 @@ def test_evaluation_without_change_draws_no_random_numbers(cw):
             _put_series(cw, [1.0])  # watched metric: evaluates, changes nothing
             time.sleep(6)  # at least one background pass
         else:
-            cw.put_metric_data(Namespace="Flovtec/Unwatched",
-                               MetricData=[{"MetricName": "Errors", "Value": 1.0}])
+            cw.put_metric_data(
+                Namespace="Flovtec/Unwatched", MetricData=[{"MetricName": "Errors", "Value": 1.0}]
+            )
         assert _alarm(cw, "steady")["StateValue"] == "OK"
         return subscription_arn()
 

@@ -33,8 +33,9 @@ def test_user_with_login_profile_keys_and_group_is_kept_until_each_is_removed(ia
     _refused(delete, "delete login profile")
     iam.delete_login_profile(UserName="imre")
     _refused(delete, "delete access keys")
-    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName="imre")["AccessKeyMetadata"]] \
-        == [key]  # nothing was lost by the refusal
+    assert [
+        k["AccessKeyId"] for k in iam.list_access_keys(UserName="imre")["AccessKeyMetadata"]
+    ] == [key]  # nothing was lost by the refusal
     iam.delete_access_key(UserName="imre", AccessKeyId=key)
     _refused(delete, "remove users from group")
     iam.remove_user_from_group(GroupName="system-admins", UserName="imre")
@@ -45,12 +46,15 @@ def test_user_with_login_profile_keys_and_group_is_kept_until_each_is_removed(ia
 def test_user_with_mfa_or_policies_is_refused(iam):
     iam.create_user(UserName="john")
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="john")["VirtualMFADevice"]
-    iam.enable_mfa_device(UserName="john", SerialNumber=serial["SerialNumber"],
-                          AuthenticationCode1="123456", AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="john",
+        SerialNumber=serial["SerialNumber"],
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
     _refused(lambda: iam.delete_user(UserName="john"), "delete MFA device")
     iam.deactivate_mfa_device(UserName="john", SerialNumber=serial["SerialNumber"])
-    iam.attach_user_policy(UserName="john",
-                           PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.attach_user_policy(UserName="john", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     _refused(lambda: iam.delete_user(UserName="john"), "detach all policies")
 
 
@@ -58,14 +62,16 @@ def test_group_with_members_or_policies_is_refused(iam):
     iam.create_group(GroupName="system-admins")
     iam.create_user(UserName="imre")
     iam.add_user_to_group(GroupName="system-admins", UserName="imre")
-    iam.attach_group_policy(GroupName="system-admins",
-                            PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.attach_group_policy(
+        GroupName="system-admins", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
     delete = lambda: iam.delete_group(GroupName="system-admins")  # noqa: E731
     _refused(delete, "remove users from group")
     iam.remove_user_from_group(GroupName="system-admins", UserName="imre")
     _refused(delete, "detach all policies")
-    iam.detach_group_policy(GroupName="system-admins",
-                            PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.detach_group_policy(
+        GroupName="system-admins", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
     iam.delete_group(GroupName="system-admins")
     assert iam.list_groups()["Groups"] == []
 

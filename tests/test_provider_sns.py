@@ -28,8 +28,10 @@ def _inbox(endpoint: str | None = None) -> list[dict]:
 def test_publish_reaches_email_inbox_in_order(sns):
     topic = sns.create_topic(Name="news")["TopicArn"]
     sub = sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ana@example.com")
-    ids = [sns.publish(TopicArn=topic, Subject=f"hello {i}", Message=f"body {i}")["MessageId"]
-           for i in range(3)]
+    ids = [
+        sns.publish(TopicArn=topic, Subject=f"hello {i}", Message=f"body {i}")["MessageId"]
+        for i in range(3)
+    ]
     items = _inbox()
     assert [i["subject"] for i in items] == ["hello 0", "hello 1", "hello 2"]
     assert [i["message_id"] for i in items] == ids
@@ -60,14 +62,22 @@ def test_inbox_filters_by_endpoint_and_email_json_gets_envelope(sns):
 def test_message_structure_and_filter_policy_apply_to_email(sns):
     topic = sns.create_topic(Name="news")["TopicArn"]
     sub = sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ana@example.com")
-    sns.set_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"],
-                                    AttributeName="FilterPolicy",
-                                    AttributeValue=json.dumps({"kind": ["billing"]}))
-    sns.publish(TopicArn=topic, Message="skipped", MessageAttributes={
-        "kind": {"DataType": "String", "StringValue": "other"}})
-    sns.publish(TopicArn=topic, MessageStructure="json",
-                Message=json.dumps({"default": "plain", "email": "for e-mail"}),
-                MessageAttributes={"kind": {"DataType": "String", "StringValue": "billing"}})
+    sns.set_subscription_attributes(
+        SubscriptionArn=sub["SubscriptionArn"],
+        AttributeName="FilterPolicy",
+        AttributeValue=json.dumps({"kind": ["billing"]}),
+    )
+    sns.publish(
+        TopicArn=topic,
+        Message="skipped",
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "other"}},
+    )
+    sns.publish(
+        TopicArn=topic,
+        MessageStructure="json",
+        Message=json.dumps({"default": "plain", "email": "for e-mail"}),
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "billing"}},
+    )
     assert [i["message"] for i in _inbox()] == ["for e-mail"]
 
 

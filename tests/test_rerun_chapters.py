@@ -27,8 +27,9 @@ def test_chapter_runs_twice_in_one_kernel(chapter, tmp_path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     nb.cells = code + copy.deepcopy(code)  # the whole chapter, then the whole chapter again
     env = {**os.environ, "FLOVTRAIN_STATIC_WIDGETS": "1", "MPLBACKEND": "Agg"}
-    client = NotebookClient(nb, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute(env=env)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors[0].get("ename", "") + ": " + errors[0].get("evalue", "")
@@ -47,7 +48,8 @@ def test_chapter_runs_twice_in_one_kernel(chapter, tmp_path):
         topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
         assert len([t for t in topics if t.endswith(":billing-alerts")]) == 1
         subs = sns.list_subscriptions_by_topic(
-            TopicArn=next(t for t in topics if t.endswith(":billing-alerts")))["Subscriptions"]
+            TopicArn=next(t for t in topics if t.endswith(":billing-alerts"))
+        )["Subscriptions"]
         assert len(subs) == 1
     if chapter == "01_account_and_regions":
         assert len(iam.list_account_aliases()["AccountAliases"]) == 1

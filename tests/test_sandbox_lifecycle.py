@@ -97,7 +97,8 @@ def test_start_is_idempotent_and_stop_ends_it(own_home):
 def test_binds_loopback_only(own_home):
     info = control.start()
     listening = [
-        c for c in psutil.Process(info["pid"]).net_connections(kind="inet")
+        c
+        for c in psutil.Process(info["pid"]).net_connections(kind="inet")
         if c.status == psutil.CONN_LISTEN
     ]
     assert listening, "the sandbox process has no listening socket"
@@ -246,8 +247,11 @@ def test_sandbox_env_evals_in_bash_for_the_aws_cli(own_home, tmp_path):
         f"{BIN}/aws sts get-caller-identity --output json"
     )
     done = subprocess.run(
-        ["bash", "-c", script], env=_clean_env(own_home, tmp_path),
-        capture_output=True, text=True, timeout=60,
+        ["bash", "-c", script],
+        env=_clean_env(own_home, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     endpoint, _, rest = done.stdout.partition("\n")
@@ -269,8 +273,14 @@ print(json.dumps([a.endpoint, pid_a, b.endpoint, pid_b]))
 def test_kernels_share_one_sandbox(own_home, tmp_path):
     env = _clean_env(own_home, tmp_path)
     kernels = [
-        subprocess.Popen([sys.executable, "-c", CONNECT_TWICE], env=env, cwd=REPO,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", CONNECT_TWICE],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     results = []
@@ -299,10 +309,12 @@ def test_slow_moto_modules_are_imported_in_the_background(own_home):
         time.sleep(0.2)
     # the patches registered for CloudFormation's import ran in the warm-up thread too
     endpoint = control.status()["endpoint"]
-    template = {"Resources": {"Key": {"Type": "AWS::EC2::KeyPair",
-                                      "Properties": {"KeyName": "warm-key"}}}}
+    template = {
+        "Resources": {"Key": {"Type": "AWS::EC2::KeyPair", "Properties": {"KeyName": "warm-key"}}}
+    }
     client("cloudformation", endpoint).create_stack(
-        StackName="warm", TemplateBody=json.dumps(template))
+        StackName="warm", TemplateBody=json.dumps(template)
+    )
     pairs = client("ec2", endpoint).describe_key_pairs()["KeyPairs"]
     assert [p["KeyName"] for p in pairs] == ["warm-key"]
 

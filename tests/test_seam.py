@@ -41,13 +41,15 @@ def create_account_alias(call: seam.Call):
 
 def describe_alarm_history(call: seam.Call) -> dict:
     return {
-        "AlarmHistoryItems": [{
-            "AlarmName": call.params.get("AlarmName", "?"),
-            "AlarmType": "MetricAlarm",
-            "Timestamp": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
-            "HistoryItemType": "StateUpdate",
-            "HistorySummary": f"Alarm updated from OK to ALARM in {call.region}",
-        }],
+        "AlarmHistoryItems": [
+            {
+                "AlarmName": call.params.get("AlarmName", "?"),
+                "AlarmType": "MetricAlarm",
+                "Timestamp": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+                "HistoryItemType": "StateUpdate",
+                "HistorySummary": f"Alarm updated from OK to ALARM in {call.region}",
+            }
+        ],
     }
 
 
@@ -60,13 +62,19 @@ def echo_route(request):
 def make_providers() -> list[seam.Provider]:
     return [
         seam.Provider(
-            name="test-iam", response_class=IamResponse, service="iam",
-            operations={"ListAccountAliases": list_account_aliases,
-                        "CreateAccountAlias": create_account_alias},
+            name="test-iam",
+            response_class=IamResponse,
+            service="iam",
+            operations={
+                "ListAccountAliases": list_account_aliases,
+                "CreateAccountAlias": create_account_alias,
+            },
             routes={"echo": echo_route, "git/*": echo_route},
         ),
         seam.Provider(
-            name="test-cloudwatch", response_class=CloudWatchResponse, service="cloudwatch",
+            name="test-cloudwatch",
+            response_class=CloudWatchResponse,
+            service="cloudwatch",
             operations={"DescribeAlarmHistory": describe_alarm_history},
         ),
     ]
@@ -78,14 +86,16 @@ def seam_server():
     from werkzeug.serving import make_server
 
     providers = make_providers()
-    patched = [(p.response_class, camelcase_to_underscores(op))
-               for p in providers for op in p.operations]
+    patched = [
+        (p.response_class, camelcase_to_underscores(op)) for p in providers for op in p.operations
+    ]
     saved = {(cls, name): cls.__dict__.get(name) for cls, name in patched}
     installed_before = list(seam._installed)
     try:
         installed = seam.install(providers)
-        app = SandboxApp(DomainDispatcherApplication(_create_app_keeping_seed), installed,
-                         {"pid": 0})
+        app = SandboxApp(
+            DomainDispatcherApplication(_create_app_keeping_seed), installed, {"pid": 0}
+        )
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -103,7 +113,9 @@ def seam_server():
 
 def client(service: str, endpoint: str):
     return boto3.client(
-        service, endpoint_url=endpoint, region_name="eu-west-1",
+        service,
+        endpoint_url=endpoint,
+        region_name="eu-west-1",
         aws_access_key_id=config.SANDBOX_ACCESS_KEY_ID,
         aws_secret_access_key=config.SANDBOX_SECRET_ACCESS_KEY,
         config=Config(retries={"max_attempts": 1}),
@@ -150,8 +162,13 @@ def test_other_operations_fall_through_to_moto(seam_server):
     assert iam.get_user(UserName="seam-alice")["User"]["UserId"] == user["UserId"]
     cloudwatch = client("cloudwatch", seam_server["endpoint"])
     cloudwatch.put_metric_alarm(
-        AlarmName="seam-billing", Namespace="AWS/Billing", MetricName="EstimatedCharges",
-        Statistic="Maximum", Period=21600, EvaluationPeriods=1, Threshold=10.0,
+        AlarmName="seam-billing",
+        Namespace="AWS/Billing",
+        MetricName="EstimatedCharges",
+        Statistic="Maximum",
+        Period=21600,
+        EvaluationPeriods=1,
+        Threshold=10.0,
         ComparisonOperator="GreaterThanThreshold",
     )
     alarms = cloudwatch.describe_alarms(AlarmNames=["seam-billing"])["MetricAlarms"]

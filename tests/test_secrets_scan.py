@@ -37,10 +37,16 @@ class Secrets(frozenset):
 
 
 def committable_files() -> list[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     return [REPO / name for name in listed if name and (REPO / name).is_file()]
 
 
@@ -54,8 +60,10 @@ def text_of(path: Path) -> str | None:
 def findings(text: str, known_secrets: set[str] = frozenset()) -> list[str]:
     """Return a short, masked description of every secret-shaped string in ``text``."""
     found = []
-    for pattern, what in ((SECRET_NEAR_WORD, "secret-key-shaped value"),
-                          (CONFIG_VALUE, "aws_secret_access_key value")):
+    for pattern, what in (
+        (SECRET_NEAR_WORD, "secret-key-shaped value"),
+        (CONFIG_VALUE, "aws_secret_access_key value"),
+    ):
         for match in pattern.finditer(text):
             value = match.group(1)
             if value in ALLOWED or "EXAMPLE" in value:
@@ -74,9 +82,13 @@ def sandbox_secrets() -> set[str]:
     """The secret keys the seeded sandbox hands out first: deterministic, so a notebook
     printing one would print exactly these."""
     control.reset()
-    iam = boto3.client("iam", endpoint_url=control.endpoint(), region_name="eu-west-1",
-                       aws_access_key_id=config.SANDBOX_ACCESS_KEY_ID,
-                       aws_secret_access_key=config.SANDBOX_SECRET_ACCESS_KEY)
+    iam = boto3.client(
+        "iam",
+        endpoint_url=control.endpoint(),
+        region_name="eu-west-1",
+        aws_access_key_id=config.SANDBOX_ACCESS_KEY_ID,
+        aws_secret_access_key=config.SANDBOX_SECRET_ACCESS_KEY,
+    )
     secrets = set()
     for name in ("imre", "john"):
         iam.create_user(UserName=name)
@@ -125,22 +137,34 @@ def test_no_secrets_in_committable_files(sandbox_secrets):
 
 def test_notebooks_are_scanned():
     notebooks = [p for p in committable_files() if p.suffix == ".ipynb"]
-    on_disk = [p for d in ("notebooks", "solutions", "exercises")
-               for p in (REPO / d).glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts]
+    on_disk = [
+        p
+        for d in ("notebooks", "solutions", "exercises")
+        for p in (REPO / d).glob("**/*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    ]
     assert set(on_disk) <= set(notebooks), "a notebook is git-ignored, hence never scanned"
 
 
-@pytest.mark.parametrize("path", [
-    "credentials/imre.csv", "notebooks/credentials/keys.txt", "flovtrain-key.pem",
-    "notebooks/flovtrain-webapp.pem", "imre_accessKeys.csv", "notebooks/john_accessKeys.csv",
-    "notebooks/new_user_credentials.csv",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "credentials/imre.csv",
+        "notebooks/credentials/keys.txt",
+        "flovtrain-key.pem",
+        "notebooks/flovtrain-webapp.pem",
+        "imre_accessKeys.csv",
+        "notebooks/john_accessKeys.csv",
+        "notebooks/new_user_credentials.csv",
+    ],
+)
 def test_gitignore_covers_credential_files(path):
     done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO)
     assert done.returncode == 0, f"{path} is not git-ignored"
 
 
 def test_gitignore_keeps_notebooks():
-    done = subprocess.run(["git", "check-ignore", "--no-index", "-q",
-                           "notebooks/01_iam_users_groups.ipynb"], cwd=REPO)
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", "notebooks/01_iam_users_groups.ipynb"], cwd=REPO
+    )
     assert done.returncode == 1

@@ -59,10 +59,18 @@ def parse_rows(text: str) -> list[Row]:
             continue  # another table (e.g. the counts per chapter)
         notebook = NOTEBOOK.search(columns[names["chapter"]])
         cell_text = HEADING.sub("", columns[names["cell"]])
-        cells = [(cell_id, "markdown" if mark else "code")
-                 for cell_id, mark in CELL.findall(cell_text)]
-        rows.append(Row(number, columns[names.get("#", 0)], columns[names["talk"]],
-                        notebook.group(1) if notebook else None, cells))
+        cells = [
+            (cell_id, "markdown" if mark else "code") for cell_id, mark in CELL.findall(cell_text)
+        ]
+        rows.append(
+            Row(
+                number,
+                columns[names.get("#", 0)],
+                columns[names["talk"]],
+                notebook.group(1) if notebook else None,
+                cells,
+            )
+        )
     return rows
 
 
@@ -82,7 +90,9 @@ def problems(rows: list[Row], root: Path = ROOT) -> list[str]:
             path = root / row.notebook
             notebooks[row.notebook] = (
                 {cell["id"]: cell["cell_type"] for cell in json.loads(path.read_text())["cells"]}
-                if path.is_file() else None)
+                if path.is_file()
+                else None
+            )
         kinds = notebooks[row.notebook]
         if kinds is None:
             found.append(f"{where}: {row.notebook} does not exist")
@@ -91,8 +101,9 @@ def problems(rows: list[Row], root: Path = ROOT) -> list[str]:
             if cell_id not in kinds:
                 found.append(f"{where}: {row.notebook} has no cell {cell_id!r}")
             elif kinds[cell_id] != wanted:
-                found.append(f"{where}: cell {cell_id!r} is a {kinds[cell_id]} cell, "
-                             f"the row says {wanted}")
+                found.append(
+                    f"{where}: cell {cell_id!r} is a {kinds[cell_id]} cell, the row says {wanted}"
+                )
     return found
 
 
@@ -110,18 +121,22 @@ def test_cited_cells_exist_with_the_cited_type() -> None:
 
 def test_a_row_citing_a_missing_cell_is_flagged(tmp_path: Path) -> None:
     (tmp_path / "notebooks").mkdir()
-    cells = [{"id": "99-000", "cell_type": "markdown", "source": "## Demo"},
-             {"id": "99-001", "cell_type": "code", "source": "print(1)"}]
+    cells = [
+        {"id": "99-000", "cell_type": "markdown", "source": "## Demo"},
+        {"id": "99-001", "cell_type": "code", "source": "print(1)"},
+    ]
     (tmp_path / "notebooks" / "99_demo.ipynb").write_text(json.dumps({"cells": cells}))
-    table = "\n".join([
-        "| # | Talk bullet | Chapter | Cell · section | What the learner runs there |",
-        "|---|---|---|---|---|",
-        "| 1 | runs | `notebooks/99_demo.ipynb` | `99-001` under *Demo* | print |",
-        "| 2 | told | `notebooks/99_demo.ipynb` | `99-000` (markdown) under *Demo* | read |",
-        "| 3 | gone | `notebooks/99_demo.ipynb` | `99-404` under *Demo* | nothing |",
-        "| 4 | none | — | — | not covered |",
-        "| 5 | typo | `notebooks/99_demo.ipynb` | `99-000` under *Demo* | unmarked markdown |",
-    ])
+    table = "\n".join(
+        [
+            "| # | Talk bullet | Chapter | Cell · section | What the learner runs there |",
+            "|---|---|---|---|---|",
+            "| 1 | runs | `notebooks/99_demo.ipynb` | `99-001` under *Demo* | print |",
+            "| 2 | told | `notebooks/99_demo.ipynb` | `99-000` (markdown) under *Demo* | read |",
+            "| 3 | gone | `notebooks/99_demo.ipynb` | `99-404` under *Demo* | nothing |",
+            "| 4 | none | — | — | not covered |",
+            "| 5 | typo | `notebooks/99_demo.ipynb` | `99-000` under *Demo* | unmarked markdown |",
+        ]
+    )
     rows = parse_rows(table)
     assert [(row.notebook, row.cells) for row in rows] == [
         ("notebooks/99_demo.ipynb", [("99-001", "code")]),

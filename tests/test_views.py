@@ -42,6 +42,7 @@ def _all_cells(df) -> list[str]:
 
 # --- regions ---------------------------------------------------------------------------------
 
+
 def test_region_name_and_unknown_region():
     assert regions.region_name("eu-west-1") == "Europe (Ireland)"
     assert regions.region_name("us-east-1") == "US East (N. Virginia)"
@@ -53,8 +54,9 @@ def test_regions_from_ec2(connected):
     df = regions.regions()
     assert df.columns.tolist() == ["region", "name", "opt_in_status"]
     assert df.region.tolist() == sorted(df.region)
-    expected = {r["RegionName"] for r in boto3.client("ec2").describe_regions(
-        AllRegions=True)["Regions"]}
+    expected = {
+        r["RegionName"] for r in boto3.client("ec2").describe_regions(AllRegions=True)["Regions"]
+    }
     assert set(df.region) == expected
     row = df.set_index("region").loc["eu-west-1"]
     assert row["name"] == "Europe (Ireland)"
@@ -104,6 +106,7 @@ def test_unknown_services_are_explained():
 
 # --- account ---------------------------------------------------------------------------------
 
+
 def test_account_id_alias_and_signin_url(clean):
     assert account.account_id() == ACCOUNT
     assert account.account_alias() is None
@@ -119,10 +122,17 @@ def test_account_id_alias_and_signin_url(clean):
     assert boto3.client("iam").list_account_aliases()["AccountAliases"] == ["flovtec"]
 
 
-@pytest.mark.parametrize("alias, why", [
-    ("ab", "3 to 63"), ("Flovtrain", "lowercase"), ("-flov", "start and end"),
-    ("flov--train", "two hyphens"), ("flov_train", "lowercase"), ("a" * 64, "3 to 63"),
-])
+@pytest.mark.parametrize(
+    "alias, why",
+    [
+        ("ab", "3 to 63"),
+        ("Flovtrain", "lowercase"),
+        ("-flov", "start and end"),
+        ("flov--train", "two hyphens"),
+        ("flov_train", "lowercase"),
+        ("a" * 64, "3 to 63"),
+    ],
+)
 def test_invalid_aliases_are_refused(connected, alias, why):
     before = account.account_alias()
     with pytest.raises(InvalidAccountAlias, match=why):
@@ -131,6 +141,7 @@ def test_invalid_aliases_are_refused(connected, alias, why):
 
 
 # --- iam -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="class")
 def team():
@@ -144,8 +155,7 @@ def team():
     client.add_user_to_group(GroupName="system-admins", UserName="john")
     client.add_user_to_group(GroupName="developers", UserName="john")
     client.attach_group_policy(GroupName="system-admins", PolicyArn=ADMIN_ARN)
-    client.attach_user_policy(UserName="john",
-                              PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    client.attach_user_policy(UserName="john", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     return client
 
 
@@ -165,8 +175,10 @@ class TestIamViews:
         assert users.columns.tolist() == ["user", "user_id", "arn", "path", "created", "groups"]
         assert users.user.tolist() == ["imre", "john"]
         assert users.set_index("user").loc["john", "groups"] == "developers, system-admins"
-        assert users.arn.tolist() == [f"arn:aws:iam::{ACCOUNT}:user/imre",
-                                      f"arn:aws:iam::{ACCOUNT}:user/john"]
+        assert users.arn.tolist() == [
+            f"arn:aws:iam::{ACCOUNT}:user/imre",
+            f"arn:aws:iam::{ACCOUNT}:user/john",
+        ]
         assert str(users.created.dtype) == "datetime64[us, UTC]"
         groups = iam.groups()
         assert groups.group.tolist() == ["developers", "system-admins"]
@@ -174,7 +186,6 @@ class TestIamViews:
         members = iam.group_members("system-admins")
         assert members.columns.tolist() == ["user", "arn", "created"]
         assert members.user.tolist() == ["imre", "john"]
-
 
     def test_attached_policies(self, team):
         df = iam.attached_policies(group="system-admins")
@@ -187,14 +198,12 @@ class TestIamViews:
         ]
         assert iam.attached_policies(user="imre").empty
 
-
     def test_login_profiles(self, team):
         team.create_login_profile(UserName="imre", Password="Correct-Horse-9!")
         df = iam.login_profiles()
         assert df.columns.tolist() == ["user", "created", "password_reset_required"]
         assert df.user.tolist() == ["imre"]  # john has no console password
         assert df.password_reset_required.tolist() == [False]
-
 
     def test_access_keys_never_show_the_secret(self, team):
         keys = [team.create_access_key(UserName=u)["AccessKey"] for u in ("imre", "imre", "john")]
@@ -206,26 +215,33 @@ class TestIamViews:
         for key in keys:
             assert key["SecretAccessKey"] not in cells
             assert key["SecretAccessKey"][:10] not in cells
-        team.update_access_key(UserName="john", AccessKeyId=keys[2]["AccessKeyId"],
-                               Status="Inactive")
+        team.update_access_key(
+            UserName="john", AccessKeyId=keys[2]["AccessKeyId"], Status="Inactive"
+        )
         assert iam.access_keys("john").status.tolist() == ["Inactive"]
         assert all("SecretAccessKey" not in k for k in iam.iter_access_keys())
-
 
     def test_mfa_views_never_show_the_seed(self, team):
         created = team.create_virtual_mfa_device(VirtualMFADeviceName="imre")["VirtualMFADevice"]
         team.create_virtual_mfa_device(VirtualMFADeviceName="spare")
         seed = created["Base32StringSeed"].decode()
-        team.enable_mfa_device(UserName="imre", SerialNumber=created["SerialNumber"],
-                               AuthenticationCode1="123456", AuthenticationCode2="654321")
+        team.enable_mfa_device(
+            UserName="imre",
+            SerialNumber=created["SerialNumber"],
+            AuthenticationCode1="123456",
+            AuthenticationCode2="654321",
+        )
         devices = iam.mfa_devices()
         assert devices.columns.tolist() == ["user", "serial_number", "enabled"]
         assert devices[["user", "serial_number"]].values.tolist() == [
-            ["imre", f"arn:aws:iam::{ACCOUNT}:mfa/imre"]]
+            ["imre", f"arn:aws:iam::{ACCOUNT}:mfa/imre"]
+        ]
         virtual = iam.virtual_mfa_devices()
         assert virtual.columns.tolist() == ["serial_number", "user", "enabled"]
-        assert virtual.serial_number.tolist() == [f"arn:aws:iam::{ACCOUNT}:mfa/imre",
-                                                  f"arn:aws:iam::{ACCOUNT}:mfa/spare"]
+        assert virtual.serial_number.tolist() == [
+            f"arn:aws:iam::{ACCOUNT}:mfa/imre",
+            f"arn:aws:iam::{ACCOUNT}:mfa/spare",
+        ]
         assert virtual.user.tolist()[0] == "imre" and virtual.user.isna().tolist()[1]
         assert seed[:12] not in " ".join(_all_cells(virtual))
         assert all("Base32StringSeed" not in d for d in iam.iter_virtual_mfa_devices())
@@ -237,8 +253,12 @@ def test_password_policy(clean):
     empty = iam.password_policy()
     assert empty.empty and empty.columns.tolist() == ["setting", "value"]
     boto3.client("iam").update_account_password_policy(
-        MinimumPasswordLength=14, RequireSymbols=True, RequireNumbers=True,
-        MaxPasswordAge=90, PasswordReusePrevention=5)
+        MinimumPasswordLength=14,
+        RequireSymbols=True,
+        RequireNumbers=True,
+        MaxPasswordAge=90,
+        PasswordReusePrevention=5,
+    )
     df = iam.password_policy().set_index("setting")["value"]
     assert df["Minimum password length"] == 14
     assert bool(df["Require at least one non-alphanumeric character"]) is True
@@ -258,15 +278,19 @@ def test_credential_kinds_is_the_talks_table():
 
 def test_empty_views_keep_their_columns(clean):
     cases = {
-        iam.users: iam.USER_COLUMNS, iam.groups: iam.GROUP_COLUMNS,
-        iam.attached_policies: iam.POLICY_COLUMNS, iam.login_profiles: iam.LOGIN_COLUMNS,
-        iam.access_keys: iam.KEY_COLUMNS, iam.mfa_devices: iam.MFA_COLUMNS,
+        iam.users: iam.USER_COLUMNS,
+        iam.groups: iam.GROUP_COLUMNS,
+        iam.attached_policies: iam.POLICY_COLUMNS,
+        iam.login_profiles: iam.LOGIN_COLUMNS,
+        iam.access_keys: iam.KEY_COLUMNS,
+        iam.mfa_devices: iam.MFA_COLUMNS,
         iam.virtual_mfa_devices: iam.VIRTUAL_MFA_COLUMNS,
         lambda: cloudwatch.alarms("us-east-1"): cloudwatch.ALARM_COLUMNS,
         cloudwatch.estimated_charges: cloudwatch.CHARGES_COLUMNS,
         lambda: sns.topics("us-east-1"): sns.TOPIC_COLUMNS,
         lambda: sns.subscriptions(region="us-east-1"): sns.SUBSCRIPTION_COLUMNS,
-        sns.inbox: sns.INBOX_COLUMNS, budgets.budgets: budgets.BUDGET_COLUMNS,
+        sns.inbox: sns.INBOX_COLUMNS,
+        budgets.budgets: budgets.BUDGET_COLUMNS,
     }
     for view, columns in cases.items():
         df = view()
@@ -276,18 +300,28 @@ def test_empty_views_keep_their_columns(clean):
 
 # --- cloudwatch, sns, budgets ----------------------------------------------------------------
 
+
 @pytest.fixture(scope="class")
 def billing_alarm():
     _reset()
-    topic = boto3.client("sns", region_name="us-east-1").create_topic(
-        Name="billing-alarm")["TopicArn"]
+    topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="billing-alarm")[
+        "TopicArn"
+    ]
     boto3.client("sns", region_name="us-east-1").subscribe(
-        TopicArn=topic, Protocol="email", Endpoint="aws1@flovtec.com")
+        TopicArn=topic, Protocol="email", Endpoint="aws1@flovtec.com"
+    )
     boto3.client("cloudwatch", region_name="us-east-1").put_metric_alarm(
-        AlarmName="billing-10usd", Namespace="AWS/Billing", MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}], Statistic="Maximum", Period=21600,
-        EvaluationPeriods=1, Threshold=10.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
-        AlarmActions=[topic])
+        AlarmName="billing-10usd",
+        Namespace="AWS/Billing",
+        MetricName="EstimatedCharges",
+        Dimensions=[{"Name": "Currency", "Value": "USD"}],
+        Statistic="Maximum",
+        Period=21600,
+        EvaluationPeriods=1,
+        Threshold=10.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[topic],
+    )
     return topic
 
 
@@ -315,7 +349,6 @@ class TestBillingViews:
         assert row["actions"] == billing_alarm
         assert cloudwatch.alarms("eu-west-1").empty  # alarms are regional
 
-
     def test_estimated_charges_and_history(self, billing_alarm):
         times = _charges([1.0, 3.5, 12.0])
         series = cloudwatch.estimated_charges()
@@ -328,7 +361,6 @@ class TestBillingViews:
         assert history.timestamp.is_monotonic_increasing
         assert "StateUpdate" in history.type.tolist()
         assert history.summary.str.contains("to ALARM").any()
-
 
     def test_topics_subscriptions_and_inbox(self, billing_alarm):
         client = boto3.client("sns", region_name="us-east-1")
@@ -375,6 +407,7 @@ def test_budgets_and_notifications(clean):
     assert row["time_unit"] == "MONTHLY" and row["type"] == "COST"
     notes = budgets.budget_notifications("monthly-20usd")
     assert notes.columns.tolist() == budgets.NOTIFICATION_COLUMNS
-    assert notes[["notification_type", "comparison", "threshold", "threshold_type"]
-                 ].values.tolist() == [["ACTUAL", ">", 80.0, "PERCENTAGE"]]
+    assert notes[
+        ["notification_type", "comparison", "threshold", "threshold_type"]
+    ].values.tolist() == [["ACTUAL", ">", 80.0, "PERCENTAGE"]]
     assert notes.subscribers.iloc[0] in ("EMAIL:aws1@flovtec.com", budgets.SUBSCRIBERS_UNKNOWN)

@@ -29,10 +29,17 @@ def alarm():
     topic = sns.create_topic(Name="billing-alarm")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint=EMAIL)
     boto3.client("cloudwatch", region_name="us-east-1").put_metric_alarm(
-        AlarmName="billing-10usd", Namespace="AWS/Billing", MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}], Statistic="Maximum", Period=21600,
-        EvaluationPeriods=1, Threshold=10.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
-        AlarmActions=[topic])
+        AlarmName="billing-10usd",
+        Namespace="AWS/Billing",
+        MetricName="EstimatedCharges",
+        Dimensions=[{"Name": "Currency", "Value": "USD"}],
+        Statistic="Maximum",
+        Period=21600,
+        EvaluationPeriods=1,
+        Threshold=10.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[topic],
+    )
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for hours, usd in ((12, 2.0), (6, 6.5), (0, 11.0)):
         simulate_charges(usd, timestamp=now - dt.timedelta(hours=hours))
@@ -80,7 +87,8 @@ def test_live_widgets_are_ipywidgets_that_refresh(alarm, live):
     before = _pane(box)
     assert before.count("</tr>") == 2  # header + the alarm's e-mail
     boto3.client("sns", region_name="us-east-1").publish(
-        TopicArn=alarm, Subject="second message", Message="hello")
+        TopicArn=alarm, Subject="second message", Message="hello"
+    )
     button = box.children[0].children[1]
     assert isinstance(button, ipywidgets.Button)
     button.click()
@@ -102,8 +110,11 @@ def test_charges_plot_shows_series_threshold_and_alarm_zone(alarm):
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
-    assert list(lines["EstimatedCharges"].get_ydata()) == \
-        cloudwatch.estimated_charges().usd.tolist() == [2.0, 6.5, 11.0]
+    assert (
+        list(lines["EstimatedCharges"].get_ydata())
+        == cloudwatch.estimated_charges().usd.tolist()
+        == [2.0, 6.5, 11.0]
+    )
     assert list(lines["threshold"].get_ydata()) == [10.0, 10.0]
     zone = [p for p in ax.patches if p.get_label() == "ALARM"]
     assert len(zone) == 1
@@ -141,14 +152,28 @@ def _market_frames():
     import pandas as pd
 
     days = pd.date_range("2025-01-01", periods=6, freq="D", tz="UTC")
-    daily = pd.DataFrame([
-        {"symbol": symbol, "day": day, "open": base + i, "high": base + i + 2,
-         "low": base + i - 2, "close": base + i + (1 if i % 2 else -1)}
-        for symbol, base in (("BTCUSDT", 100.0), ("ETHUSDT", 10.0))
-        for i, day in enumerate(days)])
+    daily = pd.DataFrame(
+        [
+            {
+                "symbol": symbol,
+                "day": day,
+                "open": base + i,
+                "high": base + i + 2,
+                "low": base + i - 2,
+                "close": base + i + (1 if i % 2 else -1),
+            }
+            for symbol, base in (("BTCUSDT", 100.0), ("ETHUSDT", 10.0))
+            for i, day in enumerate(days)
+        ]
+    )
     hours = pd.date_range("2025-01-01", periods=12, freq="h", tz="UTC")
-    hourly = pd.DataFrame({"hour": hours, "close": [1.0 + i / 10 for i in range(12)],
-                           "vwap": [1.05 + i / 10 for i in range(12)]})
+    hourly = pd.DataFrame(
+        {
+            "hour": hours,
+            "close": [1.0 + i / 10 for i in range(12)],
+            "vwap": [1.05 + i / 10 for i in range(12)],
+        }
+    )
     return daily, hourly
 
 

@@ -38,15 +38,20 @@ def main() -> None:
     region = "eu-west-1"
     athena = boto3.client("athena", region_name=region)
     protocol = athena.meta.service_model.protocol
-    print(f"boto3 {metadata.version('boto3')} · botocore {metadata.version('botocore')} · "
-          f"pyathena {metadata.version('pyathena')} · Athena protocol {protocol}")
+    print(
+        f"boto3 {metadata.version('boto3')} · botocore {metadata.version('botocore')} · "
+        f"pyathena {metadata.version('pyathena')} · Athena protocol {protocol}"
+    )
     s3 = boto3.client("s3", region_name=region)
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
     s3.put_object(Bucket=BUCKET, Key="prices/prices.csv", Body=CSV.encode())
     run(athena, "CREATE DATABASE IF NOT EXISTS newest")
-    run(athena, "CREATE EXTERNAL TABLE newest.prices (symbol string, price double) "
-                "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' "
-                f"LOCATION 's3://{BUCKET}/prices/' TBLPROPERTIES ('skip.header.line.count'='1')")
+    run(
+        athena,
+        "CREATE EXTERNAL TABLE newest.prices (symbol string, price double) "
+        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' "
+        f"LOCATION 's3://{BUCKET}/prices/' TBLPROPERTIES ('skip.header.line.count'='1')",
+    )
     got = run(athena, "SELECT symbol, count(*) AS n FROM prices GROUP BY 1 ORDER BY 1", "newest")
     assert got == [["symbol", "n"], ["BTCUSDT", "2"], ["ETHUSDT", "1"]], got
     try:

@@ -74,8 +74,9 @@ def chapter_among(chapter: str | int, valid: list[str], missing: str, listed: st
 
 
 def _module(chapter: str | int) -> ModuleType:
-    number = chapter_among(chapter, chapters(), "there is no check for chapter {chapter}",
-                           "chapters with checks")
+    number = chapter_among(
+        chapter, chapters(), "there is no check for chapter {chapter}", "chapters with checks"
+    )
     return importlib.import_module(f"{__name__}.ch{number}")
 
 

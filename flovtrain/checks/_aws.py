@@ -19,8 +19,9 @@ from flovtrain.checks._checklist import Failed
 T = TypeVar("T")
 
 # A check asks many small questions: fail fast instead of retrying a missing feature 3 times.
-_CONFIG = Config(retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=5,
-                 read_timeout=30)
+_CONFIG = Config(
+    retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=30
+)
 
 
 def client(session: boto3.Session, service: str, region: str | None = None) -> Any:
@@ -30,8 +31,12 @@ def client(session: boto3.Session, service: str, region: str | None = None) -> A
 
 def missing(exc: ClientError) -> bool:
     """True when AWS answered that the thing asked for does not exist."""
-    return error_code(exc) in {"NoSuchEntity", "NotFound", "NotFoundException",
-                               "ResourceNotFoundException"}
+    return error_code(exc) in {
+        "NoSuchEntity",
+        "NotFound",
+        "NotFoundException",
+        "ResourceNotFoundException",
+    }
 
 
 def get_or_fail(call: Callable[..., T], why: str, **kwargs: Any) -> T:

@@ -127,12 +127,15 @@ class Checklist:
         esc = html.escape
         rows = []
         for i in self.items:
-            mark = (f'<span style="color:#2e7d32;font-weight:bold">{PASS_MARK}</span>' if i.passed
-                    else f'<span style="color:#c62828;font-weight:bold">{FAIL_MARK}</span>')
+            mark = (
+                f'<span style="color:#2e7d32;font-weight:bold">{PASS_MARK}</span>'
+                if i.passed
+                else f'<span style="color:#c62828;font-weight:bold">{FAIL_MARK}</span>'
+            )
             rows.append(
-                f"<tr><td style=\"text-align:center\">{mark}</td><td style=\"text-align:left\">"
-                f"{esc(i.item)}</td><td style=\"text-align:left\">{esc(i.why)}</td>"
-                f"<td style=\"text-align:left\">{esc(i.hint)}</td></tr>"
+                f'<tr><td style="text-align:center">{mark}</td><td style="text-align:left">'
+                f'{esc(i.item)}</td><td style="text-align:left">{esc(i.why)}</td>'
+                f'<td style="text-align:left">{esc(i.hint)}</td></tr>'
             )
         colour = "#2e7d32" if self.passed else "#c62828"
         return (

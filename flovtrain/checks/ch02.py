@@ -13,8 +13,12 @@ USERS = ("imre", "john")
 GROUP = "system-admins"
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 MIN_PASSWORD_LENGTH = 14
-REQUIRED_FLAGS = ("RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters",
-                  "RequireLowercaseCharacters")
+REQUIRED_FLAGS = (
+    "RequireSymbols",
+    "RequireNumbers",
+    "RequireUppercaseCharacters",
+    "RequireLowercaseCharacters",
+)
 
 
 def collect(cl: Checklist, session: boto3.Session) -> None:
@@ -28,8 +32,12 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def admin_attached() -> str | None:
         group_exists()
-        arns = [p["PolicyArn"] for p in
-                paginate(iam, "list_attached_group_policies", "AttachedPolicies", GroupName=GROUP)]
+        arns = [
+            p["PolicyArn"]
+            for p in paginate(
+                iam, "list_attached_group_policies", "AttachedPolicies", GroupName=GROUP
+            )
+        ]
         if ADMIN_POLICY_ARN not in arns:
             attached = ", ".join(sorted(arns)) or "none"
             return f"AdministratorAccess is not attached to {GROUP} (attached: {attached})"
@@ -37,28 +45,36 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def member(name: str) -> str | None:
         user_exists(name)
-        groups = [g["GroupName"] for g in
-                  paginate(iam, "list_groups_for_user", "Groups", UserName=name)]
+        groups = [
+            g["GroupName"] for g in paginate(iam, "list_groups_for_user", "Groups", UserName=name)
+        ]
         if GROUP not in groups:
             return f"{name} is not a member of {GROUP} (member of: {', '.join(groups) or 'none'})"
         return None
 
     def login_profile(name: str) -> None:
         user_exists(name)
-        get_or_fail(iam.get_login_profile, f"{name} has no console password (no login profile)",
-                    UserName=name)
+        get_or_fail(
+            iam.get_login_profile,
+            f"{name} has no console password (no login profile)",
+            UserName=name,
+        )
 
     def active_key(name: str) -> str | None:
         user_exists(name)
         keys = list(paginate(iam, "list_access_keys", "AccessKeyMetadata", UserName=name))
         if not any(k.get("Status") == "Active" for k in keys):
-            return (f"{name} has no active access key" if not keys
-                    else f"{name}'s {len(keys)} access key(s) are all Inactive")
+            return (
+                f"{name} has no active access key"
+                if not keys
+                else f"{name}'s {len(keys)} access key(s) are all Inactive"
+            )
         return None
 
     def password_policy() -> str | None:
-        policy = get_or_fail(iam.get_account_password_policy,
-                             "the account has no password policy")["PasswordPolicy"]
+        policy = get_or_fail(iam.get_account_password_policy, "the account has no password policy")[
+            "PasswordPolicy"
+        ]
         problems = []
         length = policy.get("MinimumPasswordLength", 0)
         if length < MIN_PASSWORD_LENGTH:
@@ -67,25 +83,42 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         return "; ".join(problems) or None
 
     for name in USERS:
-        cl.add(f"user {name} exists", lambda n=name: user_exists(n),
-               f"iam.create_user(UserName='{name}') — or IAM console > Users > Create user")
-    cl.add(f"group {GROUP} exists", group_exists,
-           f"iam.create_group(GroupName='{GROUP}')")
-    cl.add(f"{GROUP} has AdministratorAccess attached", admin_attached,
-           f"iam.attach_group_policy(GroupName='{GROUP}', PolicyArn='{ADMIN_POLICY_ARN}')")
+        cl.add(
+            f"user {name} exists",
+            lambda n=name: user_exists(n),
+            f"iam.create_user(UserName='{name}') — or IAM console > Users > Create user",
+        )
+    cl.add(f"group {GROUP} exists", group_exists, f"iam.create_group(GroupName='{GROUP}')")
+    cl.add(
+        f"{GROUP} has AdministratorAccess attached",
+        admin_attached,
+        f"iam.attach_group_policy(GroupName='{GROUP}', PolicyArn='{ADMIN_POLICY_ARN}')",
+    )
     for name in USERS:
-        cl.add(f"{name} is a member of {GROUP}", lambda n=name: member(n),
-               f"iam.add_user_to_group(GroupName='{GROUP}', UserName='{name}')")
+        cl.add(
+            f"{name} is a member of {GROUP}",
+            lambda n=name: member(n),
+            f"iam.add_user_to_group(GroupName='{GROUP}', UserName='{name}')",
+        )
     for name in USERS:
-        cl.add(f"{name} has a console password", lambda n=name: login_profile(n),
-               f"iam.create_login_profile(UserName='{name}', Password=<a strong password>, "
-               "PasswordResetRequired=True)")
+        cl.add(
+            f"{name} has a console password",
+            lambda n=name: login_profile(n),
+            f"iam.create_login_profile(UserName='{name}', Password=<a strong password>, "
+            "PasswordResetRequired=True)",
+        )
     for name in USERS:
-        cl.add(f"{name} has an active access key", lambda n=name: active_key(n),
-               f"iam.create_access_key(UserName='{name}') — store the secret safely, it is "
-               "shown only once")
-    cl.add(f"password policy: >= {MIN_PASSWORD_LENGTH} characters with symbols, numbers, "
-           "upper and lower case", password_policy,
-           f"iam.update_account_password_policy(MinimumPasswordLength={MIN_PASSWORD_LENGTH}, "
-           "RequireSymbols=True, RequireNumbers=True, RequireUppercaseCharacters=True, "
-           "RequireLowercaseCharacters=True)")
+        cl.add(
+            f"{name} has an active access key",
+            lambda n=name: active_key(n),
+            f"iam.create_access_key(UserName='{name}') — store the secret safely, it is "
+            "shown only once",
+        )
+    cl.add(
+        f"password policy: >= {MIN_PASSWORD_LENGTH} characters with symbols, numbers, "
+        "upper and lower case",
+        password_policy,
+        f"iam.update_account_password_policy(MinimumPasswordLength={MIN_PASSWORD_LENGTH}, "
+        "RequireSymbols=True, RequireNumbers=True, RequireUppercaseCharacters=True, "
+        "RequireLowercaseCharacters=True)",
+    )

@@ -86,8 +86,10 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
             return "no complete billing alarm in us-east-1 (see the item above)"
         if not any(arn in a.get("AlarmActions", []) for a in good):
             actions = ", ".join(good[0].get("AlarmActions", [])) or "none"
-            return (f"alarm {good[0]['AlarmName']} does not notify {TOPIC} "
-                    f"(its alarm actions: {actions})")
+            return (
+                f"alarm {good[0]['AlarmName']} does not notify {TOPIC} "
+                f"(its alarm actions: {actions})"
+            )
         return None
 
     def budgets() -> list[dict[str, Any]]:
@@ -100,8 +102,11 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
                 if error_code(exc) != "NotFoundException":  # AWS's answer when there are none
                     raise
                 found = []
-            state.update(account=account, api=api,
-                         budgets=[b for b in found if b.get("BudgetType") == "COST"])
+            state.update(
+                account=account,
+                api=api,
+                budgets=[b for b in found if b.get("BudgetType") == "COST"],
+            )
         return state["budgets"]
 
     def budget() -> str | None:
@@ -114,7 +119,8 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         notified = 0
         for b in sorted(budgets(), key=lambda b: b["BudgetName"]):
             notes = api.describe_notifications_for_budget(
-                AccountId=account, BudgetName=b["BudgetName"]).get("Notifications", [])
+                AccountId=account, BudgetName=b["BudgetName"]
+            ).get("Notifications", [])
             for note in notes:
                 notified += 1
                 try:
@@ -122,9 +128,11 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
                         AccountId=account, BudgetName=b["BudgetName"], Notification=note
                     ).get("Subscribers", [])
                 except ClientError as exc:
-                    raise Failed(f"could not list the subscribers of budget {b['BudgetName']}: "
-                                 f"DescribeSubscribersForNotification answered "
-                                 f"{error_code(exc)}") from None
+                    raise Failed(
+                        f"could not list the subscribers of budget {b['BudgetName']}: "
+                        f"DescribeSubscribersForNotification answered "
+                        f"{error_code(exc)}"
+                    ) from None
                 if subs:
                     return None
         if not notified:
@@ -136,32 +144,55 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         found = []
         for region in (r for r in regions if r and r != BILLING_REGION):
             cw = client(session, "cloudwatch", region)
-            found += [f"{a['AlarmName']} in {region}"
-                      for a in paginate(cw, "describe_alarms", "MetricAlarms")
-                      if a.get("Namespace") == "AWS/Billing"]
+            found += [
+                f"{a['AlarmName']} in {region}"
+                for a in paginate(cw, "describe_alarms", "MetricAlarms")
+                if a.get("Namespace") == "AWS/Billing"
+            ]
         return f"billing alarm {', '.join(sorted(found))}" if found else None
 
-    cl.add(f"SNS topic {TOPIC} exists in {BILLING_REGION}", topic,
-           f"boto3.client('sns', region_name='{BILLING_REGION}').create_topic(Name='{TOPIC}')")
-    cl.add(f"{TOPIC} has an email subscription", email,
-           "sns.subscribe(TopicArn=<billing-alerts ARN>, Protocol='email', "
-           "Endpoint='you@example.com') — then confirm the e-mail")
-    cl.add(f"a billing alarm on EstimatedCharges (Currency=USD, Maximum, threshold > 0) "
-           f"in {BILLING_REGION}", alarm,
-           f"boto3.client('cloudwatch', region_name='{BILLING_REGION}').put_metric_alarm("
-           "Namespace='AWS/Billing', MetricName='EstimatedCharges', "
-           "Dimensions=[{'Name': 'Currency', 'Value': 'USD'}], Statistic='Maximum', "
-           "Period=21600, EvaluationPeriods=1, Threshold=10, "
-           "ComparisonOperator='GreaterThanOrEqualToThreshold', ...)")
-    cl.add(f"the billing alarm notifies {TOPIC}", action,
-           "put_metric_alarm(..., AlarmActions=[<billing-alerts topic ARN>]) in us-east-1")
-    cl.add("a COST budget exists in AWS Budgets", budget,
-           "budgets.create_budget(AccountId=..., Budget={'BudgetName': 'monthly', "
-           "'BudgetType': 'COST', 'TimeUnit': 'MONTHLY', 'BudgetLimit': {'Amount': '10', "
-           "'Unit': 'USD'}}, NotificationsWithSubscribers=[...])")
-    cl.add("a COST budget notification has a subscriber", subscriber,
-           "budgets.create_notification(AccountId=..., BudgetName=..., Notification={...}, "
-           "Subscribers=[{'SubscriptionType': 'EMAIL', 'Address': 'you@example.com'}])")
-    cl.add(f"no AWS/Billing alarm outside {BILLING_REGION}", elsewhere,
-           f"{WRONG_REGION_HINT}; delete it there (cloudwatch.delete_alarms) and create it in "
-           f"{BILLING_REGION}")
+    cl.add(
+        f"SNS topic {TOPIC} exists in {BILLING_REGION}",
+        topic,
+        f"boto3.client('sns', region_name='{BILLING_REGION}').create_topic(Name='{TOPIC}')",
+    )
+    cl.add(
+        f"{TOPIC} has an email subscription",
+        email,
+        "sns.subscribe(TopicArn=<billing-alerts ARN>, Protocol='email', "
+        "Endpoint='you@example.com') — then confirm the e-mail",
+    )
+    cl.add(
+        f"a billing alarm on EstimatedCharges (Currency=USD, Maximum, threshold > 0) "
+        f"in {BILLING_REGION}",
+        alarm,
+        f"boto3.client('cloudwatch', region_name='{BILLING_REGION}').put_metric_alarm("
+        "Namespace='AWS/Billing', MetricName='EstimatedCharges', "
+        "Dimensions=[{'Name': 'Currency', 'Value': 'USD'}], Statistic='Maximum', "
+        "Period=21600, EvaluationPeriods=1, Threshold=10, "
+        "ComparisonOperator='GreaterThanOrEqualToThreshold', ...)",
+    )
+    cl.add(
+        f"the billing alarm notifies {TOPIC}",
+        action,
+        "put_metric_alarm(..., AlarmActions=[<billing-alerts topic ARN>]) in us-east-1",
+    )
+    cl.add(
+        "a COST budget exists in AWS Budgets",
+        budget,
+        "budgets.create_budget(AccountId=..., Budget={'BudgetName': 'monthly', "
+        "'BudgetType': 'COST', 'TimeUnit': 'MONTHLY', 'BudgetLimit': {'Amount': '10', "
+        "'Unit': 'USD'}}, NotificationsWithSubscribers=[...])",
+    )
+    cl.add(
+        "a COST budget notification has a subscriber",
+        subscriber,
+        "budgets.create_notification(AccountId=..., BudgetName=..., Notification={...}, "
+        "Subscribers=[{'SubscriptionType': 'EMAIL', 'Address': 'you@example.com'}])",
+    )
+    cl.add(
+        f"no AWS/Billing alarm outside {BILLING_REGION}",
+        elsewhere,
+        f"{WRONG_REGION_HINT}; delete it there (cloudwatch.delete_alarms) and create it in "
+        f"{BILLING_REGION}",
+    )

@@ -97,10 +97,19 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     cl.add(f"stack {PROJECT} is complete", stack, CREATE_HINT)
     cl.add(f"repository {PROJECT} holds the sample app on main", repository, CREATE_HINT)
-    cl.add(f"pipeline {PIPELINE} built and deployed once", first_run,
-           "wait for the first execution (flovtrain.project.wait_for_pipeline) and read its "
-           "build log if it failed")
-    cl.add("the web app answers on the instance's public IP, port 8090", app,
-           "the Deploy stage must succeed; check the deployment's lifecycle events")
-    cl.add(f"the key pair's private key is saved as credentials/{PROJECT}-key.pem (mode 600)",
-           key, "create_project(save_key=True) saves it, from SSM /ec2/keypair/<key-pair-id>")
+    cl.add(
+        f"pipeline {PIPELINE} built and deployed once",
+        first_run,
+        "wait for the first execution (flovtrain.project.wait_for_pipeline) and read its "
+        "build log if it failed",
+    )
+    cl.add(
+        "the web app answers on the instance's public IP, port 8090",
+        app,
+        "the Deploy stage must succeed; check the deployment's lifecycle events",
+    )
+    cl.add(
+        f"the key pair's private key is saved as credentials/{PROJECT}-key.pem (mode 600)",
+        key,
+        "create_project(save_key=True) saves it, from SSM /ec2/keypair/<key-pair-id>",
+    )

@@ -26,22 +26,34 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def pull_request() -> str | None:
         try:
-            ids = [i for status in ("OPEN", "CLOSED") for i in paginate(
-                cc, "list_pull_requests", "pullRequestIds", repositoryName=PROJECT,
-                pullRequestStatus=status)]
+            ids = [
+                i
+                for status in ("OPEN", "CLOSED")
+                for i in paginate(
+                    cc,
+                    "list_pull_requests",
+                    "pullRequestIds",
+                    repositoryName=PROJECT,
+                    pullRequestStatus=status,
+                )
+            ]
         except ClientError as exc:
             return f"cannot list pull requests of {PROJECT}: {exc.response['Error']['Code']}"
         for pr_id in ids:
             pr = cc.get_pull_request(pullRequestId=pr_id)["pullRequest"]
             for target in pr.get("pullRequestTargets", []):
-                if target.get("sourceReference", "").endswith(BRANCH) and \
-                        target.get("destinationReference", "").endswith("/main"):
+                if target.get("sourceReference", "").endswith(BRANCH) and target.get(
+                    "destinationReference", ""
+                ).endswith("/main"):
                     return None
         return f"no pull request from {BRANCH} into main"
 
     def release_change() -> str | None:
-        found = [e for e in executions(session)
-                 if (e.get("trigger") or {}).get("triggerType") == "StartPipelineExecution"]
+        found = [
+            e
+            for e in executions(session)
+            if (e.get("trigger") or {}).get("triggerType") == "StartPipelineExecution"
+        ]
         if not found:
             return "no execution was started by hand (start_pipeline_execution)"
         if not any(e["status"] == "Succeeded" for e in found):
@@ -50,24 +62,41 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def inside() -> str | None:
         ec2 = client(session, "ec2")
-        ids = [i["InstanceId"] for r in paginate(
-            ec2, "describe_instances", "Reservations",
-            Filters=[{"Name": "tag:Environment", "Values": [f"{PROJECT}-WebApp"]}])
-            for i in r["Instances"]]
+        ids = [
+            i["InstanceId"]
+            for r in paginate(
+                ec2,
+                "describe_instances",
+                "Reservations",
+                Filters=[{"Name": "tag:Environment", "Values": [f"{PROJECT}-WebApp"]}],
+            )
+            for i in r["Instances"]
+        ]
         if not ids:
             raise Failed(f"no instance tagged Environment={PROJECT}-WebApp")
         ssm = client(session, "ssm")
         for command in paginate(ssm, "list_commands", "Commands"):
-            if command.get("DocumentName") == "AWS-RunShellScript" and \
-                    set(command.get("InstanceIds", [])) & set(ids) and \
-                    command.get("Status") == "Success":
+            if (
+                command.get("DocumentName") == "AWS-RunShellScript"
+                and set(command.get("InstanceIds", [])) & set(ids)
+                and command.get("Status") == "Success"
+            ):
                 return None
         return "no AWS-RunShellScript command ran successfully on the web app instance"
 
     cl.add(f"branch {BRANCH} exists", branch, "codecommit.create_branch(...) from main")
-    cl.add(f"a pull request from {BRANCH} into main", pull_request,
-           "codecommit.create_pull_request(title=..., targets=[...])")
-    cl.add(f"a release change of {PIPELINE} succeeded", release_change,
-           "codepipeline.start_pipeline_execution(name=...) then wait for it")
-    cl.add("the deployment was checked inside the instance (SSM Run Command)", inside,
-           "ssm.send_command(DocumentName='AWS-RunShellScript', InstanceIds=[...], ...)")
+    cl.add(
+        f"a pull request from {BRANCH} into main",
+        pull_request,
+        "codecommit.create_pull_request(title=..., targets=[...])",
+    )
+    cl.add(
+        f"a release change of {PIPELINE} succeeded",
+        release_change,
+        "codepipeline.start_pipeline_execution(name=...) then wait for it",
+    )
+    cl.add(
+        "the deployment was checked inside the instance (SSM Run Command)",
+        inside,
+        "ssm.send_command(DocumentName='AWS-RunShellScript', InstanceIds=[...], ...)",
+    )

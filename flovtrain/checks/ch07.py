@@ -41,8 +41,11 @@ def _approved_before(stage: dict[str, Any], wanted: Any) -> str | None:
 
 def _deploys(group: str) -> Any:
     def match(action: dict[str, Any]) -> bool:
-        return (_type(action) == ("Deploy", "CodeDeploy")
-                and action.get("configuration", {}).get("DeploymentGroupName") == group)
+        return (
+            _type(action) == ("Deploy", "CodeDeploy")
+            and action.get("configuration", {}).get("DeploymentGroupName") == group
+        )
+
     return match
 
 
@@ -54,15 +57,21 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     def pipeline(name: str, prod: bool = False) -> dict[str, Any]:
         key = ("pipeline", name)
         if key not in state:
-            cp = (client(prod_session(), "codepipeline") if prod
-                  else client(session, "codepipeline", flovtec.DEV_REGION))
+            cp = (
+                client(prod_session(), "codepipeline")
+                if prod
+                else client(session, "codepipeline", flovtec.DEV_REGION)
+            )
             try:
                 state[key] = cp.get_pipeline(name=name)["pipeline"]
             except ClientError as exc:
                 if error_code(exc) != "PipelineNotFoundException":
                     raise
-                where = (f"the PROD account ({prod_account}) in {flovtec.PROD_REGION}" if prod
-                         else flovtec.DEV_REGION)
+                where = (
+                    f"the PROD account ({prod_account}) in {flovtec.PROD_REGION}"
+                    if prod
+                    else flovtec.DEV_REGION
+                )
                 raise Failed(f"no pipeline {name} in {where}") from None
         return state[key]
 
@@ -75,9 +84,12 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def prod_session() -> boto3.Session:
         if "prod" not in state:
-            state["prod"] = flovtec.assume_role(flovtec.prod_role_arn(prod_account),
-                                                session_name="flovtrain-check",
-                                                region=flovtec.PROD_REGION, session=session)
+            state["prod"] = flovtec.assume_role(
+                flovtec.prod_role_arn(prod_account),
+                session_name="flovtrain-check",
+                region=flovtec.PROD_REGION,
+                session=session,
+            )
         return state["prod"]
 
     def has_pipeline() -> str | None:
@@ -114,21 +126,26 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
             raise
         dev_account = client(session, "sts").get_caller_identity()["Account"]
         for st in policy.get("Statement", []):
-            principals = (st.get("Principal") or {})
+            principals = st.get("Principal") or {}
             principals = principals.get("AWS", []) if isinstance(principals, dict) else principals
             principals = [principals] if isinstance(principals, str) else principals
             actions = st.get("Action", [])
             actions = [actions] if isinstance(actions, str) else actions
-            if (st.get("Effect") == "Allow" and any(dev_account in p for p in principals)
-                    and any(a in ("s3:PutObject", "s3:*") for a in actions)):
+            if (
+                st.get("Effect") == "Allow"
+                and any(dev_account in p for p in principals)
+                and any(a in ("s3:PutObject", "s3:*") for a in actions)
+            ):
                 return None
         return f"no Allow of s3:PutObject for the DEV/UAT account {dev_account} on {staging}"
 
     def prod_pipeline() -> str | None:
         p = pipeline(flovtec.PROD_PIPELINE, prod=True)
         actions = [a for s in p["stages"] for a in s["actions"]]
-        if not any(_type(a) == ("Source", "S3")
-                   and a.get("configuration", {}).get("S3Bucket") == staging for a in actions):
+        if not any(
+            _type(a) == ("Source", "S3") and a.get("configuration", {}).get("S3Bucket") == staging
+            for a in actions
+        ):
             return f"{flovtec.PROD_PIPELINE} has no S3 source on {staging}"
         if not any(_deploys("PROD")(a) for a in actions):
             return f"{flovtec.PROD_PIPELINE} has no CodeDeploy action on deployment group PROD"
@@ -137,13 +154,22 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     def prod_deployed() -> str | None:
         cd = client(prod_session(), "codedeploy")
         try:
-            ids = list(paginate(cd, "list_deployments", "deployments",
-                                applicationName=flovtec.APPLICATION, deploymentGroupName="PROD",
-                                includeOnlyStatuses=["Succeeded"]))
+            ids = list(
+                paginate(
+                    cd,
+                    "list_deployments",
+                    "deployments",
+                    applicationName=flovtec.APPLICATION,
+                    deploymentGroupName="PROD",
+                    includeOnlyStatuses=["Succeeded"],
+                )
+            )
         except ClientError as exc:
             if "NotExist" in error_code(exc) or "NotFound" in error_code(exc):
-                return (f"no CodeDeploy application {flovtec.APPLICATION} with group PROD "
-                        f"in the PROD account")
+                return (
+                    f"no CodeDeploy application {flovtec.APPLICATION} with group PROD "
+                    f"in the PROD account"
+                )
             raise
         return None if ids else "no deployment to group PROD has succeeded yet"
 
@@ -152,11 +178,17 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
             ec2 = client(prod_session(), "ec2")
             state["instances"] = [
                 i["InstanceId"]
-                for r in paginate(ec2, "describe_instances", "Reservations",
-                                  Filters=[{"Name": "tag:Environment", "Values": ["PROD"]},
-                                           {"Name": "instance-state-name",
-                                            "Values": ["pending", "running"]}])
-                for i in r["Instances"]]
+                for r in paginate(
+                    ec2,
+                    "describe_instances",
+                    "Reservations",
+                    Filters=[
+                        {"Name": "tag:Environment", "Values": ["PROD"]},
+                        {"Name": "instance-state-name", "Values": ["pending", "running"]},
+                    ],
+                )
+                for i in r["Instances"]
+            ]
         return state["instances"]
 
     def forwarding() -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -165,17 +197,20 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
             elb = client(prod_session(), "elbv2")
             pairs = []
             for lb in paginate(elb, "describe_load_balancers", "LoadBalancers"):
-                for listener in paginate(elb, "describe_listeners", "Listeners",
-                                         LoadBalancerArn=lb["LoadBalancerArn"]):
+                for listener in paginate(
+                    elb, "describe_listeners", "Listeners", LoadBalancerArn=lb["LoadBalancerArn"]
+                ):
                     if listener.get("Port") != 80:
                         continue
                     for act in listener.get("DefaultActions", []):
                         arns = [act.get("TargetGroupArn")] + [
-                            t.get("TargetGroupArn") for t in
-                            (act.get("ForwardConfig") or {}).get("TargetGroups", [])]
+                            t.get("TargetGroupArn")
+                            for t in (act.get("ForwardConfig") or {}).get("TargetGroups", [])
+                        ]
                         for arn in filter(None, dict.fromkeys(arns)):
-                            tg = elb.describe_target_groups(
-                                TargetGroupArns=[arn])["TargetGroups"][0]
+                            tg = elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][
+                                0
+                            ]
                             if tg.get("Port") == 8090:
                                 pairs.append((lb, tg))
             state["forwarding"] = pairs
@@ -183,8 +218,10 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def listener() -> str | None:
         if not forwarding():
-            return (f"no load balancer in the PROD account ({flovtec.PROD_REGION}) has a "
-                    "listener on port 80 forwarding to a target group on port 8090")
+            return (
+                f"no load balancer in the PROD account ({flovtec.PROD_REGION}) has a "
+                "listener on port 80 forwarding to a target group on port 8090"
+            )
         return None
 
     def registered() -> str | None:
@@ -195,8 +232,9 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
             return "no running instance tagged Environment=PROD in the PROD account"
         elb = client(prod_session(), "elbv2")
         for _, tg in forwarding():
-            targets = elb.describe_target_health(
-                TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
+            targets = elb.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])[
+                "TargetHealthDescriptions"
+            ]
             if wanted & {t["Target"]["Id"] for t in targets}:
                 return None
         return f"instance {sorted(wanted)[0]} is not registered in the 8090 target group"
@@ -207,8 +245,9 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         names = {lb["DNSName"].rstrip(".").lower() for lb, _ in forwarding()}
         r53 = client(prod_session(), "route53")
         for zone in paginate(r53, "list_hosted_zones", "HostedZones"):
-            for record in paginate(r53, "list_resource_record_sets", "ResourceRecordSets",
-                                   HostedZoneId=zone["Id"]):
+            for record in paginate(
+                r53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone["Id"]
+            ):
                 target = (record.get("AliasTarget") or {}).get("DNSName", "")
                 if target.rstrip(".").lower().removeprefix("dualstack.") in names:
                     return None
@@ -221,38 +260,76 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
             for db in paginate(rds, "describe_db_instances", "DBInstances"):
                 if db.get("Engine") == "mysql":
                     return None
-        return (f"no RDS MySQL instance in the PROD account ({flovtec.PROD_REGION}) or in "
-                f"{flovtec.DEV_REGION}")
+        return (
+            f"no RDS MySQL instance in the PROD account ({flovtec.PROD_REGION}) or in "
+            f"{flovtec.DEV_REGION}"
+        )
 
-    cl.add(f"pipeline {flovtec.PIPELINE} exists in {flovtec.DEV_REGION}", has_pipeline,
-           "codepipeline.create_pipeline(pipeline={'name': 'flovtec-webapp', ...}) in eu-west-1")
-    cl.add("stage DEV deploys every change to deployment group DEV (no approval)", dev,
-           "a stage 'DEV' with a CodeDeploy action, DeploymentGroupName 'DEV'")
-    cl.add("stage UAT: a manual approval, then a deployment to group UAT", uat,
-           "stage 'UAT': a Manual approval action (runOrder 1) and a CodeDeploy action on "
-           "group 'UAT' (runOrder 2); then codepipeline.update_pipeline(...)")
-    cl.add("stage PROD: a manual approval, then the release to PROD", prod_release,
-           "stage 'PROD': a Manual approval (runOrder 1), then the publish action (runOrder 2)")
-    cl.add(f"staging bucket {staging} is owned by the PROD account", bucket,
-           "prod.client('s3').create_bucket(Bucket=flovtec.staging_bucket_name()) "
-           "with the PROD account's session (us-east-1)")
-    cl.add("the staging bucket's policy lets the DEV/UAT account put releases", bucket_policy,
-           "prod.client('s3').put_bucket_policy(Bucket=..., Policy=<Allow s3:PutObject for "
-           "arn:aws:iam::<DEV account>:root>)")
-    cl.add(f"PROD pipeline {flovtec.PROD_PIPELINE} (PROD account, {flovtec.PROD_REGION}) "
-           "deploys the staged release to group PROD", prod_pipeline,
-           "create it with the PROD session: S3 source on the staging bucket, CodeDeploy on PROD")
-    cl.add("a deployment to PROD succeeded", prod_deployed,
-           "approve the PROD release in flovtec-webapp, then run flovtec-webapp-prod")
-    cl.add("a load balancer listener on port 80 forwards to a target group on port 8090",
-           listener, "elbv2.create_target_group(Port=8090, ...), elbv2.create_listener(Port=80, "
-           "DefaultActions=[{'Type': 'forward', 'TargetGroupArn': ...}])")
-    cl.add("the PROD instance is registered in the 8090 target group", registered,
-           "elbv2.register_targets(TargetGroupArn=..., Targets=[{'Id': <PROD instance id>, "
-           "'Port': 8090}])")
-    cl.add("a Route 53 alias record points to the load balancer", alias,
-           "route53.change_resource_record_sets(... 'AliasTarget': {'DNSName': <ALB DNSName>, "
-           "'HostedZoneId': <ALB CanonicalHostedZoneId>, ...})")
-    cl.add("an RDS MySQL instance exists", database,
-           "rds.create_db_instance(DBInstanceIdentifier='flovtec-prod-db', Engine='mysql', "
-           "DBInstanceClass='db.t3.micro', ...)")
+    cl.add(
+        f"pipeline {flovtec.PIPELINE} exists in {flovtec.DEV_REGION}",
+        has_pipeline,
+        "codepipeline.create_pipeline(pipeline={'name': 'flovtec-webapp', ...}) in eu-west-1",
+    )
+    cl.add(
+        "stage DEV deploys every change to deployment group DEV (no approval)",
+        dev,
+        "a stage 'DEV' with a CodeDeploy action, DeploymentGroupName 'DEV'",
+    )
+    cl.add(
+        "stage UAT: a manual approval, then a deployment to group UAT",
+        uat,
+        "stage 'UAT': a Manual approval action (runOrder 1) and a CodeDeploy action on "
+        "group 'UAT' (runOrder 2); then codepipeline.update_pipeline(...)",
+    )
+    cl.add(
+        "stage PROD: a manual approval, then the release to PROD",
+        prod_release,
+        "stage 'PROD': a Manual approval (runOrder 1), then the publish action (runOrder 2)",
+    )
+    cl.add(
+        f"staging bucket {staging} is owned by the PROD account",
+        bucket,
+        "prod.client('s3').create_bucket(Bucket=flovtec.staging_bucket_name()) "
+        "with the PROD account's session (us-east-1)",
+    )
+    cl.add(
+        "the staging bucket's policy lets the DEV/UAT account put releases",
+        bucket_policy,
+        "prod.client('s3').put_bucket_policy(Bucket=..., Policy=<Allow s3:PutObject for "
+        "arn:aws:iam::<DEV account>:root>)",
+    )
+    cl.add(
+        f"PROD pipeline {flovtec.PROD_PIPELINE} (PROD account, {flovtec.PROD_REGION}) "
+        "deploys the staged release to group PROD",
+        prod_pipeline,
+        "create it with the PROD session: S3 source on the staging bucket, CodeDeploy on PROD",
+    )
+    cl.add(
+        "a deployment to PROD succeeded",
+        prod_deployed,
+        "approve the PROD release in flovtec-webapp, then run flovtec-webapp-prod",
+    )
+    cl.add(
+        "a load balancer listener on port 80 forwards to a target group on port 8090",
+        listener,
+        "elbv2.create_target_group(Port=8090, ...), elbv2.create_listener(Port=80, "
+        "DefaultActions=[{'Type': 'forward', 'TargetGroupArn': ...}])",
+    )
+    cl.add(
+        "the PROD instance is registered in the 8090 target group",
+        registered,
+        "elbv2.register_targets(TargetGroupArn=..., Targets=[{'Id': <PROD instance id>, "
+        "'Port': 8090}])",
+    )
+    cl.add(
+        "a Route 53 alias record points to the load balancer",
+        alias,
+        "route53.change_resource_record_sets(... 'AliasTarget': {'DNSName': <ALB DNSName>, "
+        "'HostedZoneId': <ALB CanonicalHostedZoneId>, ...})",
+    )
+    cl.add(
+        "an RDS MySQL instance exists",
+        database,
+        "rds.create_db_instance(DBInstanceIdentifier='flovtec-prod-db', Engine='mysql', "
+        "DBInstanceClass='db.t3.micro', ...)",
+    )

@@ -25,12 +25,16 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     athena = client(session, "athena")
 
     def table(name: str) -> dict:
-        return get_or_fail(glue.get_table, f"no Glue table {DATABASE}.{name}",
-                           DatabaseName=DATABASE, Name=name)["Table"]
+        return get_or_fail(
+            glue.get_table, f"no Glue table {DATABASE}.{name}", DatabaseName=DATABASE, Name=name
+        )["Table"]
 
     def database() -> None:
-        get_or_fail(glue.get_database, f"no database {DATABASE}: run CREATE DATABASE {DATABASE}",
-                    Name=DATABASE)
+        get_or_fail(
+            glue.get_database,
+            f"no database {DATABASE}: run CREATE DATABASE {DATABASE}",
+            Name=DATABASE,
+        )
 
     def csv_table() -> None:
         t = table(TABLE)

@@ -78,8 +78,12 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
                 return f"no Firehose delivery stream {STREAM} in {REGION}"
             raise
         dests = desc["DeliveryStreamDescription"].get("Destinations", [])
-        buckets = [(d.get("ExtendedS3DestinationDescription") or d.get("S3DestinationDescription")
-                    or {}).get("BucketARN", "") for d in dests]
+        buckets = [
+            (
+                d.get("ExtendedS3DestinationDescription") or d.get("S3DestinationDescription") or {}
+            ).get("BucketARN", "")
+            for d in dests
+        ]
         buckets = [b.split(":::", 1)[-1] for b in buckets if b]
         if not buckets:
             return f"{STREAM} has no S3 destination"
@@ -91,8 +95,14 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
             return f"no Firehose delivery stream {STREAM} to S3"
         s3 = client(session, "s3", REGION)
         found = s3.list_objects_v2(Bucket=state["bucket"], MaxKeys=1).get("KeyCount", 0)
-        return None if found else (f"bucket {state['bucket']} is empty: put_record, then wait "
-                                   "for the buffer (about a minute on AWS)")
+        return (
+            None
+            if found
+            else (
+                f"bucket {state['bucket']} is empty: put_record, then wait "
+                "for the buffer (about a minute on AWS)"
+            )
+        )
 
     def archive() -> str | None:
         if stream() or "bucket" not in state:
@@ -119,42 +129,72 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         if found[0].get("Namespace", "").startswith("AWS/"):
             return f"{ALARM} watches {found[0]['Namespace']}: use your own namespace"
         if found[0]["StateValue"] != "ALARM":
-            return (f"{ALARM} is {found[0]['StateValue']}: put_metric_data above its "
-                    "threshold, then wait a moment")
+            return (
+                f"{ALARM} is {found[0]['StateValue']}: put_metric_data above its "
+                "threshold, then wait a moment"
+            )
         return None
 
     def parameter(name: str, wanted: str) -> str | None:
         ssm = client(session, "ssm", REGION)
-        found = list(paginate(ssm, "describe_parameters", "Parameters", ParameterFilters=[
-            {"Key": "Name", "Option": "Equals", "Values": [name]}]))
+        found = list(
+            paginate(
+                ssm,
+                "describe_parameters",
+                "Parameters",
+                ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}],
+            )
+        )
         if not found:
             return f"no parameter {name} in {REGION}"
         if found[0].get("Type") != wanted:
             return f"{name} is a {found[0].get('Type')}, not a {wanted}"
         return None
 
-    cl.add(f"SQS queue {QUEUE} is subscribed to SNS topic {TOPIC}", subscribed,
-           "sns.subscribe(TopicArn=<topic ARN>, Protocol='sqs', Endpoint=<queue ARN>)")
-    cl.add(f"the policy of {QUEUE} lets {TOPIC} send to it", policy,
-           "sqs.set_queue_attributes(QueueUrl=..., Attributes={'Policy': json.dumps({... "
-           "'Principal': {'Service': 'sns.amazonaws.com'}, 'Action': 'sqs:SendMessage', "
-           "'Condition': {'ArnEquals': {'aws:SourceArn': <topic ARN>}}})})")
-    cl.add(f"Firehose delivery stream {STREAM} delivers to S3", stream,
-           "firehose.create_delivery_stream(DeliveryStreamName=..., "
-           "ExtendedS3DestinationConfiguration={'BucketARN': ..., 'RoleARN': ...})")
-    cl.add(f"a record sent to {STREAM} arrived in its bucket", delivered,
-           "firehose.put_record(DeliveryStreamName=..., Record={'Data': b'...'})")
-    cl.add("its bucket archives old objects to a Glacier storage class", archive,
-           "s3.put_bucket_lifecycle_configuration(Bucket=..., LifecycleConfiguration={'Rules': "
-           "[{'ID': 'archive', 'Status': 'Enabled', 'Filter': {'Prefix': ''}, "
-           "'Transitions': [{'Days': 30, 'StorageClass': 'GLACIER'}]}]})")
-    cl.add(f"custom-metric alarm {ALARM} is in ALARM", alarm,
-           "cloudwatch.put_metric_alarm(AlarmName=..., Namespace='Flovtec/Shop', ...), then "
-           "put_metric_data above the threshold")
-    cl.add(f"String parameter {PARAMETER_STRING}", lambda: parameter(PARAMETER_STRING, "String"),
-           f"ssm.put_parameter(Name='{PARAMETER_STRING}', Value=..., Type='String', "
-           "Overwrite=True)")
-    cl.add(f"SecureString parameter {PARAMETER_SECRET}",
-           lambda: parameter(PARAMETER_SECRET, "SecureString"),
-           f"ssm.put_parameter(Name='{PARAMETER_SECRET}', Value=..., Type='SecureString', "
-           "Overwrite=True)")
+    cl.add(
+        f"SQS queue {QUEUE} is subscribed to SNS topic {TOPIC}",
+        subscribed,
+        "sns.subscribe(TopicArn=<topic ARN>, Protocol='sqs', Endpoint=<queue ARN>)",
+    )
+    cl.add(
+        f"the policy of {QUEUE} lets {TOPIC} send to it",
+        policy,
+        "sqs.set_queue_attributes(QueueUrl=..., Attributes={'Policy': json.dumps({... "
+        "'Principal': {'Service': 'sns.amazonaws.com'}, 'Action': 'sqs:SendMessage', "
+        "'Condition': {'ArnEquals': {'aws:SourceArn': <topic ARN>}}})})",
+    )
+    cl.add(
+        f"Firehose delivery stream {STREAM} delivers to S3",
+        stream,
+        "firehose.create_delivery_stream(DeliveryStreamName=..., "
+        "ExtendedS3DestinationConfiguration={'BucketARN': ..., 'RoleARN': ...})",
+    )
+    cl.add(
+        f"a record sent to {STREAM} arrived in its bucket",
+        delivered,
+        "firehose.put_record(DeliveryStreamName=..., Record={'Data': b'...'})",
+    )
+    cl.add(
+        "its bucket archives old objects to a Glacier storage class",
+        archive,
+        "s3.put_bucket_lifecycle_configuration(Bucket=..., LifecycleConfiguration={'Rules': "
+        "[{'ID': 'archive', 'Status': 'Enabled', 'Filter': {'Prefix': ''}, "
+        "'Transitions': [{'Days': 30, 'StorageClass': 'GLACIER'}]}]})",
+    )
+    cl.add(
+        f"custom-metric alarm {ALARM} is in ALARM",
+        alarm,
+        "cloudwatch.put_metric_alarm(AlarmName=..., Namespace='Flovtec/Shop', ...), then "
+        "put_metric_data above the threshold",
+    )
+    cl.add(
+        f"String parameter {PARAMETER_STRING}",
+        lambda: parameter(PARAMETER_STRING, "String"),
+        f"ssm.put_parameter(Name='{PARAMETER_STRING}', Value=..., Type='String', Overwrite=True)",
+    )
+    cl.add(
+        f"SecureString parameter {PARAMETER_SECRET}",
+        lambda: parameter(PARAMETER_SECRET, "SecureString"),
+        f"ssm.put_parameter(Name='{PARAMETER_SECRET}', Value=..., Type='SecureString', "
+        "Overwrite=True)",
+    )

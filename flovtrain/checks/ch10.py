@@ -18,9 +18,28 @@ TITLE = "cleanup"
 #: May stay: free, and the account is safer with them.
 MAY_KEEP = (*cleanup.DEFAULT_KEEP, "billing-alerts")
 #: One row per service, in this order.
-SERVICES = ["cloudformation", "codepipeline", "codebuild", "codedeploy", "ec2", "elbv2", "rds",
-            "route53", "s3", "iam", "cloudwatch", "sns", "budgets", "sqs", "firehose", "glacier",
-            "ssm", "logs", "athena", "glue"]
+SERVICES = [
+    "cloudformation",
+    "codepipeline",
+    "codebuild",
+    "codedeploy",
+    "ec2",
+    "elbv2",
+    "rds",
+    "route53",
+    "s3",
+    "iam",
+    "cloudwatch",
+    "sns",
+    "budgets",
+    "sqs",
+    "firehose",
+    "glacier",
+    "ssm",
+    "logs",
+    "athena",
+    "glue",
+]
 
 
 def collect(cl: Checklist, session: boto3.Session) -> None:
@@ -36,14 +55,17 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         rest = df[(df.service == service) & ~df.keep]
         if rest.empty:
             return None
-        shown = ", ".join(f"{k.split(' ', 1)[-1]} {n}" for k, n in zip(rest.kind, rest.name,
-                                                                        strict=True))
+        shown = ", ".join(
+            f"{k.split(' ', 1)[-1]} {n}" for k, n in zip(rest.kind, rest.name, strict=True)
+        )
         return f"still there: {shown}"
 
     for service in SERVICES:
-        cl.add(f"no {service} resources of the workbook left",
-               lambda service=service: nothing_left(service),
-               "cleanup.run(cleanup.plan(), dry_run=False)")
+        cl.add(
+            f"no {service} resources of the workbook left",
+            lambda service=service: nothing_left(service),
+            "cleanup.run(cleanup.plan(), dry_run=False)",
+        )
 
     from flovtrain import flovtec
     from flovtrain.session import current
@@ -54,17 +76,25 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def prod_left() -> str | None:
         try:
-            prod = flovtec.assume_role(flovtec.prod_role_arn(), session_name="flovtrain-check",
-                                       region="us-east-1", session=session)
+            prod = flovtec.assume_role(
+                flovtec.prod_role_arn(),
+                session_name="flovtrain-check",
+                region="us-east-1",
+                session=session,
+            )
         except Exception as exc:  # noqa: BLE001 - any failure to get in is the reason shown
             raise Failed(f"could not assume {flovtec.prod_role_arn()}: {exc}") from None
         df = cleanup.plan(prod, keep=MAY_KEEP)
         rest = df[~df.keep]
         if rest.empty:
             return None
-        return "still there: " + ", ".join(f"{k.split(' ', 1)[-1]} {n}"
-                                           for k, n in zip(rest.kind, rest.name, strict=True))
+        return "still there: " + ", ".join(
+            f"{k.split(' ', 1)[-1]} {n}" for k, n in zip(rest.kind, rest.name, strict=True)
+        )
 
-    cl.add(f"nothing of the workbook left in the PROD account {flovtec.prod_account_id()}",
-           prod_left, "prod = flovtec.assume_role(flovtec.prod_role_arn(), region='us-east-1'); "
-           "cleanup.run(cleanup.plan(prod), dry_run=False, session=prod)")
+    cl.add(
+        f"nothing of the workbook left in the PROD account {flovtec.prod_account_id()}",
+        prod_left,
+        "prod = flovtec.assume_role(flovtec.prod_role_arn(), region='us-east-1'); "
+        "cleanup.run(cleanup.plan(prod), dry_run=False, session=prod)",
+    )

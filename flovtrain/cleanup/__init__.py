@@ -110,12 +110,38 @@ DEFAULT_KEEP = ("account alias", "password policy")
 ORDER = [kind.name for kind in ordered()]
 
 __all__ = [
-    "plan", "iter_plan", "run", "summary", "local_credentials", "remove_local_credentials",
-    "COLUMNS", "RESULT_COLUMNS", "LOCAL_COLUMNS", "DEFAULT_REGIONS", "DEFAULT_KEEP",
-    "KEEP_GROUPS", "ORDER", "KINDS", "GLOBAL", "GONE", "STACK_GONE", "Kind", "CleanupWarning",
-    "PREFIX", "PREFIXES", "USERS", "GROUPS", "ROOT_MFA_DEVICE", "BILLING_TOPIC",
-    "BILLING_ALARMS", "BUDGETS", "BUCKET_PREFIXES", "WORKGROUPS", "GLUE_DATABASES",
-    "PARAMETER_PATH", "LOG_GROUP_PREFIXES",
+    "plan",
+    "iter_plan",
+    "run",
+    "summary",
+    "local_credentials",
+    "remove_local_credentials",
+    "COLUMNS",
+    "RESULT_COLUMNS",
+    "LOCAL_COLUMNS",
+    "DEFAULT_REGIONS",
+    "DEFAULT_KEEP",
+    "KEEP_GROUPS",
+    "ORDER",
+    "KINDS",
+    "GLOBAL",
+    "GONE",
+    "STACK_GONE",
+    "Kind",
+    "CleanupWarning",
+    "PREFIX",
+    "PREFIXES",
+    "USERS",
+    "GROUPS",
+    "ROOT_MFA_DEVICE",
+    "BILLING_TOPIC",
+    "BILLING_ALARMS",
+    "BUDGETS",
+    "BUCKET_PREFIXES",
+    "WORKGROUPS",
+    "GLUE_DATABASES",
+    "PARAMETER_PATH",
+    "LOG_GROUP_PREFIXES",
 ]
 
 
@@ -130,8 +156,11 @@ def _kept(row: dict[str, Any], keep: Iterable[str]) -> bool:
     return False
 
 
-def iter_plan(session: boto3.Session | None = None, regions: Iterable[str] = DEFAULT_REGIONS,
-              keep: Iterable[str] = DEFAULT_KEEP) -> Iterator[dict[str, Any]]:
+def iter_plan(
+    session: boto3.Session | None = None,
+    regions: Iterable[str] = DEFAULT_REGIONS,
+    keep: Iterable[str] = DEFAULT_KEEP,
+) -> Iterator[dict[str, Any]]:
     """Yield the rows of :func:`plan` as dicts (same keys as its columns), kind by kind.
 
     Examples
@@ -151,14 +180,23 @@ def iter_plan(session: boto3.Session | None = None, regions: Iterable[str] = DEF
 def _rows(scan: Scan) -> list[dict[str, Any]]:
     """Every row ``scan`` finds: kind by kind in each region, then the account's global ones."""
     kinds = ordered()
-    found = [row for region in scan.regions for kind in kinds if kind.regional
-             for row in scan.rows(kind.name, region)]
-    return found + [row for kind in kinds if not kind.regional
-                    for row in scan.rows(kind.name, GLOBAL)]
+    found = [
+        row
+        for region in scan.regions
+        for kind in kinds
+        if kind.regional
+        for row in scan.rows(kind.name, region)
+    ]
+    return found + [
+        row for kind in kinds if not kind.regional for row in scan.rows(kind.name, GLOBAL)
+    ]
 
 
-def plan(session: boto3.Session | None = None, regions: Iterable[str] = DEFAULT_REGIONS,
-         keep: Iterable[str] = DEFAULT_KEEP) -> pd.DataFrame:
+def plan(
+    session: boto3.Session | None = None,
+    regions: Iterable[str] = DEFAULT_REGIONS,
+    keep: Iterable[str] = DEFAULT_KEEP,
+) -> pd.DataFrame:
     """List everything the workbook created: one row per resource, in removal order.
 
     Parameters
@@ -209,8 +247,9 @@ def _not_found(scan: Scan, row: dict[str, Any]) -> str:
     return "already gone"
 
 
-def _attempt(action: Callable[[Scan, dict[str, Any]], None], scan: Scan,
-             row: dict[str, Any]) -> str:
+def _attempt(
+    action: Callable[[Scan, dict[str, Any]], None], scan: Scan, row: dict[str, Any]
+) -> str:
     """Do ``action`` for one row; say what came of it (an error never stops the other rows)."""
     try:
         action(scan, row)
@@ -221,8 +260,9 @@ def _attempt(action: Callable[[Scan, dict[str, Any]], None], scan: Scan,
     return "deleted"
 
 
-def run(plan_df: pd.DataFrame | None = None, dry_run: bool = True,
-        session: boto3.Session | None = None) -> pd.DataFrame:
+def run(
+    plan_df: pd.DataFrame | None = None, dry_run: bool = True, session: boto3.Session | None = None
+) -> pd.DataFrame:
     """Remove the rows of a plan that are not kept; a dry run (the default) removes nothing.
 
     Parameters
@@ -256,13 +296,16 @@ def run(plan_df: pd.DataFrame | None = None, dry_run: bool = True,
         plan_df = plan(s)
     missing = [c for c in COLUMNS if c not in plan_df.columns]
     if missing:
-        raise ValueError(f"plan_df lacks the columns {missing}: pass a frame from "
-                         "flovtrain.cleanup.plan() (filter rows, but keep the columns)")
+        raise ValueError(
+            f"plan_df lacks the columns {missing}: pass a frame from "
+            "flovtrain.cleanup.plan() (filter rows, but keep the columns)"
+        )
     rows = [dict(r) for r in plan_df[COLUMNS].to_dict("records")]
     order = {k: i for i, k in enumerate(ORDER)}
     rows.sort(key=lambda r: order.get(r["kind"], len(order)))
-    regions = tuple(dict.fromkeys(r["region"] for r in rows if r["region"] != GLOBAL)) or \
-        DEFAULT_REGIONS
+    regions = (
+        tuple(dict.fromkeys(r["region"] for r in rows if r["region"] != GLOBAL)) or DEFAULT_REGIONS
+    )
     # What exists now: a stale row (already removed) is reported, never retried blindly.
     acting = any(not r["keep"] for r in rows)
     now = Scan(s, regions)
@@ -286,8 +329,9 @@ def run(plan_df: pd.DataFrame | None = None, dry_run: bool = True,
         elif dry_run:
             results[i] = "would delete"
         elif row["kind"] not in KINDS:
-            raise ValueError(f"unknown kind {row['kind']!r} in the plan: make the plan with "
-                             "cleanup.plan()")
+            raise ValueError(
+                f"unknown kind {row['kind']!r} in the plan: make the plan with cleanup.plan()"
+            )
         else:
             results[i] = _attempt(KINDS[row["kind"]].delete, scan, row)
     out = pd.DataFrame(rows, columns=COLUMNS)

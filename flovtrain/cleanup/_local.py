@@ -16,9 +16,12 @@ def _credential_files(folder: str | os.PathLike[str] | None) -> list[Path]:
     path = Path(folder) if folder is not None else credentials_folder()
     if not path.is_dir():
         return []
-    return sorted(p for p in path.iterdir()
-                  if p.is_file() and (p.suffix == ".pem" or p.name.endswith(
-                      ("_accessKeys.csv", "_credentials.csv"))))
+    return sorted(
+        p
+        for p in path.iterdir()
+        if p.is_file()
+        and (p.suffix == ".pem" or p.name.endswith(("_accessKeys.csv", "_credentials.csv")))
+    )
 
 
 def local_credentials(folder: str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -41,19 +44,35 @@ def local_credentials(folder: str | os.PathLike[str] | None = None) -> pd.DataFr
     rows = []
     for p in _credential_files(folder):
         if p.suffix == ".pem":
-            rows.append({"file": p.name, "kind": "EC2 private key",
-                         "note": "its key pair is deleted with the stack: delete the file"})
+            rows.append(
+                {
+                    "file": p.name,
+                    "kind": "EC2 private key",
+                    "note": "its key pair is deleted with the stack: delete the file",
+                }
+            )
         elif p.name.endswith("_accessKeys.csv"):
-            rows.append({"file": p.name, "kind": "access key",
-                         "note": "the key is deleted with its user: delete the file"})
+            rows.append(
+                {
+                    "file": p.name,
+                    "kind": "access key",
+                    "note": "the key is deleted with its user: delete the file",
+                }
+            )
         else:
-            rows.append({"file": p.name, "kind": "console password",
-                         "note": "the login profile is deleted with its user: delete the file"})
+            rows.append(
+                {
+                    "file": p.name,
+                    "kind": "console password",
+                    "note": "the login profile is deleted with its user: delete the file",
+                }
+            )
     return pd.DataFrame(rows, columns=LOCAL_COLUMNS)
 
 
-def remove_local_credentials(dry_run: bool = True,
-                             folder: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+def remove_local_credentials(
+    dry_run: bool = True, folder: str | os.PathLike[str] | None = None
+) -> pd.DataFrame:
     """Delete the files :func:`local_credentials` lists (dry run by default).
 
     Parameters

@@ -32,12 +32,28 @@ PARAMETER_PATH = "/flovtrain/"
 LOG_GROUP_PREFIXES = (f"/aws/codebuild/{PREFIX}", f"/aws/kinesisfirehose/{PREFIX}")
 
 #: Error codes that mean "it is not there (any more)".
-GONE = {"NoSuchBucket", "NoSuchEntity", "NotFound", "NotFoundException",
-        "ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue",
-        "QueueDoesNotExist", "InvalidInstanceID.NotFound", "InvalidKeyPair.NotFound",
-        "ParameterNotFound", "EntityNotFoundException", "404", "NoSuchKey",
-        "PipelineNotFoundException", "ApplicationDoesNotExistException", "DBInstanceNotFound",
-        "LoadBalancerNotFound", "TargetGroupNotFound", "InvalidGroup.NotFound", "NoSuchHostedZone"}
+GONE = {
+    "NoSuchBucket",
+    "NoSuchEntity",
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "InvalidInstanceID.NotFound",
+    "InvalidKeyPair.NotFound",
+    "ParameterNotFound",
+    "EntityNotFoundException",
+    "404",
+    "NoSuchKey",
+    "PipelineNotFoundException",
+    "ApplicationDoesNotExistException",
+    "DBInstanceNotFound",
+    "LoadBalancerNotFound",
+    "TargetGroupNotFound",
+    "InvalidGroup.NotFound",
+    "NoSuchHostedZone",
+}
 #: Error codes of a list call that mean "this account or region does not offer the service".
 UNAVAILABLE = {"UnrecognizedClientException", "OptInRequired", "SubscriptionRequiredException"}
 
@@ -65,8 +81,9 @@ def tagged(tags: Any) -> bool:
     return any((t.get("Key") or t.get("key")) == config.WORKSHOP_TAG_KEY for t in tags or [])
 
 
-def tags_say_ours(call: Callable[..., dict[str, Any]], tags_key: str = "Tags",
-                  **kwargs: Any) -> bool:
+def tags_say_ours(
+    call: Callable[..., dict[str, Any]], tags_key: str = "Tags", **kwargs: Any
+) -> bool:
     """True when the tags ``call(**kwargs)`` answers hold the workshop tag key.
 
     An error (no tags, or a resource in a region we cannot read) means: not ours.

@@ -64,8 +64,7 @@ class Scan:
 
     def account(self) -> str:
         """The account id of the session."""
-        return self.shared("account",
-                           lambda: self.client("sts").get_caller_identity()["Account"])
+        return self.shared("account", lambda: self.client("sts").get_caller_identity()["Account"])
 
     def rows(self, kind: str, region: str) -> list[dict[str, Any]]:
         """The plan rows of ``kind`` in ``region`` (``global`` for a global kind), found once."""
@@ -74,15 +73,24 @@ class Scan:
     def owned(self, region: str | None = None) -> set[str]:
         """Physical ids of what the planned stacks of ``region`` (None: of every region) own."""
         regions = self.regions if region is None else (region,)
-        return self.shared(("owned", regions), lambda: {
-            r.get("PhysicalResourceId", "") for where in regions
-            for stack in self.rows("cloudformation stack", where)
-            for r in self.stack_resources(where, stack["id"])})
+        return self.shared(
+            ("owned", regions),
+            lambda: {
+                r.get("PhysicalResourceId", "")
+                for where in regions
+                for stack in self.rows("cloudformation stack", where)
+                for r in self.stack_resources(where, stack["id"])
+            },
+        )
 
     def stack_resources(self, region: str, stack: str) -> list[dict[str, Any]]:
         """What ``stack`` (name or id) holds: ``describe_stack_resources``, asked once."""
-        return self.shared(("stack resources", region, stack), lambda: self.client(
-            "cloudformation", region).describe_stack_resources(StackName=stack)["StackResources"])
+        return self.shared(
+            ("stack resources", region, stack),
+            lambda: self.client("cloudformation", region).describe_stack_resources(StackName=stack)[
+                "StackResources"
+            ],
+        )
 
 
 # -- the registry ----------------------------------------------------------------------------
@@ -151,8 +159,14 @@ def ordered() -> list[Kind]:
 
 def _find(kind: Kind, scan: Scan, region: str) -> Iterator[dict[str, Any]]:
     """The rows of ``kind`` in ``region``: one candidate at a time, each on its own."""
-    defaults = {"service": kind.service, "region": region, "kind": kind.name,
-                "removal": kind.removal, "billable": kind.billable, "keep": False}
+    defaults = {
+        "service": kind.service,
+        "region": region,
+        "kind": kind.name,
+        "removal": kind.removal,
+        "billable": kind.billable,
+        "keep": False,
+    }
     try:
         for item in kind.list(scan, region):
             try:
@@ -174,35 +188,50 @@ def _unreadable(kind: Kind, scan: Scan, region: str, item: Any, exc: Exception) 
     label = _label(item)
     reason = why(exc) if isinstance(exc, ClientError) else str(exc)
     scan.unreadable[kind.name, region, label] = reason
-    warnings.warn(f"cleanup: could not read {kind.name} {label} in {region} ({reason}); it is "
-                  "not in the plan: run the plan again, or remove it by hand", CleanupWarning,
-                  stacklevel=3)
+    warnings.warn(
+        f"cleanup: could not read {kind.name} {label} in {region} ({reason}); it is "
+        "not in the plan: run the plan again, or remove it by hand",
+        CleanupWarning,
+        stacklevel=3,
+    )
 
 
 def _label(item: Any) -> str:
     """A candidate's name for a message: a string as it is, a dict by its first name-like key."""
     if isinstance(item, dict):
-        return next((value for key, value in item.items() if isinstance(value, str)
-                     and key.lower().endswith(("name", "arn", "url", "id"))), "?")
+        return next(
+            (
+                value
+                for key, value in item.items()
+                if isinstance(value, str) and key.lower().endswith(("name", "arn", "url", "id"))
+            ),
+            "?",
+        )
     return str(item)
 
 
 # -- declaring a kind in few words -----------------------------------------------------------
-def listed(service: str, operation: str, key: str, **kwargs: Any
-           ) -> Callable[[Scan, str], Iterator[Any]]:
+def listed(
+    service: str, operation: str, key: str, **kwargs: Any
+) -> Callable[[Scan, str], Iterator[Any]]:
     """A ``list`` that pages ``operation`` of ``service`` and yields the items under ``key``."""
+
     def list_(scan: Scan, region: str) -> Iterator[Any]:
         return paginate(scan.client(service, region), operation, key, **kwargs)
 
     return list_
 
 
-def named_ours(chapter: str, name: Callable[[Any], str] = str,
-               id_: Callable[[Any], str] | None = None, unless_owned: bool = True
-               ) -> Callable[[Scan, str, Any], Found]:
+def named_ours(
+    chapter: str,
+    name: Callable[[Any], str] = str,
+    id_: Callable[[Any], str] | None = None,
+    unless_owned: bool = True,
+) -> Callable[[Scan, str, Any], Found]:
     """A ``describe``: the item is ours when its ``name(item)`` has our prefix (and, with
     ``unless_owned``, no planned stack owns it); the row's id is ``id_(item)`` (default: the
     name)."""
+
     def describe(scan: Scan, region: str, item: Any) -> Found:
         found = name(item)
         if not ours(found) or unless_owned and found in scan.owned(region):
@@ -212,9 +241,11 @@ def named_ours(chapter: str, name: Callable[[Any], str] = str,
     return describe
 
 
-def call_with_id(service: str, operation: str, parameter: str
-                 ) -> Callable[[Scan, dict[str, Any]], None]:
+def call_with_id(
+    service: str, operation: str, parameter: str
+) -> Callable[[Scan, dict[str, Any]], None]:
     """A ``delete`` that is one call taking the row's id, e.g. ``delete_queue(QueueUrl=id)``."""
+
     def delete(scan: Scan, row: dict[str, Any]) -> None:
         getattr(scan.client(service, row["region"]), operation)(**{parameter: row["id"]})
 

@@ -26,23 +26,24 @@ def _describe_workgroup(scan: Scan, region: str, group: dict[str, Any]) -> Found
         return None
     if not (name in WORKGROUPS or ours(name)):
         arn = f"arn:aws:athena:{region}:{scan.account()}:workgroup/{name}"
-        if not tags_say_ours(scan.client("athena", region).list_tags_for_resource,
-                             ResourceARN=arn):
+        if not tags_say_ours(scan.client("athena", region).list_tags_for_resource, ResourceARN=arn):
             return None
     return {"chapter": "08", "name": name, "id": name}
 
 
 def _delete_workgroup(scan: Scan, row: dict[str, Any]) -> None:
-    scan.client("athena", row["region"]).delete_work_group(WorkGroup=row["id"],
-                                                           RecursiveDeleteOption=True)
+    scan.client("athena", row["region"]).delete_work_group(
+        WorkGroup=row["id"], RecursiveDeleteOption=True
+    )
 
 
 def _named_queries(scan: Scan, region: str) -> Iterator[dict[str, Any]]:
     athena = scan.client("athena", region)
     ids = list(paginate(athena, "list_named_queries", "NamedQueryIds"))
     for start in range(0, len(ids), _BATCH):
-        yield from athena.batch_get_named_query(
-            NamedQueryIds=ids[start:start + _BATCH]).get("NamedQueries", [])
+        yield from athena.batch_get_named_query(NamedQueryIds=ids[start : start + _BATCH]).get(
+            "NamedQueries", []
+        )
 
 
 def _describe_named_query(scan: Scan, region: str, query: dict[str, Any]) -> Found:
@@ -51,14 +52,28 @@ def _describe_named_query(scan: Scan, region: str, query: dict[str, Any]) -> Fou
     return None
 
 
-WORKGROUP = register(Kind(
-    "athena workgroup", "athena", order=220, list=_workgroups, describe=_describe_workgroup,
-    delete=_delete_workgroup, removal="delete_work_group(RecursiveDeleteOption=True)"))
-NAMED_QUERY = register(Kind(
-    "athena named query", "athena", order=210, list=_named_queries,
-    describe=_describe_named_query,
-    delete=call_with_id("athena", "delete_named_query", "NamedQueryId"),
-    removal="delete_named_query"))
+WORKGROUP = register(
+    Kind(
+        "athena workgroup",
+        "athena",
+        order=220,
+        list=_workgroups,
+        describe=_describe_workgroup,
+        delete=_delete_workgroup,
+        removal="delete_work_group(RecursiveDeleteOption=True)",
+    )
+)
+NAMED_QUERY = register(
+    Kind(
+        "athena named query",
+        "athena",
+        order=210,
+        list=_named_queries,
+        describe=_describe_named_query,
+        delete=call_with_id("athena", "delete_named_query", "NamedQueryId"),
+        removal="delete_named_query",
+    )
+)
 
 
 # -- Glue ------------------------------------------------------------------------------------
@@ -73,8 +88,12 @@ def _databases_found(scan: Scan, region: str) -> list[dict[str, Any]]:
 
 
 def _describe_tables(scan: Scan, region: str, db: dict[str, Any]) -> Found:
-    names = (f"{db['name']}.{t['Name']}" for t in paginate(
-        scan.client("glue", region), "get_tables", "TableList", DatabaseName=db["name"]))
+    names = (
+        f"{db['name']}.{t['Name']}"
+        for t in paginate(
+            scan.client("glue", region), "get_tables", "TableList", DatabaseName=db["name"]
+        )
+    )
     return [{"chapter": "08", "name": name, "id": name} for name in names]
 
 
@@ -83,10 +102,25 @@ def _delete_table(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("glue", row["region"]).delete_table(DatabaseName=database, Name=table)
 
 
-TABLE = register(Kind(
-    "glue table", "glue", order=230, list=_databases_found, describe=_describe_tables,
-    delete=_delete_table, removal="delete_table (data in S3 stays)"))
-DATABASE = register(Kind(
-    "glue database", "glue", order=240, list=listed("glue", "get_databases", "DatabaseList"),
-    describe=_describe_database, delete=call_with_id("glue", "delete_database", "Name"),
-    removal="delete_database"))
+TABLE = register(
+    Kind(
+        "glue table",
+        "glue",
+        order=230,
+        list=_databases_found,
+        describe=_describe_tables,
+        delete=_delete_table,
+        removal="delete_table (data in S3 stays)",
+    )
+)
+DATABASE = register(
+    Kind(
+        "glue database",
+        "glue",
+        order=240,
+        list=listed("glue", "get_databases", "DatabaseList"),
+        describe=_describe_database,
+        delete=call_with_id("glue", "delete_database", "Name"),
+        removal="delete_database",
+    )
+)

@@ -13,8 +13,9 @@ REGION = "us-east-1"
 
 
 def _budgets(scan: Scan, region: str) -> Any:
-    return paginate(scan.client("budgets", REGION), "describe_budgets", "Budgets",
-                    AccountId=scan.account())
+    return paginate(
+        scan.client("budgets", REGION), "describe_budgets", "Budgets", AccountId=scan.account()
+    )
 
 
 def _describe(scan: Scan, region: str, budget: dict[str, Any]) -> Found:
@@ -28,6 +29,15 @@ def _delete(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("budgets", REGION).delete_budget(AccountId=scan.account(), BudgetName=row["id"])
 
 
-BUDGET = register(Kind(
-    "budgets budget", "budgets", order=250, list=_budgets, describe=_describe, delete=_delete,
-    removal="delete_budget", regional=False))
+BUDGET = register(
+    Kind(
+        "budgets budget",
+        "budgets",
+        order=250,
+        list=_budgets,
+        describe=_describe,
+        delete=_delete,
+        removal="delete_budget",
+        regional=False,
+    )
+)

@@ -15,10 +15,18 @@ STACK_GONE = {"DELETE_COMPLETE"}
 def _describe(scan: Scan, region: str, stack: dict[str, Any]) -> Found:
     if stack["StackStatus"] in STACK_GONE or not tagged(stack.get("Tags")):
         return None
-    kinds = sorted({r["ResourceType"].split("::", 1)[-1]
-                    for r in scan.stack_resources(region, stack["StackId"])})
-    return {"chapter": "04", "name": stack["StackName"], "id": stack["StackId"],
-            "removal": "delete_stack: removes " + ", ".join(kinds)}
+    kinds = sorted(
+        {
+            r["ResourceType"].split("::", 1)[-1]
+            for r in scan.stack_resources(region, stack["StackId"])
+        }
+    )
+    return {
+        "chapter": "04",
+        "name": stack["StackName"],
+        "id": stack["StackId"],
+        "removal": "delete_stack: removes " + ", ".join(kinds),
+    }
 
 
 def _delete(scan: Scan, row: dict[str, Any]) -> None:
@@ -26,7 +34,15 @@ def _delete(scan: Scan, row: dict[str, Any]) -> None:
     wait_for_stack_deleted(row["id"], session=scan.session, region=row["region"])
 
 
-STACK = register(Kind(
-    "cloudformation stack", "cloudformation", order=30,
-    list=listed("cloudformation", "describe_stacks", "Stacks"), describe=_describe,
-    delete=_delete, removal="delete_stack", billable=True))
+STACK = register(
+    Kind(
+        "cloudformation stack",
+        "cloudformation",
+        order=30,
+        list=listed("cloudformation", "describe_stacks", "Stacks"),
+        describe=_describe,
+        delete=_delete,
+        removal="delete_stack",
+        billable=True,
+    )
+)

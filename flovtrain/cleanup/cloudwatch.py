@@ -10,11 +10,18 @@ from flovtrain.cleanup._registry import Found, Kind, Scan, listed, register
 
 def _describe(scan: Scan, region: str, alarm: dict[str, Any]) -> Found:
     name = alarm["AlarmName"]
-    if name in BILLING_ALARMS or ours(name) or tags_say_ours(
-            scan.client("cloudwatch", region).list_tags_for_resource,
-            ResourceARN=alarm["AlarmArn"]):
-        return {"chapter": "03" if name in BILLING_ALARMS else "09", "name": name,
-                "id": alarm["AlarmArn"]}
+    if (
+        name in BILLING_ALARMS
+        or ours(name)
+        or tags_say_ours(
+            scan.client("cloudwatch", region).list_tags_for_resource, ResourceARN=alarm["AlarmArn"]
+        )
+    ):
+        return {
+            "chapter": "03" if name in BILLING_ALARMS else "09",
+            "name": name,
+            "id": alarm["AlarmArn"],
+        }
     return None
 
 
@@ -22,7 +29,14 @@ def _delete(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("cloudwatch", row["region"]).delete_alarms(AlarmNames=[row["name"]])
 
 
-ALARM = register(Kind(
-    "cloudwatch alarm", "cloudwatch", order=20,
-    list=listed("cloudwatch", "describe_alarms", "MetricAlarms"), describe=_describe,
-    delete=_delete, removal="delete_alarms"))
+ALARM = register(
+    Kind(
+        "cloudwatch alarm",
+        "cloudwatch",
+        order=20,
+        list=listed("cloudwatch", "describe_alarms", "MetricAlarms"),
+        describe=_describe,
+        delete=_delete,
+        removal="delete_alarms",
+    )
+)

@@ -22,16 +22,20 @@ def _describe_instance(scan: Scan, region: str, instance: dict[str, Any]) -> Fou
     if instance["InstanceId"] in scan.owned(region) or not tagged(instance.get("Tags")):
         return None
     name = ec2.tags(instance).get("Name", "")
-    return {"chapter": "07" if name.startswith("flovtec-") else "04", "name": name,
-            "id": instance["InstanceId"]}
+    return {
+        "chapter": "07" if name.startswith("flovtec-") else "04",
+        "name": name,
+        "id": instance["InstanceId"],
+    }
 
 
 def _terminate(scan: Scan, row: dict[str, Any]) -> None:
     client = scan.client("ec2", row["region"])
     client.terminate_instances(InstanceIds=[row["id"]])
     # security groups can go only once their instances are gone (a minute or two on AWS)
-    client.get_waiter("instance_terminated").wait(InstanceIds=[row["id"]],
-                                                  WaiterConfig={"Delay": 5, "MaxAttempts": 60})
+    client.get_waiter("instance_terminated").wait(
+        InstanceIds=[row["id"]], WaiterConfig={"Delay": 5, "MaxAttempts": 60}
+    )
 
 
 def _key_pairs(scan: Scan, region: str) -> Any:
@@ -57,14 +61,37 @@ def _describe_group(scan: Scan, region: str, group: dict[str, Any]) -> Found:
     return None
 
 
-INSTANCE = register(Kind(
-    "ec2 instance", "ec2", order=70, list=_instances, describe=_describe_instance,
-    delete=_terminate, removal="terminate_instances", billable=True))
-KEY_PAIR = register(Kind(
-    "ec2 key pair", "ec2", order=110, list=_key_pairs, describe=_describe_key_pair,
-    delete=_delete_key_pair, removal="delete_key_pair (delete the saved .pem too)"))
-SECURITY_GROUP = register(Kind(
-    "ec2 security group", "ec2", order=120,
-    list=listed("ec2", "describe_security_groups", "SecurityGroups"), describe=_describe_group,
-    delete=call_with_id("ec2", "delete_security_group", "GroupId"),
-    removal="delete_security_group (after its instances and load balancers are gone)"))
+INSTANCE = register(
+    Kind(
+        "ec2 instance",
+        "ec2",
+        order=70,
+        list=_instances,
+        describe=_describe_instance,
+        delete=_terminate,
+        removal="terminate_instances",
+        billable=True,
+    )
+)
+KEY_PAIR = register(
+    Kind(
+        "ec2 key pair",
+        "ec2",
+        order=110,
+        list=_key_pairs,
+        describe=_describe_key_pair,
+        delete=_delete_key_pair,
+        removal="delete_key_pair (delete the saved .pem too)",
+    )
+)
+SECURITY_GROUP = register(
+    Kind(
+        "ec2 security group",
+        "ec2",
+        order=120,
+        list=listed("ec2", "describe_security_groups", "SecurityGroups"),
+        describe=_describe_group,
+        delete=call_with_id("ec2", "delete_security_group", "GroupId"),
+        removal="delete_security_group (after its instances and load balancers are gone)",
+    )
+)

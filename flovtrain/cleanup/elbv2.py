@@ -11,15 +11,30 @@ from flovtrain.cleanup._registry import Kind, call_with_id, listed, named_ours, 
 
 def _declare(noun: str, snake: str, order: int, removal: str, billable: bool = False) -> Kind:
     """Register the kind of AWS's ``noun`` (``"LoadBalancer"``, snake ``"load_balancer"``)."""
-    return register(Kind(
-        f"elbv2 {snake.replace('_', ' ')}", "elbv2", order=order,
-        list=listed("elbv2", f"describe_{snake}s", f"{noun}s"),
-        describe=named_ours("07", name=lambda item: item[f"{noun}Name"],
-                            id_=lambda item: item[f"{noun}Arn"], unless_owned=False),
-        delete=call_with_id("elbv2", f"delete_{snake}", f"{noun}Arn"), removal=removal,
-        billable=billable))
+    return register(
+        Kind(
+            f"elbv2 {snake.replace('_', ' ')}",
+            "elbv2",
+            order=order,
+            list=listed("elbv2", f"describe_{snake}s", f"{noun}s"),
+            describe=named_ours(
+                "07",
+                name=lambda item: item[f"{noun}Name"],
+                id_=lambda item: item[f"{noun}Arn"],
+                unless_owned=False,
+            ),
+            delete=call_with_id("elbv2", f"delete_{snake}", f"{noun}Arn"),
+            removal=removal,
+            billable=billable,
+        )
+    )
 
 
-LOAD_BALANCER = _declare("LoadBalancer", "load_balancer", 80,
-                         "delete_load_balancer (its listeners go with it)", billable=True)
+LOAD_BALANCER = _declare(
+    "LoadBalancer",
+    "load_balancer",
+    80,
+    "delete_load_balancer (its listeners go with it)",
+    billable=True,
+)
 TARGET_GROUP = _declare("TargetGroup", "target_group", 90, "delete_target_group")

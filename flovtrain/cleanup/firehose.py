@@ -9,23 +9,35 @@ from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, registe
 
 
 def _streams(scan: Scan, region: str) -> Any:
-    return scan.client("firehose", region).list_delivery_streams(Limit=1000).get(
-        "DeliveryStreamNames", [])
+    return (
+        scan.client("firehose", region)
+        .list_delivery_streams(Limit=1000)
+        .get("DeliveryStreamNames", [])
+    )
 
 
 def _describe(scan: Scan, region: str, name: str) -> Found:
     firehose = scan.client("firehose", region)
     status = firehose.describe_delivery_stream(DeliveryStreamName=name)[
-        "DeliveryStreamDescription"]["DeliveryStreamStatus"]
+        "DeliveryStreamDescription"
+    ]["DeliveryStreamStatus"]
     if status == "DELETING":  # on AWS deletion takes a while: it is on its way out
         return None
-    if ours(name) or tagged(firehose.list_tags_for_delivery_stream(
-            DeliveryStreamName=name).get("Tags", [])):
+    if ours(name) or tagged(
+        firehose.list_tags_for_delivery_stream(DeliveryStreamName=name).get("Tags", [])
+    ):
         return {"chapter": "09", "name": name, "id": name}
     return None
 
 
-STREAM = register(Kind(
-    "firehose delivery stream", "firehose", order=170, list=_streams, describe=_describe,
-    delete=call_with_id("firehose", "delete_delivery_stream", "DeliveryStreamName"),
-    removal="delete_delivery_stream"))
+STREAM = register(
+    Kind(
+        "firehose delivery stream",
+        "firehose",
+        order=170,
+        list=_streams,
+        describe=_describe,
+        delete=call_with_id("firehose", "delete_delivery_stream", "DeliveryStreamName"),
+        removal="delete_delivery_stream",
+    )
+)

@@ -23,8 +23,11 @@ def _describe_role(scan: Scan, region: str, role: dict[str, Any]) -> Found:
     if name in scan.owned() or role.get("Path", "/").startswith("/aws-service-role/"):
         return None
     if ours(name) or tagged(scan.client("iam").list_role_tags(RoleName=name).get("Tags", [])):
-        return {"chapter": "07" if name.startswith("flovtec-") else "09", "name": name,
-                "id": role["RoleId"]}
+        return {
+            "chapter": "07" if name.startswith("flovtec-") else "09",
+            "name": name,
+            "id": role["RoleId"],
+        }
     return None
 
 
@@ -40,10 +43,12 @@ def _delete_with_policies(iam: Any, entity: str, name: str) -> None:
 
 def _delete_role(scan: Scan, row: dict[str, Any]) -> None:
     iam, role = scan.client("iam"), row["name"]
-    for profile in paginate(iam, "list_instance_profiles_for_role", "InstanceProfiles",
-                            RoleName=role):
-        iam.remove_role_from_instance_profile(InstanceProfileName=profile["InstanceProfileName"],
-                                              RoleName=role)
+    for profile in paginate(
+        iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=role
+    ):
+        iam.remove_role_from_instance_profile(
+            InstanceProfileName=profile["InstanceProfileName"], RoleName=role
+        )
     _delete_with_policies(iam, "role", role)
 
 
@@ -94,19 +99,28 @@ def _describe_mfa(scan: Scan, region: str, device: dict[str, Any]) -> Found:
     if user_arn.endswith(":root"):
         if name != ROOT_MFA_DEVICE:
             return None
-        return {"chapter": "01", "name": name, "id": serial, "keep": True,
-                "removal": "never: it protects the root user"}
+        return {
+            "chapter": "01",
+            "name": name,
+            "id": serial,
+            "keep": True,
+            "removal": "never: it protects the root user",
+        }
     planned_users = {row["name"] for row in scan.rows("iam user", GLOBAL)}
-    if name == ROOT_MFA_DEVICE or name in planned_users or (
-            user_arn and user_arn.rsplit("/", 1)[-1] in planned_users):
+    if (
+        name == ROOT_MFA_DEVICE
+        or name in planned_users
+        or (user_arn and user_arn.rsplit("/", 1)[-1] in planned_users)
+    ):
         return {"chapter": "01" if name == ROOT_MFA_DEVICE else "02", "name": name, "id": serial}
     return None
 
 
 def _delete_mfa(scan: Scan, row: dict[str, Any]) -> None:
     iam, serial = scan.client("iam"), row["id"]
-    for device in paginate(iam, "list_virtual_mfa_devices", "VirtualMFADevices",
-                           AssignmentStatus="Assigned"):
+    for device in paginate(
+        iam, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned"
+    ):
         if device["SerialNumber"] == serial and "UserName" in device.get("User", {}):
             iam.deactivate_mfa_device(UserName=device["User"]["UserName"], SerialNumber=serial)
     iam.delete_virtual_mfa_device(SerialNumber=serial)
@@ -133,30 +147,76 @@ def _delete_policy(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("iam").delete_account_password_policy()
 
 
-ROLE = register(Kind(
-    "iam role", "iam", order=260, list=listed("iam", "list_roles", "Roles"),
-    describe=_describe_role, delete=_delete_role,
-    removal="detach and delete its policies, then delete_role", regional=False))
-USER = register(Kind(
-    "iam user", "iam", order=270, list=listed("iam", "list_users", "Users"),
-    describe=_describe_user, delete=_delete_user,
-    removal="delete access keys, login profile, MFA devices, group memberships and policies, "
-            "then delete_user", regional=False))
-GROUP = register(Kind(
-    "iam group", "iam", order=280, list=listed("iam", "list_groups", "Groups"),
-    describe=_describe_group, delete=_delete_group,
-    removal="remove members, detach policies, then delete_group", regional=False))
-MFA_DEVICE = register(Kind(
-    "iam virtual mfa device", "iam", order=290,
-    list=listed("iam", "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Any"),
-    describe=_describe_mfa, delete=_delete_mfa,
-    removal="deactivate_mfa_device (if assigned), delete_virtual_mfa_device", regional=False))
-ACCOUNT_ALIAS = register(Kind(
-    "iam account alias", "iam", order=300, list=_aliases, describe=_describe_alias,
-    delete=call_with_id("iam", "delete_account_alias", "AccountAlias"),
-    removal="delete_account_alias (the sign-in URL falls back to the account id)",
-    regional=False))
-PASSWORD_POLICY = register(Kind(
-    "iam password policy", "iam", order=310, list=_password_policy, describe=_describe_policy,
-    delete=_delete_policy,
-    removal="delete_account_password_policy (AWS's default rules apply again)", regional=False))
+ROLE = register(
+    Kind(
+        "iam role",
+        "iam",
+        order=260,
+        list=listed("iam", "list_roles", "Roles"),
+        describe=_describe_role,
+        delete=_delete_role,
+        removal="detach and delete its policies, then delete_role",
+        regional=False,
+    )
+)
+USER = register(
+    Kind(
+        "iam user",
+        "iam",
+        order=270,
+        list=listed("iam", "list_users", "Users"),
+        describe=_describe_user,
+        delete=_delete_user,
+        removal="delete access keys, login profile, MFA devices, group memberships and policies, "
+        "then delete_user",
+        regional=False,
+    )
+)
+GROUP = register(
+    Kind(
+        "iam group",
+        "iam",
+        order=280,
+        list=listed("iam", "list_groups", "Groups"),
+        describe=_describe_group,
+        delete=_delete_group,
+        removal="remove members, detach policies, then delete_group",
+        regional=False,
+    )
+)
+MFA_DEVICE = register(
+    Kind(
+        "iam virtual mfa device",
+        "iam",
+        order=290,
+        list=listed("iam", "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Any"),
+        describe=_describe_mfa,
+        delete=_delete_mfa,
+        removal="deactivate_mfa_device (if assigned), delete_virtual_mfa_device",
+        regional=False,
+    )
+)
+ACCOUNT_ALIAS = register(
+    Kind(
+        "iam account alias",
+        "iam",
+        order=300,
+        list=_aliases,
+        describe=_describe_alias,
+        delete=call_with_id("iam", "delete_account_alias", "AccountAlias"),
+        removal="delete_account_alias (the sign-in URL falls back to the account id)",
+        regional=False,
+    )
+)
+PASSWORD_POLICY = register(
+    Kind(
+        "iam password policy",
+        "iam",
+        order=310,
+        list=_password_policy,
+        describe=_describe_policy,
+        delete=_delete_policy,
+        removal="delete_account_password_policy (AWS's default rules apply again)",
+        regional=False,
+    )
+)

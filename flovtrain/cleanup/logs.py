@@ -16,7 +16,15 @@ def _describe(scan: Scan, region: str, group: dict[str, Any]) -> Found:
     return None
 
 
-LOG_GROUP = register(Kind(
-    "logs log group", "logs", order=200, list=listed("logs", "describe_log_groups", "logGroups"),
-    describe=_describe, delete=call_with_id("logs", "delete_log_group", "logGroupName"),
-    removal="delete_log_group (stacks leave their build logs behind)", billable=True))
+LOG_GROUP = register(
+    Kind(
+        "logs log group",
+        "logs",
+        order=200,
+        list=listed("logs", "describe_log_groups", "logGroups"),
+        describe=_describe,
+        delete=call_with_id("logs", "delete_log_group", "logGroupName"),
+        removal="delete_log_group (stacks leave their build logs behind)",
+        billable=True,
+    )
+)

@@ -19,12 +19,19 @@ def _describe(scan: Scan, region: str, db: dict[str, Any]) -> Found:
 
 def _delete(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("rds", row["region"]).delete_db_instance(
-        DBInstanceIdentifier=row["id"], SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
+        DBInstanceIdentifier=row["id"], SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+    )
 
 
-DB_INSTANCE = register(Kind(
-    "rds db instance", "rds", order=100,
-    list=listed("rds", "describe_db_instances", "DBInstances"), describe=_describe,
-    delete=_delete,
-    removal="delete_db_instance(SkipFinalSnapshot=True, DeleteAutomatedBackups=True)",
-    billable=True))
+DB_INSTANCE = register(
+    Kind(
+        "rds db instance",
+        "rds",
+        order=100,
+        list=listed("rds", "describe_db_instances", "DBInstances"),
+        describe=_describe,
+        delete=_delete,
+        removal="delete_db_instance(SkipFinalSnapshot=True, DeleteAutomatedBackups=True)",
+        billable=True,
+    )
+)

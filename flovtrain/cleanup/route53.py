@@ -19,18 +19,28 @@ def _describe(scan: Scan, region: str, zone: dict[str, Any]) -> Found:
 def _delete(scan: Scan, row: dict[str, Any]) -> None:
     route53 = scan.client("route53")
     zone_id = row["id"]
-    changes = [{"Action": "DELETE", "ResourceRecordSet": record}
-               for record in paginate(route53, "list_resource_record_sets", "ResourceRecordSets",
-                                      HostedZoneId=zone_id)
-               if record["Type"] not in ("SOA", "NS")]
+    changes = [
+        {"Action": "DELETE", "ResourceRecordSet": record}
+        for record in paginate(
+            route53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone_id
+        )
+        if record["Type"] not in ("SOA", "NS")
+    ]
     if changes:
-        route53.change_resource_record_sets(HostedZoneId=zone_id,
-                                            ChangeBatch={"Changes": changes})
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
     route53.delete_hosted_zone(Id=zone_id)
 
 
-HOSTED_ZONE = register(Kind(
-    "route53 hosted zone", "route53", order=130,
-    list=listed("route53", "list_hosted_zones", "HostedZones"), describe=_describe,
-    delete=_delete, removal="delete its records (not SOA/NS), then delete_hosted_zone",
-    billable=True, regional=False))
+HOSTED_ZONE = register(
+    Kind(
+        "route53 hosted zone",
+        "route53",
+        order=130,
+        list=listed("route53", "list_hosted_zones", "HostedZones"),
+        describe=_describe,
+        delete=_delete,
+        removal="delete its records (not SOA/NS), then delete_hosted_zone",
+        billable=True,
+        regional=False,
+    )
+)

@@ -18,12 +18,21 @@ def _buckets(scan: Scan, region: str) -> Any:
 def _describe(scan: Scan, region: str, bucket: dict[str, Any]) -> Found:
     s3 = scan.client("s3", scan.regions[0])
     name = bucket["Name"]
-    if not (name.startswith(BUCKET_PREFIXES)
-            or tags_say_ours(s3.get_bucket_tagging, "TagSet", Bucket=name)):
+    if not (
+        name.startswith(BUCKET_PREFIXES)
+        or tags_say_ours(s3.get_bucket_tagging, "TagSet", Bucket=name)
+    ):
         return None
     where = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
-    chapter = ("08" if name.startswith("flovtec-marketdata-") else
-               "07" if name.startswith("flovtec-") else "09" if "firehose" in name else "04")
+    chapter = (
+        "08"
+        if name.startswith("flovtec-marketdata-")
+        else "07"
+        if name.startswith("flovtec-")
+        else "09"
+        if "firehose" in name
+        else "04"
+    )
     return {"chapter": chapter, "region": where, "name": name, "id": name}
 
 
@@ -39,7 +48,17 @@ def _delete(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("s3", row["region"]).delete_bucket(Bucket=row["id"])
 
 
-BUCKET = register(Kind(
-    "s3 bucket", "s3", order=140, list=_buckets, describe=_describe, delete=_delete,
-    removal="empty it (every object version), then delete_bucket", billable=True,
-    regional=False, prepare=empty))
+BUCKET = register(
+    Kind(
+        "s3 bucket",
+        "s3",
+        order=140,
+        list=_buckets,
+        describe=_describe,
+        delete=_delete,
+        removal="empty it (every object version), then delete_bucket",
+        billable=True,
+        regional=False,
+        prepare=empty,
+    )
+)

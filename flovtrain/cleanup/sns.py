@@ -15,8 +15,11 @@ from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed,
 def _describe_topic(scan: Scan, region: str, topic: dict[str, Any]) -> Found:
     arn = topic["TopicArn"]
     name = arn.rsplit(":", 1)[-1]
-    if not (name == BILLING_TOPIC or ours(name) or tags_say_ours(
-            scan.client("sns", region).list_tags_for_resource, ResourceArn=arn)):
+    if not (
+        name == BILLING_TOPIC
+        or ours(name)
+        or tags_say_ours(scan.client("sns", region).list_tags_for_resource, ResourceArn=arn)
+    ):
         return None
     return {"chapter": "03" if name == BILLING_TOPIC else "09", "name": name, "id": arn}
 
@@ -27,19 +30,43 @@ def _topics_found(scan: Scan, region: str) -> list[dict[str, Any]]:
 
 def _describe_subscriptions(scan: Scan, region: str, topic: dict[str, Any]) -> Found:
     rows = []
-    for sub in paginate(scan.client("sns", region), "list_subscriptions_by_topic",
-                        "Subscriptions", TopicArn=topic["id"]):
+    for sub in paginate(
+        scan.client("sns", region),
+        "list_subscriptions_by_topic",
+        "Subscriptions",
+        TopicArn=topic["id"],
+    ):
         if sub["SubscriptionArn"].startswith("arn:"):  # pending ones cannot be unsubscribed
-            rows.append({"chapter": topic["chapter"], "id": sub["SubscriptionArn"],
-                         "name": f"{topic['name']} → {sub['Protocol']}:"
-                                 f"{sub['Endpoint'].rsplit(':', 1)[-1]}"})
+            rows.append(
+                {
+                    "chapter": topic["chapter"],
+                    "id": sub["SubscriptionArn"],
+                    "name": f"{topic['name']} → {sub['Protocol']}:"
+                    f"{sub['Endpoint'].rsplit(':', 1)[-1]}",
+                }
+            )
     return rows
 
 
-SUBSCRIPTION = register(Kind(
-    "sns subscription", "sns", order=10, list=_topics_found, describe=_describe_subscriptions,
-    delete=call_with_id("sns", "unsubscribe", "SubscriptionArn"), removal="unsubscribe"))
-TOPIC = register(Kind(
-    "sns topic", "sns", order=150, list=listed("sns", "list_topics", "Topics"),
-    describe=_describe_topic, delete=call_with_id("sns", "delete_topic", "TopicArn"),
-    removal="delete_topic"))
+SUBSCRIPTION = register(
+    Kind(
+        "sns subscription",
+        "sns",
+        order=10,
+        list=_topics_found,
+        describe=_describe_subscriptions,
+        delete=call_with_id("sns", "unsubscribe", "SubscriptionArn"),
+        removal="unsubscribe",
+    )
+)
+TOPIC = register(
+    Kind(
+        "sns topic",
+        "sns",
+        order=150,
+        list=listed("sns", "list_topics", "Topics"),
+        describe=_describe_topic,
+        delete=call_with_id("sns", "delete_topic", "TopicArn"),
+        removal="delete_topic",
+    )
+)

@@ -8,13 +8,21 @@ from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed,
 
 def _describe(scan: Scan, region: str, url: str) -> Found:
     name = url.rsplit("/", 1)[-1]
-    if ours(name) or tagged(scan.client("sqs", region).list_queue_tags(
-            QueueUrl=url).get("Tags", {})):
+    if ours(name) or tagged(
+        scan.client("sqs", region).list_queue_tags(QueueUrl=url).get("Tags", {})
+    ):
         return {"chapter": "09", "name": name, "id": url}
     return None
 
 
-QUEUE = register(Kind(
-    "sqs queue", "sqs", order=160, list=listed("sqs", "list_queues", "QueueUrls"),
-    describe=_describe, delete=call_with_id("sqs", "delete_queue", "QueueUrl"),
-    removal="delete_queue"))
+QUEUE = register(
+    Kind(
+        "sqs queue",
+        "sqs",
+        order=160,
+        list=listed("sqs", "list_queues", "QueueUrls"),
+        describe=_describe,
+        delete=call_with_id("sqs", "delete_queue", "QueueUrl"),
+        removal="delete_queue",
+    )
+)

@@ -88,8 +88,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def api(path: str, method: str = "GET", data: bytes | None = None, timeout: float = 30.0,
-        info: dict[str, Any] | None = None) -> Any:
+def api(
+    path: str,
+    method: str = "GET",
+    data: bytes | None = None,
+    timeout: float = 30.0,
+    info: dict[str, Any] | None = None,
+) -> Any:
     """Call a sandbox endpoint (``/flovtrain-api/<path>``) and return its JSON.
 
     Raises
@@ -173,10 +178,22 @@ def start(port: int | None = None, timeout: float = 60.0) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env[config.HOME_VAR] = str(home)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "flovtrain.sandbox.server", "--home", str(home),
-             "--port", str(port), "--seed", str(config.SANDBOX_SEED)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env,  # outlives the kernel that started it
+            [
+                sys.executable,
+                "-m",
+                "flovtrain.sandbox.server",
+                "--home",
+                str(home),
+                "--port",
+                str(port),
+                "--seed",
+                str(config.SANDBOX_SEED),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,  # outlives the kernel that started it
         )
         log.close()
         deadline = time.monotonic() + timeout

@@ -456,16 +456,12 @@ def explain_mismatches(served: dict[str, frozenset[str]] | None = None) -> list[
     import botocore
 
     locked = locked_version("botocore")
-    lines = [
-        m.explain(botocore.__version__, locked) for m in check_installed(served)
-    ]
+    lines = [m.explain(botocore.__version__, locked) for m in check_installed(served)]
     cli = aws_cli_botocore()
     if cli is not None:
         version, loader = cli
         for mismatch in check_installed(
             served, lambda service: loader.load_service_model(service, "service-2")
         ):
-            lines.append(
-                mismatch.explain(version, locked, who="the AWS CLI's bundled botocore")
-            )
+            lines.append(mismatch.explain(version, locked, who="the AWS CLI's bundled botocore"))
     return lines

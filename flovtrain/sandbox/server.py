@@ -29,8 +29,15 @@ from flovtrain.sandbox.contract import (
 )
 
 __all__ = [  # the contract, re-exported for the server's own tests
-    "API_PREFIX", "DEBUG_VAR", "EXIT_PORT_BUSY", "EXIT_PROTOCOL_MISMATCH", "STATE_FILE",
-    "WARM_UP_VAR", "SandboxApp", "build_app", "main",
+    "API_PREFIX",
+    "DEBUG_VAR",
+    "EXIT_PORT_BUSY",
+    "EXIT_PROTOCOL_MISMATCH",
+    "STATE_FILE",
+    "WARM_UP_VAR",
+    "SandboxApp",
+    "build_app",
+    "main",
 ]
 
 
@@ -90,7 +97,7 @@ class SandboxApp:
         from werkzeug.wrappers import Request, Response
 
         request = Request(environ)
-        handler = self.route_for(path[len(API_PREFIX):].strip("/"))
+        handler = self.route_for(path[len(API_PREFIX) :].strip("/"))
         if handler is None:
             response = Response(
                 json.dumps(
@@ -489,7 +496,10 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.serving import make_server
 
     info: dict[str, Any] = {
-        "pid": os.getpid(), "seed": args.seed, "host": "127.0.0.1", "netguard": netguard.active()
+        "pid": os.getpid(),
+        "seed": args.seed,
+        "host": "127.0.0.1",
+        "netguard": netguard.active(),
     }
     app = build_app(info)
     try:
@@ -531,9 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     write_state(args.home, info)
     print(f"flovtrain sandbox listening on {info['endpoint']} (pid {info['pid']})", flush=True)
     if os.environ.get(WARM_UP_VAR, "1") != "0":
-        threading.Thread(
-            target=_warm_up, args=(stopping, app), name="warm-up", daemon=True
-        ).start()
+        threading.Thread(target=_warm_up, args=(stopping, app), name="warm-up", daemon=True).start()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -16,8 +16,21 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-__all__ = ["account", "budgets", "cloudformation", "cloudwatch", "codebuild", "codecommit",
-           "codedeploy", "codepipeline", "devtools", "ec2", "iam", "regions", "sns"]
+__all__ = [
+    "account",
+    "budgets",
+    "cloudformation",
+    "cloudwatch",
+    "codebuild",
+    "codecommit",
+    "codedeploy",
+    "codepipeline",
+    "devtools",
+    "ec2",
+    "iam",
+    "regions",
+    "sns",
+]
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 
 
-def frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str],
-          sort: Sequence[str] | None = None) -> pd.DataFrame:
+def frame(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], sort: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Return a DataFrame with exactly ``columns`` (kept when empty), sorted for stable output."""
     df = pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=list(columns))
     if sort and len(df):
@@ -46,8 +47,9 @@ def seconds_between(start: Any, end: Any) -> float | None:
     return round((end - start).total_seconds(), 1)
 
 
-def newest_first(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], by: str,
-                 *times: str) -> pd.DataFrame:
+def newest_first(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], by: str, *times: str
+) -> pd.DataFrame:
     """Return a fixed-column frame sorted by ``by``, largest first, ``times`` as UTC timestamps."""
     df = frame(rows, columns)
     if len(df):

@@ -92,8 +92,9 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
-def set_account_alias(alias: str, replace: bool = False,
-                      session: boto3.Session | None = None) -> str:
+def set_account_alias(
+    alias: str, replace: bool = False, session: boto3.Session | None = None
+) -> str:
     """Set the account alias (the name in the users' sign-in link); idempotent.
 
     Parameters

@@ -23,8 +23,14 @@ from flovtrain.session import current, get_session
 from flovtrain.views._frames import frame
 
 BUDGET_COLUMNS = ["name", "type", "time_unit", "limit", "actual", "forecast", "unit"]
-NOTIFICATION_COLUMNS = ["notification_type", "comparison", "threshold", "threshold_type",
-                        "state", "subscribers"]
+NOTIFICATION_COLUMNS = [
+    "notification_type",
+    "comparison",
+    "threshold",
+    "threshold_type",
+    "state",
+    "subscribers",
+]
 BUDGETS_REGION = "us-east-1"
 #: Shown when the sandbox cannot list a notification's subscribers.
 SUBSCRIBERS_UNKNOWN = "(not listed by the sandbox)"
@@ -73,16 +79,23 @@ def budgets(session: boto3.Session | None = None) -> pd.DataFrame:
     for budget in iter_budgets(session):
         spend = budget.get("CalculatedSpend") or {}
         limit = budget.get("BudgetLimit") or {}
-        rows.append({"name": budget["BudgetName"], "type": budget.get("BudgetType"),
-                     "time_unit": budget.get("TimeUnit"), "limit": _amount(limit),
-                     "actual": _amount(spend.get("ActualSpend")),
-                     "forecast": _amount(spend.get("ForecastedSpend")),
-                     "unit": limit.get("Unit")})
+        rows.append(
+            {
+                "name": budget["BudgetName"],
+                "type": budget.get("BudgetType"),
+                "time_unit": budget.get("TimeUnit"),
+                "limit": _amount(limit),
+                "actual": _amount(spend.get("ActualSpend")),
+                "forecast": _amount(spend.get("ForecastedSpend")),
+                "unit": limit.get("Unit"),
+            }
+        )
     return frame(rows, BUDGET_COLUMNS, sort=["name"])
 
 
-def iter_budget_notifications(name: str, session: boto3.Session | None = None
-                              ) -> Iterator[dict[str, Any]]:
+def iter_budget_notifications(
+    name: str, session: boto3.Session | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield a budget's notifications, each with its ``Subscribers`` list added.
 
     ``Subscribers`` is None where the sandbox cannot list them (moto lacks the operation).
@@ -93,12 +106,24 @@ def iter_budget_notifications(name: str, session: boto3.Session | None = None
     80.0
     """
     client, account = _budgets(session)
-    for note in paginate(client, "describe_notifications_for_budget", "Notifications",
-                         AccountId=account, BudgetName=name):
+    for note in paginate(
+        client,
+        "describe_notifications_for_budget",
+        "Notifications",
+        AccountId=account,
+        BudgetName=name,
+    ):
         try:
-            subscribers = list(paginate(client, "describe_subscribers_for_notification",
-                                        "Subscribers", AccountId=account, BudgetName=name,
-                                        Notification=note))
+            subscribers = list(
+                paginate(
+                    client,
+                    "describe_subscribers_for_notification",
+                    "Subscribers",
+                    AccountId=account,
+                    BudgetName=name,
+                    Notification=note,
+                )
+            )
         except ClientError as exc:
             # moto 5.2.5 has no DescribeSubscribersForNotification (HTTP 500): say so, in the
             # sandbox only; a real error on AWS must surface
@@ -129,13 +154,18 @@ def budget_notifications(name: str, session: boto3.Session | None = None) -> pd.
         if note["Subscribers"] is None:
             subs = SUBSCRIBERS_UNKNOWN
         else:
-            subs = ", ".join(sorted(f"{s['SubscriptionType']}:{s['Address']}"
-                                    for s in note["Subscribers"]))
+            subs = ", ".join(
+                sorted(f"{s['SubscriptionType']}:{s['Address']}" for s in note["Subscribers"])
+            )
         comparison = note.get("ComparisonOperator")
-        rows.append({"notification_type": note.get("NotificationType"),
-                     "comparison": COMPARISONS.get(comparison, comparison),
-                     "threshold": float(note["Threshold"]) if "Threshold" in note else None,
-                     "threshold_type": note.get("ThresholdType", "PERCENTAGE"),
-                     "state": note.get("NotificationState"), "subscribers": subs})
-    return frame(rows, NOTIFICATION_COLUMNS,
-                 sort=["notification_type", "threshold", "subscribers"])
+        rows.append(
+            {
+                "notification_type": note.get("NotificationType"),
+                "comparison": COMPARISONS.get(comparison, comparison),
+                "threshold": float(note["Threshold"]) if "Threshold" in note else None,
+                "threshold_type": note.get("ThresholdType", "PERCENTAGE"),
+                "state": note.get("NotificationState"),
+                "subscribers": subs,
+            }
+        )
+    return frame(rows, NOTIFICATION_COLUMNS, sort=["notification_type", "threshold", "subscribers"])

@@ -28,8 +28,9 @@ STACK_EVENT_COLUMNS = ["time", "logical_id", "type", "status", "reason"]
 POLL_SECONDS = 0.2
 
 
-def iter_stack_resources(stack: str, session: boto3.Session | None = None,
-                         region: str | None = None) -> Iterator[dict[str, Any]]:
+def iter_stack_resources(
+    stack: str, session: boto3.Session | None = None, region: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``list_stack_resources`` summaries of ``stack``.
 
     Examples
@@ -37,12 +38,17 @@ def iter_stack_resources(stack: str, session: boto3.Session | None = None,
     >>> [r["ResourceType"] for r in iter_stack_resources("flovtrain-webapp")][:1]  # doctest: +SKIP
     ['AWS::CodeBuild::Project']
     """
-    yield from paginate(client("cloudformation", session, region), "list_stack_resources",
-                        "StackResourceSummaries", StackName=stack)
+    yield from paginate(
+        client("cloudformation", session, region),
+        "list_stack_resources",
+        "StackResourceSummaries",
+        StackName=stack,
+    )
 
 
-def stack_resources(stack: str, session: boto3.Session | None = None,
-                    region: str | None = None) -> pd.DataFrame:
+def stack_resources(
+    stack: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return what the stack created (CodeStar's *Project resources*), by logical id.
 
     Sorted by logical id.
@@ -51,14 +57,21 @@ def stack_resources(stack: str, session: boto3.Session | None = None,
     --------
     >>> stack_resources("flovtrain-webapp")[["logical_id", "type", "status"]]  # doctest: +SKIP
     """
-    rows = [{"logical_id": r["LogicalResourceId"], "type": r.get("ResourceType"),
-             "physical_id": r.get("PhysicalResourceId"), "status": r.get("ResourceStatus")}
-            for r in iter_stack_resources(stack, session, region)]
+    rows = [
+        {
+            "logical_id": r["LogicalResourceId"],
+            "type": r.get("ResourceType"),
+            "physical_id": r.get("PhysicalResourceId"),
+            "status": r.get("ResourceStatus"),
+        }
+        for r in iter_stack_resources(stack, session, region)
+    ]
     return frame(rows, RESOURCE_COLUMNS, sort=["logical_id"])
 
 
-def iter_stack_events(stack: str, session: boto3.Session | None = None,
-                      region: str | None = None) -> Iterator[dict[str, Any]]:
+def iter_stack_events(
+    stack: str, session: boto3.Session | None = None, region: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``describe_stack_events`` events of ``stack``, newest first.
 
     Examples
@@ -66,28 +79,42 @@ def iter_stack_events(stack: str, session: boto3.Session | None = None,
     >>> next(iter_stack_events("flovtrain-webapp"))["ResourceStatus"]   # doctest: +SKIP
     'CREATE_COMPLETE'
     """
-    yield from paginate(client("cloudformation", session, region), "describe_stack_events",
-                        "StackEvents", StackName=stack)
+    yield from paginate(
+        client("cloudformation", session, region),
+        "describe_stack_events",
+        "StackEvents",
+        StackName=stack,
+    )
 
 
-def stack_events(stack: str, session: boto3.Session | None = None,
-                 region: str | None = None) -> pd.DataFrame:
+def stack_events(
+    stack: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return the stack's events, newest first (what happened while it was created).
 
     Examples
     --------
     >>> stack_events("flovtrain-webapp")[["logical_id", "status"]]   # doctest: +SKIP
     """
-    rows = [{"time": e.get("Timestamp"), "logical_id": e.get("LogicalResourceId"),
-             "type": e.get("ResourceType"), "status": e.get("ResourceStatus"),
-             "reason": e.get("ResourceStatusReason")}
-            for e in iter_stack_events(stack, session, region)]
+    rows = [
+        {
+            "time": e.get("Timestamp"),
+            "logical_id": e.get("LogicalResourceId"),
+            "type": e.get("ResourceType"),
+            "status": e.get("ResourceStatus"),
+            "reason": e.get("ResourceStatusReason"),
+        }
+        for e in iter_stack_events(stack, session, region)
+    ]
     return to_utc_column(frame(rows, STACK_EVENT_COLUMNS), "time")
 
 
-def wait_for_stack_deleted(stack: str, timeout: float = 300,
-                           session: boto3.Session | None = None,
-                           region: str | None = None) -> None:
+def wait_for_stack_deleted(
+    stack: str,
+    timeout: float = 300,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> None:
     """Wait until ``stack`` (a name or a stack id) is deleted, or was never there.
 
     Parameters
@@ -122,14 +149,18 @@ def wait_for_stack_deleted(stack: str, timeout: float = 300,
             if "does not exist" in str(exc):
                 return
             raise
-        status = next((s["StackStatus"] for s in stacks
-                       if s.get("StackStatus") != "DELETE_COMPLETE"), "DELETE_COMPLETE")
+        status = next(
+            (s["StackStatus"] for s in stacks if s.get("StackStatus") != "DELETE_COMPLETE"),
+            "DELETE_COMPLETE",
+        )
         if status == "DELETE_COMPLETE":
             return
         if status == "DELETE_FAILED":
-            raise ProjectFailed(f"stack {stack} is DELETE_FAILED: look at its events "
-                                f"(devtools.stack_events({stack!r})), fix the resource that "
-                                "could not be deleted, then delete the stack again")
+            raise ProjectFailed(
+                f"stack {stack} is DELETE_FAILED: look at its events "
+                f"(devtools.stack_events({stack!r})), fix the resource that "
+                "could not be deleted, then delete the stack again"
+            )
         if time.monotonic() > deadline:
             raise ProjectTimeout(f"stack {stack} is still {status} after {timeout:.0f} s")
         time.sleep(POLL_SECONDS)

@@ -22,9 +22,20 @@ from flovtrain._aws import paginate
 from flovtrain.session import get_session
 from flovtrain.views._frames import frame, to_utc_column
 
-ALARM_COLUMNS = ["name", "namespace", "metric", "dimensions", "statistic", "threshold",
-                 "comparison", "period", "evaluation_periods", "state", "state_reason",
-                 "actions"]
+ALARM_COLUMNS = [
+    "name",
+    "namespace",
+    "metric",
+    "dimensions",
+    "statistic",
+    "threshold",
+    "comparison",
+    "period",
+    "evaluation_periods",
+    "state",
+    "state_reason",
+    "actions",
+]
 HISTORY_COLUMNS = ["timestamp", "alarm", "type", "summary"]
 CHARGES_COLUMNS = ["timestamp", "usd"]
 BILLING_REGION = "us-east-1"
@@ -42,8 +53,9 @@ def _cloudwatch(region: str | None, session: boto3.Session | None) -> Any:
     return get_session(session, region).client("cloudwatch", region_name=region)
 
 
-def iter_alarms(region: str | None = None, session: boto3.Session | None = None
-                ) -> Iterator[dict[str, Any]]:
+def iter_alarms(
+    region: str | None = None, session: boto3.Session | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``describe_alarms`` metric alarms.
 
     Parameters
@@ -80,21 +92,28 @@ def alarms(region: str | None = None, session: boto3.Session | None = None) -> p
     for alarm in iter_alarms(region, session):
         dims = ", ".join(f"{d['Name']}={d['Value']}" for d in alarm.get("Dimensions", []))
         comparison = alarm.get("ComparisonOperator")
-        rows.append({
-            "name": alarm["AlarmName"], "namespace": alarm.get("Namespace"),
-            "metric": alarm.get("MetricName"), "dimensions": dims,
-            "statistic": alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
-            "threshold": alarm.get("Threshold"),
-            "comparison": COMPARISONS.get(comparison, comparison),
-            "period": alarm.get("Period"), "evaluation_periods": alarm.get("EvaluationPeriods"),
-            "state": alarm.get("StateValue"), "state_reason": alarm.get("StateReason"),
-            "actions": ", ".join(sorted(alarm.get("AlarmActions", []))),
-        })
+        rows.append(
+            {
+                "name": alarm["AlarmName"],
+                "namespace": alarm.get("Namespace"),
+                "metric": alarm.get("MetricName"),
+                "dimensions": dims,
+                "statistic": alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
+                "threshold": alarm.get("Threshold"),
+                "comparison": COMPARISONS.get(comparison, comparison),
+                "period": alarm.get("Period"),
+                "evaluation_periods": alarm.get("EvaluationPeriods"),
+                "state": alarm.get("StateValue"),
+                "state_reason": alarm.get("StateReason"),
+                "actions": ", ".join(sorted(alarm.get("AlarmActions", []))),
+            }
+        )
     return frame(rows, ALARM_COLUMNS, sort=["name"])
 
 
-def iter_alarm_history(name: str | None = None, region: str | None = None,
-                       session: boto3.Session | None = None) -> Iterator[dict[str, Any]]:
+def iter_alarm_history(
+    name: str | None = None, region: str | None = None, session: boto3.Session | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``describe_alarm_history`` items (AlarmName, Timestamp, HistoryItemType, ...).
 
     Examples
@@ -103,12 +122,14 @@ def iter_alarm_history(name: str | None = None, region: str | None = None,
     'StateUpdate'
     """
     kwargs = {"AlarmName": name} if name else {}
-    yield from paginate(_cloudwatch(region, session), "describe_alarm_history",
-                        "AlarmHistoryItems", **kwargs)
+    yield from paginate(
+        _cloudwatch(region, session), "describe_alarm_history", "AlarmHistoryItems", **kwargs
+    )
 
 
-def alarm_history(name: str | None = None, region: str | None = None,
-                  session: boto3.Session | None = None) -> pd.DataFrame:
+def alarm_history(
+    name: str | None = None, region: str | None = None, session: boto3.Session | None = None
+) -> pd.DataFrame:
     """Return the history of one alarm (or of all alarms) in ``region``.
 
     Returns
@@ -122,17 +143,27 @@ def alarm_history(name: str | None = None, region: str | None = None,
     >>> alarm_history("billing-10usd", "us-east-1").type.tolist()      # doctest: +SKIP
     ['ConfigurationUpdate', 'StateUpdate', 'Action']
     """
-    rows = [{"timestamp": h.get("Timestamp"), "alarm": h.get("AlarmName"),
-             "type": h.get("HistoryItemType"), "summary": h.get("HistorySummary")}
-            for h in iter_alarm_history(name, region, session)]
+    rows = [
+        {
+            "timestamp": h.get("Timestamp"),
+            "alarm": h.get("AlarmName"),
+            "type": h.get("HistoryItemType"),
+            "summary": h.get("HistorySummary"),
+        }
+        for h in iter_alarm_history(name, region, session)
+    ]
     df = to_utc_column(frame(rows, HISTORY_COLUMNS), "timestamp")
     # the API returns newest first; a story reads oldest first (stable keeps same-second order)
     return df.iloc[::-1].sort_values(["timestamp"], kind="stable", ignore_index=True)
 
 
-def estimated_charges(region: str = BILLING_REGION, days: int = 14, period: int = 21600,
-                      end: dt.datetime | None = None,
-                      session: boto3.Session | None = None) -> pd.DataFrame:
+def estimated_charges(
+    region: str = BILLING_REGION,
+    days: int = 14,
+    period: int = 21600,
+    end: dt.datetime | None = None,
+    session: boto3.Session | None = None,
+) -> pd.DataFrame:
     """Return the AWS/Billing EstimatedCharges (Currency=USD) series, statistic Maximum.
 
     Parameters
@@ -161,12 +192,16 @@ def estimated_charges(region: str = BILLING_REGION, days: int = 14, period: int 
     """
     end = end or dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     response = _cloudwatch(region, session).get_metric_statistics(
-        Namespace="AWS/Billing", MetricName="EstimatedCharges",
+        Namespace="AWS/Billing",
+        MetricName="EstimatedCharges",
         Dimensions=[{"Name": "Currency", "Value": "USD"}],
-        StartTime=end - dt.timedelta(days=days), EndTime=end,
-        Period=period, Statistics=["Maximum"],
+        StartTime=end - dt.timedelta(days=days),
+        EndTime=end,
+        Period=period,
+        Statistics=["Maximum"],
     )
-    rows = [{"timestamp": p["Timestamp"], "usd": float(p["Maximum"])}
-            for p in response["Datapoints"]]
+    rows = [
+        {"timestamp": p["Timestamp"], "usd": float(p["Maximum"])} for p in response["Datapoints"]
+    ]
     df = to_utc_column(frame(rows, CHARGES_COLUMNS, sort=["timestamp"]), "timestamp")
     return df.astype({"usd": "float64"})

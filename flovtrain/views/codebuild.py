@@ -20,15 +20,25 @@ from flovtrain._aws import client, paginate
 from flovtrain.session import get_session
 from flovtrain.views._frames import frame, newest_first, seconds_between
 
-BUILD_COLUMNS = ["build_id", "number", "status", "current_phase", "source_version", "started",
-                 "ended", "duration_s", "artifact"]
+BUILD_COLUMNS = [
+    "build_id",
+    "number",
+    "status",
+    "current_phase",
+    "source_version",
+    "started",
+    "ended",
+    "duration_s",
+    "artifact",
+]
 PHASE_COLUMNS = ["phase", "status", "duration_s", "message"]
 #: ``batch_get_builds`` takes at most this many ids.
 _BATCH = 100
 
 
-def iter_builds(project: str, session: boto3.Session | None = None, region: str | None = None
-                ) -> Iterator[dict[str, Any]]:
+def iter_builds(
+    project: str, session: boto3.Session | None = None, region: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``batch_get_builds`` dicts of the project's builds, newest first.
 
     Examples
@@ -37,14 +47,16 @@ def iter_builds(project: str, session: boto3.Session | None = None, region: str 
     'SUCCEEDED'
     """
     cb = client("codebuild", session, region)
-    ids = list(paginate(cb, "list_builds_for_project", "ids", projectName=project,
-                        sortOrder="DESCENDING"))
+    ids = list(
+        paginate(cb, "list_builds_for_project", "ids", projectName=project, sortOrder="DESCENDING")
+    )
     for start in range(0, len(ids), _BATCH):
-        yield from cb.batch_get_builds(ids=ids[start:start + _BATCH])["builds"]
+        yield from cb.batch_get_builds(ids=ids[start : start + _BATCH])["builds"]
 
 
-def builds(project: str, session: boto3.Session | None = None, region: str | None = None
-           ) -> pd.DataFrame:
+def builds(
+    project: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return the build history of a CodeBuild project: the console's *Build history*.
 
     Newest (highest build number) first.
@@ -55,12 +67,19 @@ def builds(project: str, session: boto3.Session | None = None, region: str | Non
     """
     rows = []
     for b in iter_builds(project, session, region):
-        rows.append({"build_id": b["id"], "number": b.get("buildNumber"),
-                     "status": b.get("buildStatus"), "current_phase": b.get("currentPhase"),
-                     "source_version": b.get("resolvedSourceVersion") or b.get("sourceVersion"),
-                     "started": b.get("startTime"), "ended": b.get("endTime"),
-                     "duration_s": seconds_between(b.get("startTime"), b.get("endTime")),
-                     "artifact": (b.get("artifacts") or {}).get("location")})
+        rows.append(
+            {
+                "build_id": b["id"],
+                "number": b.get("buildNumber"),
+                "status": b.get("buildStatus"),
+                "current_phase": b.get("currentPhase"),
+                "source_version": b.get("resolvedSourceVersion") or b.get("sourceVersion"),
+                "started": b.get("startTime"),
+                "ended": b.get("endTime"),
+                "duration_s": seconds_between(b.get("startTime"), b.get("endTime")),
+                "artifact": (b.get("artifacts") or {}).get("location"),
+            }
+        )
     return newest_first(rows, BUILD_COLUMNS, "number", "started", "ended")
 
 
@@ -71,8 +90,9 @@ def _build(cb: Any, build_id: str) -> dict[str, Any]:
     return found[0]
 
 
-def build_phases(build_id: str, session: boto3.Session | None = None,
-                 region: str | None = None) -> pd.DataFrame:
+def build_phases(
+    build_id: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return one build's phases in order, with status, duration and the failure message.
 
     A build id that CodeBuild does not know raises ``LookupError``.
@@ -84,13 +104,20 @@ def build_phases(build_id: str, session: boto3.Session | None = None,
     rows = []
     for p in _build(client("codebuild", session, region), build_id).get("phases", []):
         message = "; ".join(c.get("message", "") for c in p.get("contexts", []) if c.get("message"))
-        rows.append({"phase": p.get("phaseType"), "status": p.get("phaseStatus"),
-                     "duration_s": p.get("durationInSeconds"), "message": message})
+        rows.append(
+            {
+                "phase": p.get("phaseType"),
+                "status": p.get("phaseStatus"),
+                "duration_s": p.get("durationInSeconds"),
+                "message": message,
+            }
+        )
     return frame(rows, PHASE_COLUMNS)
 
 
-def build_log(build_id: str, session: boto3.Session | None = None,
-              region: str | None = None) -> str:
+def build_log(
+    build_id: str, session: boto3.Session | None = None, region: str | None = None
+) -> str:
     """Return a build's log from CloudWatch Logs (``/aws/codebuild/<project>``), as one text.
 
     Empty while the build has no log stream yet; an unknown build id raises ``LookupError``.

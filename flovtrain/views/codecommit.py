@@ -31,8 +31,9 @@ PULL_REQUEST_COLUMNS = ["id", "title", "status", "source", "destination", "merge
 _BATCH = 25
 
 
-def iter_repositories(session: boto3.Session | None = None, region: str | None = None
-                      ) -> Iterator[dict[str, Any]]:
+def iter_repositories(
+    session: boto3.Session | None = None, region: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``repositoryMetadata`` of every repository.
 
     Examples
@@ -43,8 +44,9 @@ def iter_repositories(session: boto3.Session | None = None, region: str | None =
     cc = client("codecommit", session, region)
     names = [r["repositoryName"] for r in paginate(cc, "list_repositories", "repositories")]
     for start in range(0, len(names), _BATCH):
-        yield from cc.batch_get_repositories(
-            repositoryNames=names[start:start + _BATCH])["repositories"]
+        yield from cc.batch_get_repositories(repositoryNames=names[start : start + _BATCH])[
+            "repositories"
+        ]
 
 
 def repositories(session: boto3.Session | None = None, region: str | None = None) -> pd.DataFrame:
@@ -56,10 +58,16 @@ def repositories(session: boto3.Session | None = None, region: str | None = None
     --------
     >>> repositories()[["name", "default_branch"]]     # doctest: +SKIP
     """
-    rows = [{"name": r["repositoryName"], "default_branch": r.get("defaultBranch"),
-             "clone_url_http": r.get("cloneUrlHttp"), "description": r.get("repositoryDescription"),
-             "last_modified": r.get("lastModifiedDate")}
-            for r in iter_repositories(session, region)]
+    rows = [
+        {
+            "name": r["repositoryName"],
+            "default_branch": r.get("defaultBranch"),
+            "clone_url_http": r.get("cloneUrlHttp"),
+            "description": r.get("repositoryDescription"),
+            "last_modified": r.get("lastModifiedDate"),
+        }
+        for r in iter_repositories(session, region)
+    ]
     return to_utc_column(frame(rows, REPOSITORY_COLUMNS, sort=["name"]), "last_modified")
 
 
@@ -67,8 +75,9 @@ def _default_branch(cc: Any, repository: str) -> str | None:
     return cc.get_repository(repositoryName=repository)["repositoryMetadata"].get("defaultBranch")
 
 
-def iter_branches(repository: str, session: boto3.Session | None = None,
-                  region: str | None = None) -> Iterator[dict[str, Any]]:
+def iter_branches(
+    repository: str, session: boto3.Session | None = None, region: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``get_branch`` dicts (``branchName``, ``commitId``) of every branch.
 
     Examples
@@ -81,8 +90,9 @@ def iter_branches(repository: str, session: boto3.Session | None = None,
         yield cc.get_branch(repositoryName=repository, branchName=name)["branch"]
 
 
-def branches(repository: str, session: boto3.Session | None = None,
-             region: str | None = None) -> pd.DataFrame:
+def branches(
+    repository: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return the repository's branches and the commit each points to.
 
     ``default`` is True for the default branch.
@@ -92,15 +102,24 @@ def branches(repository: str, session: boto3.Session | None = None,
     >>> branches("flovtrain-webapp")                  # doctest: +SKIP
     """
     default = _default_branch(client("codecommit", session, region), repository)
-    rows = [{"branch": b["branchName"], "commit_id": b.get("commitId"),
-             "default": b["branchName"] == default}
-            for b in iter_branches(repository, session, region)]
+    rows = [
+        {
+            "branch": b["branchName"],
+            "commit_id": b.get("commitId"),
+            "default": b["branchName"] == default,
+        }
+        for b in iter_branches(repository, session, region)
+    ]
     return frame(rows, BRANCH_COLUMNS, sort=["branch"])
 
 
-def iter_commits(repository: str, branch: str | None = None, limit: int = 20,
-                 session: boto3.Session | None = None, region: str | None = None
-                 ) -> Iterator[dict[str, Any]]:
+def iter_commits(
+    repository: str,
+    branch: str | None = None,
+    limit: int = 20,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> Iterator[dict[str, Any]]:
     """Yield ``get_commit`` dicts from the tip of ``branch`` (default branch) back along first
     parents, at most ``limit``: the console's *Commits* page.
 
@@ -123,8 +142,13 @@ def iter_commits(repository: str, branch: str | None = None, limit: int = 20,
         commit_id = parents[0]
 
 
-def commits(repository: str, branch: str | None = None, limit: int = 20,
-            session: boto3.Session | None = None, region: str | None = None) -> pd.DataFrame:
+def commits(
+    repository: str,
+    branch: str | None = None,
+    limit: int = 20,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> pd.DataFrame:
     """Return the history of ``branch``, newest first (commit id, message, author, date).
 
     ``message`` is the first line, ``parents`` a count.
@@ -136,10 +160,16 @@ def commits(repository: str, branch: str | None = None, limit: int = 20,
     rows = []
     for c in iter_commits(repository, branch, limit, session, region):
         author = c.get("author") or {}
-        rows.append({"commit_id": c["commitId"], "short_id": c["commitId"][:7],
-                     "message": ((c.get("message") or "").strip().splitlines() or [""])[0],
-                     "author": author.get("name"), "date": _git_date(author.get("date")),
-                     "parents": len(c.get("parents") or [])})
+        rows.append(
+            {
+                "commit_id": c["commitId"],
+                "short_id": c["commitId"][:7],
+                "message": ((c.get("message") or "").strip().splitlines() or [""])[0],
+                "author": author.get("name"),
+                "date": _git_date(author.get("date")),
+                "parents": len(c.get("parents") or []),
+            }
+        )
     return to_utc_column(frame(rows, COMMIT_COLUMNS), "date")
 
 
@@ -150,8 +180,13 @@ def _git_date(value: str | None) -> pd.Timestamp | None:
     return pd.Timestamp(int(value.split()[0]), unit="s", tz="UTC")
 
 
-def files(repository: str, commit: str | None = None, folder: str = "/",
-          session: boto3.Session | None = None, region: str | None = None) -> pd.DataFrame:
+def files(
+    repository: str,
+    commit: str | None = None,
+    folder: str = "/",
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> pd.DataFrame:
     """Return every file under ``folder`` at ``commit`` (default: the default branch's tip).
 
     ``kind`` is ``file`` or ``symlink``; sorted by path.
@@ -170,14 +205,26 @@ def files(repository: str, commit: str | None = None, folder: str = "/",
             kwargs["commitSpecifier"] = commit
         answer = cc.get_folder(**kwargs)
         for kind, key in (("file", "files"), ("symlink", "symbolicLinks")):
-            rows.extend({"path": f["absolutePath"], "kind": kind, "mode": f.get("fileMode"),
-                         "blob_id": f.get("blobId")} for f in answer.get(key, []))
+            rows.extend(
+                {
+                    "path": f["absolutePath"],
+                    "kind": kind,
+                    "mode": f.get("fileMode"),
+                    "blob_id": f.get("blobId"),
+                }
+                for f in answer.get(key, [])
+            )
         pending.extend(sub["absolutePath"] for sub in answer.get("subFolders", []))
     return frame(rows, FILE_COLUMNS, sort=["path"])
 
 
-def read_file(repository: str, path: str, commit: str | None = None,
-              session: boto3.Session | None = None, region: str | None = None) -> str:
+def read_file(
+    repository: str,
+    path: str,
+    commit: str | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> str:
     """Return a file's text as CodeCommit's *Code* page shows it.
 
     Examples
@@ -191,8 +238,13 @@ def read_file(repository: str, path: str, commit: str | None = None,
     return cc.get_file(**kwargs)["fileContent"].decode("utf-8", "replace")
 
 
-def differences(repository: str, before: str, after: str,
-                session: boto3.Session | None = None, region: str | None = None) -> pd.DataFrame:
+def differences(
+    repository: str,
+    before: str,
+    after: str,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> pd.DataFrame:
     """Return what changed between two commits or branches: the console's *Compare*.
 
     ``change`` is A (added), M (modified) or D (deleted); sorted by path.
@@ -203,17 +255,32 @@ def differences(repository: str, before: str, after: str,
     """
     cc = client("codecommit", session, region)
     rows = []
-    for d in paginate(cc, "get_differences", "differences", repositoryName=repository,
-                      beforeCommitSpecifier=before, afterCommitSpecifier=after):
+    for d in paginate(
+        cc,
+        "get_differences",
+        "differences",
+        repositoryName=repository,
+        beforeCommitSpecifier=before,
+        afterCommitSpecifier=after,
+    ):
         b, a = d.get("beforeBlob") or {}, d.get("afterBlob") or {}
-        rows.append({"change": d.get("changeType"), "path": a.get("path") or b.get("path"),
-                     "before_blob": b.get("blobId"), "after_blob": a.get("blobId")})
+        rows.append(
+            {
+                "change": d.get("changeType"),
+                "path": a.get("path") or b.get("path"),
+                "before_blob": b.get("blobId"),
+                "after_blob": a.get("blobId"),
+            }
+        )
     return frame(rows, DIFFERENCE_COLUMNS, sort=["path"])
 
 
-def iter_pull_requests(repository: str, status: str | None = None,
-                       session: boto3.Session | None = None, region: str | None = None
-                       ) -> Iterator[dict[str, Any]]:
+def iter_pull_requests(
+    repository: str,
+    status: str | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> Iterator[dict[str, Any]]:
     """Yield ``get_pull_request`` dicts (``status``: OPEN or CLOSED; default both, OPEN first).
 
     Examples
@@ -223,14 +290,22 @@ def iter_pull_requests(repository: str, status: str | None = None,
     """
     cc = client("codecommit", session, region)
     for st in [status] if status else ["OPEN", "CLOSED"]:
-        for pr_id in paginate(cc, "list_pull_requests", "pullRequestIds",
-                              repositoryName=repository, pullRequestStatus=st):
+        for pr_id in paginate(
+            cc,
+            "list_pull_requests",
+            "pullRequestIds",
+            repositoryName=repository,
+            pullRequestStatus=st,
+        ):
             yield cc.get_pull_request(pullRequestId=pr_id)["pullRequest"]
 
 
-def pull_requests(repository: str, status: str | None = None,
-                  session: boto3.Session | None = None, region: str | None = None
-                  ) -> pd.DataFrame:
+def pull_requests(
+    repository: str,
+    status: str | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> pd.DataFrame:
     """Return the repository's pull requests (``status``: OPEN or CLOSED; default both).
 
     By id (oldest first).
@@ -242,15 +317,25 @@ def pull_requests(repository: str, status: str | None = None,
     rows = []
     for pr in iter_pull_requests(repository, status, session, region):
         target = (pr.get("pullRequestTargets") or [{}])[0]
-        rows.append({"id": pr.get("pullRequestId"), "title": pr.get("title"),
-                     "status": pr.get("pullRequestStatus"),
-                     "source": (target.get("sourceReference") or "").replace("refs/heads/", ""),
-                     "destination": (target.get("destinationReference") or "").replace(
-                         "refs/heads/", ""),
-                     "merged": bool((target.get("mergeMetadata") or {}).get("isMerged")),
-                     "created": pr.get("creationDate")})
+        rows.append(
+            {
+                "id": pr.get("pullRequestId"),
+                "title": pr.get("title"),
+                "status": pr.get("pullRequestStatus"),
+                "source": (target.get("sourceReference") or "").replace("refs/heads/", ""),
+                "destination": (target.get("destinationReference") or "").replace(
+                    "refs/heads/", ""
+                ),
+                "merged": bool((target.get("mergeMetadata") or {}).get("isMerged")),
+                "created": pr.get("creationDate"),
+            }
+        )
     df = frame(rows, PULL_REQUEST_COLUMNS)
     if len(df):
-        df = df.assign(_n=pd.to_numeric(df["id"], errors="coerce")).sort_values("_n").drop(
-            columns="_n").reset_index(drop=True)
+        df = (
+            df.assign(_n=pd.to_numeric(df["id"], errors="coerce"))
+            .sort_values("_n")
+            .drop(columns="_n")
+            .reset_index(drop=True)
+        )
     return to_utc_column(df, "created")

@@ -18,8 +18,16 @@ import pandas as pd
 from flovtrain._aws import client, paginate
 from flovtrain.views._frames import frame, newest_first, to_utc_column
 
-DEPLOYMENT_COLUMNS = ["deployment_id", "group", "status", "creator", "revision", "created",
-                      "completed", "error"]
+DEPLOYMENT_COLUMNS = [
+    "deployment_id",
+    "group",
+    "status",
+    "creator",
+    "revision",
+    "created",
+    "completed",
+    "error",
+]
 GROUP_COLUMNS = ["group", "application", "deployment_config", "tag_filters", "last_status"]
 REVISION_COLUMNS = ["bucket", "key", "bundle", "registered", "first_used", "last_used"]
 INSTANCE_COLUMNS = ["deployment_id", "instance_id", "status", "last_updated"]
@@ -29,13 +37,17 @@ _BATCH = 25
 
 
 def _deployment_group_names(cd: Any, application: str) -> list[str]:
-    return list(paginate(cd, "list_deployment_groups", "deploymentGroups",
-                         applicationName=application))
+    return list(
+        paginate(cd, "list_deployment_groups", "deploymentGroups", applicationName=application)
+    )
 
 
-def iter_deployments(application: str, group: str | None = None,
-                     session: boto3.Session | None = None, region: str | None = None
-                     ) -> Iterator[dict[str, Any]]:
+def iter_deployments(
+    application: str,
+    group: str | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> Iterator[dict[str, Any]]:
     """Yield ``batch_get_deployments`` dicts of the application's deployments.
 
     Examples
@@ -46,12 +58,21 @@ def iter_deployments(application: str, group: str | None = None,
     cd = client("codedeploy", session, region)
     # AWS wants a group whenever an application is named: ask group by group
     groups = [group] if group else _deployment_group_names(cd, application)
-    ids = [i for g in groups for i in paginate(cd, "list_deployments", "deployments",
-                                               applicationName=application,
-                                               deploymentGroupName=g)]
+    ids = [
+        i
+        for g in groups
+        for i in paginate(
+            cd,
+            "list_deployments",
+            "deployments",
+            applicationName=application,
+            deploymentGroupName=g,
+        )
+    ]
     for start in range(0, len(ids), _BATCH):
-        yield from cd.batch_get_deployments(
-            deploymentIds=ids[start:start + _BATCH])["deploymentsInfo"]
+        yield from cd.batch_get_deployments(deploymentIds=ids[start : start + _BATCH])[
+            "deploymentsInfo"
+        ]
 
 
 def _revision(rev: dict[str, Any] | None) -> str | None:
@@ -59,8 +80,12 @@ def _revision(rev: dict[str, Any] | None) -> str | None:
     return f"s3://{s3['bucket']}/{s3['key']}" if s3.get("bucket") else None
 
 
-def deployments(application: str, group: str | None = None,
-                session: boto3.Session | None = None, region: str | None = None) -> pd.DataFrame:
+def deployments(
+    application: str,
+    group: str | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> pd.DataFrame:
     """Return the deployment history, newest first: the console's *Deployments*.
 
     ``revision`` is ``s3://bucket/key``.
@@ -69,17 +94,25 @@ def deployments(application: str, group: str | None = None,
     --------
     >>> deployments("flovtrain-webapp")[["deployment_id", "status"]]   # doctest: +SKIP
     """
-    rows = [{"deployment_id": d["deploymentId"], "group": d.get("deploymentGroupName"),
-             "status": d.get("status"), "creator": d.get("creator"),
-             "revision": _revision(d.get("revision")), "created": d.get("createTime"),
-             "completed": d.get("completeTime"),
-             "error": (d.get("errorInformation") or {}).get("message")}
-            for d in iter_deployments(application, group, session, region)]
+    rows = [
+        {
+            "deployment_id": d["deploymentId"],
+            "group": d.get("deploymentGroupName"),
+            "status": d.get("status"),
+            "creator": d.get("creator"),
+            "revision": _revision(d.get("revision")),
+            "created": d.get("createTime"),
+            "completed": d.get("completeTime"),
+            "error": (d.get("errorInformation") or {}).get("message"),
+        }
+        for d in iter_deployments(application, group, session, region)
+    ]
     return newest_first(rows, DEPLOYMENT_COLUMNS, "created", "created", "completed")
 
 
-def deployment_groups(application: str, session: boto3.Session | None = None,
-                      region: str | None = None) -> pd.DataFrame:
+def deployment_groups(
+    application: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return the application's deployment groups, their tag filters and last status.
 
     ``tag_filters`` is ``Key=Value, ...``.
@@ -91,18 +124,26 @@ def deployment_groups(application: str, session: boto3.Session | None = None,
     cd = client("codedeploy", session, region)
     rows = []
     for name in _deployment_group_names(cd, application):
-        g = cd.get_deployment_group(applicationName=application,
-                                    deploymentGroupName=name)["deploymentGroupInfo"]
+        g = cd.get_deployment_group(applicationName=application, deploymentGroupName=name)[
+            "deploymentGroupInfo"
+        ]
         filters = ", ".join(f"{f.get('Key')}={f.get('Value')}" for f in g.get("ec2TagFilters", []))
         last = (g.get("lastAttemptedDeployment") or {}).get("status")
-        rows.append({"group": name, "application": application,
-                     "deployment_config": g.get("deploymentConfigName"), "tag_filters": filters,
-                     "last_status": last})
+        rows.append(
+            {
+                "group": name,
+                "application": application,
+                "deployment_config": g.get("deploymentConfigName"),
+                "tag_filters": filters,
+                "last_status": last,
+            }
+        )
     return frame(rows, GROUP_COLUMNS, sort=["group"])
 
 
-def revisions(application: str, session: boto3.Session | None = None,
-              region: str | None = None) -> pd.DataFrame:
+def revisions(
+    application: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return the application's registered revisions (the zips in S3), newest first.
 
     Examples
@@ -110,25 +151,35 @@ def revisions(application: str, session: boto3.Session | None = None,
     >>> revisions("flovtrain-webapp")[["key", "registered"]]   # doctest: +SKIP
     """
     cd = client("codedeploy", session, region)
-    found = list(paginate(cd, "list_application_revisions", "revisions",
-                          applicationName=application))
+    found = list(
+        paginate(cd, "list_application_revisions", "revisions", applicationName=application)
+    )
     rows = []
     for start in range(0, len(found), _BATCH):
         info = cd.batch_get_application_revisions(
-            applicationName=application, revisions=found[start:start + _BATCH]).get("revisions", [])
+            applicationName=application, revisions=found[start : start + _BATCH]
+        ).get("revisions", [])
         for item in info:
             s3 = (item.get("revisionLocation") or {}).get("s3Location") or {}
             gi = item.get("genericRevisionInfo") or {}
-            rows.append({"bucket": s3.get("bucket"), "key": s3.get("key"),
-                         "bundle": s3.get("bundleType"), "registered": gi.get("registerTime"),
-                         "first_used": gi.get("firstUsedTime"),
-                         "last_used": gi.get("lastUsedTime")})
-    return newest_first(rows, REVISION_COLUMNS, "registered",
-                        "registered", "first_used", "last_used")
+            rows.append(
+                {
+                    "bucket": s3.get("bucket"),
+                    "key": s3.get("key"),
+                    "bundle": s3.get("bundleType"),
+                    "registered": gi.get("registerTime"),
+                    "first_used": gi.get("firstUsedTime"),
+                    "last_used": gi.get("lastUsedTime"),
+                }
+            )
+    return newest_first(
+        rows, REVISION_COLUMNS, "registered", "registered", "first_used", "last_used"
+    )
 
 
-def iter_deployment_instances(deployment_id: str, session: boto3.Session | None = None,
-                              region: str | None = None) -> Iterator[dict[str, Any]]:
+def iter_deployment_instances(
+    deployment_id: str, session: boto3.Session | None = None, region: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``get_deployment_instance`` summaries (with their lifecycle events) of a deployment.
 
     Examples
@@ -137,18 +188,21 @@ def iter_deployment_instances(deployment_id: str, session: boto3.Session | None 
     ['Succeeded']
     """
     cd = client("codedeploy", session, region)
-    for i in list(paginate(cd, "list_deployment_instances", "instancesList",
-                           deploymentId=deployment_id)):
-        yield cd.get_deployment_instance(deploymentId=deployment_id,
-                                         instanceId=i)["instanceSummary"]
+    for i in list(
+        paginate(cd, "list_deployment_instances", "instancesList", deploymentId=deployment_id)
+    ):
+        yield cd.get_deployment_instance(deploymentId=deployment_id, instanceId=i)[
+            "instanceSummary"
+        ]
 
 
 def _instance_id(summary: dict[str, Any]) -> str:
     return (summary.get("instanceId") or "").rsplit("/", 1)[-1]
 
 
-def deployment_instances(deployment_id: str, session: boto3.Session | None = None,
-                         region: str | None = None) -> pd.DataFrame:
+def deployment_instances(
+    deployment_id: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return the instances a deployment ran on and their status.
 
     By instance id.
@@ -157,14 +211,21 @@ def deployment_instances(deployment_id: str, session: boto3.Session | None = Non
     --------
     >>> deployment_instances("d-ABC123")[["instance_id", "status"]]   # doctest: +SKIP
     """
-    rows = [{"deployment_id": deployment_id, "instance_id": _instance_id(s),
-             "status": s.get("status"), "last_updated": s.get("lastUpdatedAt")}
-            for s in iter_deployment_instances(deployment_id, session, region)]
+    rows = [
+        {
+            "deployment_id": deployment_id,
+            "instance_id": _instance_id(s),
+            "status": s.get("status"),
+            "last_updated": s.get("lastUpdatedAt"),
+        }
+        for s in iter_deployment_instances(deployment_id, session, region)
+    ]
     return to_utc_column(frame(rows, INSTANCE_COLUMNS, sort=["instance_id"]), "last_updated")
 
 
-def lifecycle_events(deployment_id: str, session: boto3.Session | None = None,
-                     region: str | None = None) -> pd.DataFrame:
+def lifecycle_events(
+    deployment_id: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return every instance's lifecycle events (ApplicationStop ... ValidateService) in order,
     with the script that ran and the tail of its output.
 
@@ -176,8 +237,15 @@ def lifecycle_events(deployment_id: str, session: boto3.Session | None = None,
     for s in iter_deployment_instances(deployment_id, session, region):
         for e in s.get("lifecycleEvents", []):
             diag = e.get("diagnostics") or {}
-            rows.append({"instance_id": _instance_id(s), "event": e.get("lifecycleEventName"),
-                         "status": e.get("status"), "started": e.get("startTime"),
-                         "ended": e.get("endTime"), "script": diag.get("scriptName"),
-                         "output": (diag.get("logTail") or "").strip()})
+            rows.append(
+                {
+                    "instance_id": _instance_id(s),
+                    "event": e.get("lifecycleEventName"),
+                    "status": e.get("status"),
+                    "started": e.get("startTime"),
+                    "ended": e.get("endTime"),
+                    "script": diag.get("scriptName"),
+                    "output": (diag.get("logTail") or "").strip(),
+                }
+            )
     return to_utc_column(frame(rows, EVENT_COLUMNS), "started", "ended")

@@ -37,11 +37,26 @@ from flovtrain._aws import client, paginate
 from flovtrain.exceptions import PipelineTimeout
 from flovtrain.views._frames import frame, newest_first, to_utc_column
 
-EXECUTION_COLUMNS = ["execution_id", "status", "trigger", "source_commit", "source_message",
-                     "started", "updated"]
+EXECUTION_COLUMNS = [
+    "execution_id",
+    "status",
+    "trigger",
+    "source_commit",
+    "source_message",
+    "started",
+    "updated",
+]
 STATE_COLUMNS = ["stage", "action", "status", "summary", "execution_id", "last_change", "error"]
-ACTION_EXECUTION_COLUMNS = ["execution_id", "stage", "action", "status", "started", "ended",
-                            "external_id", "summary"]
+ACTION_EXECUTION_COLUMNS = [
+    "execution_id",
+    "stage",
+    "action",
+    "status",
+    "started",
+    "ended",
+    "external_id",
+    "summary",
+]
 #: The statuses of an execution that has finished.
 EXECUTION_DONE = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
 #: Seconds between two looks while waiting.
@@ -49,8 +64,9 @@ POLL_SECONDS = 0.2
 
 
 # -- executions -----------------------------------------------------------------------------
-def iter_pipeline_executions(pipeline: str, session: boto3.Session | None = None,
-                             region: str | None = None) -> Iterator[dict[str, Any]]:
+def iter_pipeline_executions(
+    pipeline: str, session: boto3.Session | None = None, region: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``list_pipeline_executions`` summaries (newest first, as AWS returns them).
 
     Examples
@@ -58,12 +74,17 @@ def iter_pipeline_executions(pipeline: str, session: boto3.Session | None = None
     >>> next(iter_pipeline_executions("flovtrain-webapp-pipeline"))["status"]  # doctest: +SKIP
     'Succeeded'
     """
-    yield from paginate(client("codepipeline", session, region), "list_pipeline_executions",
-                        "pipelineExecutionSummaries", pipelineName=pipeline)
+    yield from paginate(
+        client("codepipeline", session, region),
+        "list_pipeline_executions",
+        "pipelineExecutionSummaries",
+        pipelineName=pipeline,
+    )
 
 
-def newest_executions(pipeline: str, session: boto3.Session | None = None,
-                      region: str | None = None) -> list[dict[str, Any]]:
+def newest_executions(
+    pipeline: str, session: boto3.Session | None = None, region: str | None = None
+) -> list[dict[str, Any]]:
     """Return the pipeline's execution summaries, newest (latest start) first.
 
     Examples
@@ -75,8 +96,9 @@ def newest_executions(pipeline: str, session: boto3.Session | None = None,
     return sorted(found, key=lambda e: e.get("startTime") or 0, reverse=True)
 
 
-def pipeline_executions(pipeline: str, session: boto3.Session | None = None,
-                        region: str | None = None) -> pd.DataFrame:
+def pipeline_executions(
+    pipeline: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return the pipeline's execution history, newest first: status, trigger and source commit.
 
     Examples
@@ -86,17 +108,24 @@ def pipeline_executions(pipeline: str, session: boto3.Session | None = None,
     rows = []
     for e in iter_pipeline_executions(pipeline, session, region):
         source = (e.get("sourceRevisions") or [{}])[0]
-        rows.append({"execution_id": e["pipelineExecutionId"], "status": e.get("status"),
-                     "trigger": (e.get("trigger") or {}).get("triggerType"),
-                     "source_commit": source.get("revisionId"),
-                     "source_message": (source.get("revisionSummary") or "").strip(),
-                     "started": e.get("startTime"), "updated": e.get("lastUpdateTime")})
+        rows.append(
+            {
+                "execution_id": e["pipelineExecutionId"],
+                "status": e.get("status"),
+                "trigger": (e.get("trigger") or {}).get("triggerType"),
+                "source_commit": source.get("revisionId"),
+                "source_message": (source.get("revisionSummary") or "").strip(),
+                "started": e.get("startTime"),
+                "updated": e.get("lastUpdateTime"),
+            }
+        )
     return newest_first(rows, EXECUTION_COLUMNS, "started", "started", "updated")
 
 
 # -- state ----------------------------------------------------------------------------------
-def iter_action_states(pipeline: str, session: boto3.Session | None = None,
-                       region: str | None = None) -> Iterator[dict[str, Any]]:
+def iter_action_states(
+    pipeline: str, session: boto3.Session | None = None, region: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield one dict per action of ``get_pipeline_state``, in pipeline order.
 
     Keys: ``stage``, ``action``, ``latest`` (the action's ``latestExecution``, or ``{}``),
@@ -112,13 +141,18 @@ def iter_action_states(pipeline: str, session: boto3.Session | None = None,
     for stage in cp.get_pipeline_state(name=pipeline).get("stageStates", []):
         stage_latest = stage.get("latestExecution") or {}
         for action in stage.get("actionStates", []):
-            yield {"stage": stage["stageName"], "action": action["actionName"],
-                   "latest": action.get("latestExecution") or {}, "stage_latest": stage_latest,
-                   "execution_id": stage_latest.get("pipelineExecutionId")}
+            yield {
+                "stage": stage["stageName"],
+                "action": action["actionName"],
+                "latest": action.get("latestExecution") or {},
+                "stage_latest": stage_latest,
+                "execution_id": stage_latest.get("pipelineExecutionId"),
+            }
 
 
-def pipeline_state(pipeline: str, session: boto3.Session | None = None,
-                   region: str | None = None) -> pd.DataFrame:
+def pipeline_state(
+    pipeline: str, session: boto3.Session | None = None, region: str | None = None
+) -> pd.DataFrame:
     """Return the pipeline's stages and actions with their latest status (the pipeline page).
 
     In pipeline order.
@@ -127,19 +161,27 @@ def pipeline_state(pipeline: str, session: boto3.Session | None = None,
     --------
     >>> pipeline_state("flovtrain-webapp-pipeline")[["stage", "action", "status"]]  # doctest: +SKIP
     """
-    rows = [{"stage": a["stage"], "action": a["action"],
-             "status": a["latest"].get("status") or a["stage_latest"].get("status"),
-             "summary": (a["latest"].get("summary") or "").strip(),
-             "execution_id": a["execution_id"],
-             "last_change": a["latest"].get("lastStatusChange"),
-             "error": (a["latest"].get("errorDetails") or {}).get("message")}
-            for a in iter_action_states(pipeline, session, region)]
+    rows = [
+        {
+            "stage": a["stage"],
+            "action": a["action"],
+            "status": a["latest"].get("status") or a["stage_latest"].get("status"),
+            "summary": (a["latest"].get("summary") or "").strip(),
+            "execution_id": a["execution_id"],
+            "last_change": a["latest"].get("lastStatusChange"),
+            "error": (a["latest"].get("errorDetails") or {}).get("message"),
+        }
+        for a in iter_action_states(pipeline, session, region)
+    ]
     return to_utc_column(frame(rows, STATE_COLUMNS), "last_change")
 
 
-def iter_action_executions(pipeline: str, execution_id: str | None = None,
-                           session: boto3.Session | None = None, region: str | None = None
-                           ) -> Iterator[dict[str, Any]]:
+def iter_action_executions(
+    pipeline: str,
+    execution_id: str | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> Iterator[dict[str, Any]]:
     """Yield ``list_action_executions`` details of one execution (default: of all).
 
     Examples
@@ -151,13 +193,20 @@ def iter_action_executions(pipeline: str, execution_id: str | None = None,
     kwargs: dict[str, Any] = {"pipelineName": pipeline}
     if execution_id:
         kwargs["filter"] = {"pipelineExecutionId": execution_id}
-    yield from paginate(client("codepipeline", session, region), "list_action_executions",
-                        "actionExecutionDetails", **kwargs)
+    yield from paginate(
+        client("codepipeline", session, region),
+        "list_action_executions",
+        "actionExecutionDetails",
+        **kwargs,
+    )
 
 
-def action_executions(pipeline: str, execution_id: str | None = None,
-                      session: boto3.Session | None = None, region: str | None = None
-                      ) -> pd.DataFrame:
+def action_executions(
+    pipeline: str,
+    execution_id: str | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> pd.DataFrame:
     """Return the action runs of one execution (default: all), in the order they started.
 
     Examples
@@ -167,17 +216,26 @@ def action_executions(pipeline: str, execution_id: str | None = None,
     rows = []
     for a in iter_action_executions(pipeline, execution_id, session, region):
         out = (a.get("output") or {}).get("executionResult") or {}
-        rows.append({"execution_id": a.get("pipelineExecutionId"), "stage": a.get("stageName"),
-                     "action": a.get("actionName"), "status": a.get("status"),
-                     "started": a.get("startTime"), "ended": a.get("lastUpdateTime"),
-                     "external_id": out.get("externalExecutionId"),
-                     "summary": (out.get("externalExecutionSummary") or "").strip()})
-    return to_utc_column(frame(rows, ACTION_EXECUTION_COLUMNS, sort=["started"]),
-                         "started", "ended")
+        rows.append(
+            {
+                "execution_id": a.get("pipelineExecutionId"),
+                "stage": a.get("stageName"),
+                "action": a.get("actionName"),
+                "status": a.get("status"),
+                "started": a.get("startTime"),
+                "ended": a.get("lastUpdateTime"),
+                "external_id": out.get("externalExecutionId"),
+                "summary": (out.get("externalExecutionSummary") or "").strip(),
+            }
+        )
+    return to_utc_column(
+        frame(rows, ACTION_EXECUTION_COLUMNS, sort=["started"]), "started", "ended"
+    )
 
 
-def waiting_approval(pipeline: str, session: boto3.Session | None = None,
-                     region: str | None = None) -> dict[str, str] | None:
+def waiting_approval(
+    pipeline: str, session: boto3.Session | None = None, region: str | None = None
+) -> dict[str, str] | None:
     """Return the manual approval waiting now, or None.
 
     Returns
@@ -193,16 +251,25 @@ def waiting_approval(pipeline: str, session: boto3.Session | None = None,
     """
     for a in iter_action_states(pipeline, session, region):
         if a["latest"].get("status") == "InProgress" and a["latest"].get("token"):
-            return {"stageName": a["stage"], "actionName": a["action"],
-                    "token": a["latest"]["token"], "pipelineExecutionId": a["execution_id"]}
+            return {
+                "stageName": a["stage"],
+                "actionName": a["action"],
+                "token": a["latest"]["token"],
+                "pipelineExecutionId": a["execution_id"],
+            }
     return None
 
 
 # -- waiting --------------------------------------------------------------------------------
-def wait_for_execution_to_finish(pipeline: str, execution_id: str | None = None, *,
-                                 newer_than: str | None = None, timeout: float = 60,
-                                 session: boto3.Session | None = None,
-                                 region: str | None = None) -> dict[str, Any]:
+def wait_for_execution_to_finish(
+    pipeline: str,
+    execution_id: str | None = None,
+    *,
+    newer_than: str | None = None,
+    timeout: float = 60,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> dict[str, Any]:
     """Wait until a pipeline execution has finished and return ``get_pipeline_execution``'s dict.
 
     A manual approval keeps the execution in progress: this waits through it (and times out
@@ -254,20 +321,26 @@ def wait_for_execution_to_finish(pipeline: str, execution_id: str | None = None,
             raise PipelineTimeout(f"pipeline {pipeline} started no {what} within {timeout:.0f} s")
         time.sleep(POLL_SECONDS)
     while True:
-        execution = cp.get_pipeline_execution(pipelineName=pipeline,
-                                              pipelineExecutionId=wanted)["pipelineExecution"]
+        execution = cp.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=wanted)[
+            "pipelineExecution"
+        ]
         if execution.get("status") in EXECUTION_DONE:
             return execution
         if time.monotonic() > deadline:
             raise PipelineTimeout(
                 f"pipeline {pipeline} execution {wanted} is still {execution.get('status')} "
-                f"after {timeout:.0f} s (a manual approval waiting?)")
+                f"after {timeout:.0f} s (a manual approval waiting?)"
+            )
         time.sleep(POLL_SECONDS)
 
 
-def wait_for_approval_or_finish(pipeline: str, execution_id: str | None = None,
-                                timeout: float = 60, session: boto3.Session | None = None,
-                                region: str | None = None) -> str:
+def wait_for_approval_or_finish(
+    pipeline: str,
+    execution_id: str | None = None,
+    timeout: float = 60,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> str:
     """Wait until an execution has finished or waits for a manual approval; say which.
 
     Parameters
@@ -299,8 +372,9 @@ def wait_for_approval_or_finish(pipeline: str, execution_id: str | None = None,
             runs = cp.list_pipeline_executions(pipelineName=pipeline)["pipelineExecutionSummaries"]
             run = runs[0] if runs else {}
         else:
-            run = cp.get_pipeline_execution(pipelineName=pipeline,
-                                            pipelineExecutionId=execution_id)["pipelineExecution"]
+            run = cp.get_pipeline_execution(
+                pipelineName=pipeline, pipelineExecutionId=execution_id
+            )["pipelineExecution"]
         status = run.get("status", "not started")
         if status in EXECUTION_DONE:
             return status
@@ -311,5 +385,6 @@ def wait_for_approval_or_finish(pipeline: str, execution_id: str | None = None,
         if time.monotonic() > deadline:
             raise PipelineTimeout(
                 f"pipeline {pipeline} is still {status} after {timeout:.0f} s: look at "
-                f"flovtec.stage_states({pipeline!r}) for the stage it is in.")
+                f"flovtec.stage_states({pipeline!r}) for the stage it is in."
+            )
         time.sleep(POLL_SECONDS)

@@ -24,9 +24,11 @@ EC2_COLUMNS = ["instance_id", "name", "state", "type", "public_ip", "key_name"]
 NOT_TERMINATED = ["pending", "running", "stopping", "stopped"]
 
 
-def iter_instances(filters: list[dict[str, Any]] | None = None,
-                   session: boto3.Session | None = None, region: str | None = None
-                   ) -> Iterator[dict[str, Any]]:
+def iter_instances(
+    filters: list[dict[str, Any]] | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> Iterator[dict[str, Any]]:
     """Yield the ``describe_instances`` instances (of every reservation) that match ``filters``.
 
     Examples
@@ -36,8 +38,9 @@ def iter_instances(filters: list[dict[str, Any]] | None = None,
     ['i-0123456789abcdef0']
     """
     kwargs = {"Filters": filters} if filters else {}
-    for reservation in paginate(client("ec2", session, region), "describe_instances",
-                                "Reservations", **kwargs):
+    for reservation in paginate(
+        client("ec2", session, region), "describe_instances", "Reservations", **kwargs
+    ):
         yield from reservation.get("Instances", [])
 
 
@@ -46,8 +49,12 @@ def tags(instance: dict[str, Any]) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
 
 
-def instances(tag_key: str = config.WORKSHOP_TAG_KEY, tag_value: str | None = None,
-              session: boto3.Session | None = None, region: str | None = None) -> pd.DataFrame:
+def instances(
+    tag_key: str = config.WORKSHOP_TAG_KEY,
+    tag_value: str | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> pd.DataFrame:
     """Return EC2 instances carrying tag ``tag_key`` (=``tag_value`` if given), not terminated.
 
     Sorted by name, then id.
@@ -56,12 +63,22 @@ def instances(tag_key: str = config.WORKSHOP_TAG_KEY, tag_value: str | None = No
     --------
     >>> instances()[["instance_id", "name", "state"]]                     # doctest: +SKIP
     """
-    filters = [{"Name": "instance-state-name", "Values": NOT_TERMINATED},
-               {"Name": f"tag:{tag_key}", "Values": [tag_value]} if tag_value
-               else {"Name": "tag-key", "Values": [tag_key]}]
+    filters = [
+        {"Name": "instance-state-name", "Values": NOT_TERMINATED},
+        {"Name": f"tag:{tag_key}", "Values": [tag_value]}
+        if tag_value
+        else {"Name": "tag-key", "Values": [tag_key]},
+    ]
     rows = []
     for i in iter_instances(filters, session, region):
-        rows.append({"instance_id": i["InstanceId"], "name": tags(i).get("Name"),
-                     "state": (i.get("State") or {}).get("Name"), "type": i.get("InstanceType"),
-                     "public_ip": i.get("PublicIpAddress"), "key_name": i.get("KeyName")})
+        rows.append(
+            {
+                "instance_id": i["InstanceId"],
+                "name": tags(i).get("Name"),
+                "state": (i.get("State") or {}).get("Name"),
+                "type": i.get("InstanceType"),
+                "public_ip": i.get("PublicIpAddress"),
+                "key_name": i.get("KeyName"),
+            }
+        )
     return frame(rows, EC2_COLUMNS, sort=["name", "instance_id"])

@@ -49,29 +49,39 @@ PASSWORD_POLICY_SETTINGS = {
 }
 
 _CREDENTIAL_KINDS = [
-    {"credential": "Console password",
-     "used_for": "Signing in to the AWS Management Console in a browser",
-     "looks_like": "User name + password (+ MFA code) at the account's sign-in URL",
-     "where_to_manage": "IAM > Users > user > Security credentials > Console sign-in"},
-    {"credential": "Access keys",
-     "used_for": "Programmatic access: AWS CLI, SDKs such as boto3, IDE plugins",
-     "looks_like": "Access key ID (AKIA...) + secret access key (shown once, at creation)",
-     "where_to_manage": "IAM > Users > user > Security credentials > Access keys"},
-    {"credential": "HTTPS Git credentials for AWS CodeCommit",
-     "used_for": "git clone/push to CodeCommit over HTTPS (a service-specific credential)",
-     "looks_like": "Generated user name + password, only valid for CodeCommit",
-     "where_to_manage": "IAM > Users > user > Security credentials > "
-                        "HTTPS Git credentials for AWS CodeCommit"},
-    {"credential": "SSH public keys for AWS CodeCommit",
-     "used_for": "git clone/push to CodeCommit over SSH",
-     "looks_like": "Your SSH public key uploaded to IAM; its SSH key ID is the SSH user name",
-     "where_to_manage": "IAM > Users > user > Security credentials > "
-                        "SSH public keys for AWS CodeCommit"},
-    {"credential": "MFA device",
-     "used_for": "A second factor for console sign-in (and for API calls that require MFA)",
-     "looks_like": "A 6-digit code from an authenticator app, changing every 30 s",
-     "where_to_manage": "IAM > Users > user > Security credentials > Multi-factor "
-                        "authentication (root: account menu > Security credentials)"},
+    {
+        "credential": "Console password",
+        "used_for": "Signing in to the AWS Management Console in a browser",
+        "looks_like": "User name + password (+ MFA code) at the account's sign-in URL",
+        "where_to_manage": "IAM > Users > user > Security credentials > Console sign-in",
+    },
+    {
+        "credential": "Access keys",
+        "used_for": "Programmatic access: AWS CLI, SDKs such as boto3, IDE plugins",
+        "looks_like": "Access key ID (AKIA...) + secret access key (shown once, at creation)",
+        "where_to_manage": "IAM > Users > user > Security credentials > Access keys",
+    },
+    {
+        "credential": "HTTPS Git credentials for AWS CodeCommit",
+        "used_for": "git clone/push to CodeCommit over HTTPS (a service-specific credential)",
+        "looks_like": "Generated user name + password, only valid for CodeCommit",
+        "where_to_manage": "IAM > Users > user > Security credentials > "
+        "HTTPS Git credentials for AWS CodeCommit",
+    },
+    {
+        "credential": "SSH public keys for AWS CodeCommit",
+        "used_for": "git clone/push to CodeCommit over SSH",
+        "looks_like": "Your SSH public key uploaded to IAM; its SSH key ID is the SSH user name",
+        "where_to_manage": "IAM > Users > user > Security credentials > "
+        "SSH public keys for AWS CodeCommit",
+    },
+    {
+        "credential": "MFA device",
+        "used_for": "A second factor for console sign-in (and for API calls that require MFA)",
+        "looks_like": "A 6-digit code from an authenticator app, changing every 30 s",
+        "where_to_manage": "IAM > Users > user > Security credentials > Multi-factor "
+        "authentication (root: account menu > Security credentials)",
+    },
 ]
 
 
@@ -108,11 +118,20 @@ def users(session: boto3.Session | None = None) -> pd.DataFrame:
     iam = _iam(session)
     rows = []
     for user in iter_users(session):
-        names = sorted(g["GroupName"] for g in paginate(
-            iam, "list_groups_for_user", "Groups", UserName=user["UserName"]))
-        rows.append({"user": user["UserName"], "user_id": user["UserId"], "arn": user["Arn"],
-                     "path": user.get("Path"), "created": user.get("CreateDate"),
-                     "groups": ", ".join(names)})
+        names = sorted(
+            g["GroupName"]
+            for g in paginate(iam, "list_groups_for_user", "Groups", UserName=user["UserName"])
+        )
+        rows.append(
+            {
+                "user": user["UserName"],
+                "user_id": user["UserId"],
+                "arn": user["Arn"],
+                "path": user.get("Path"),
+                "created": user.get("CreateDate"),
+                "groups": ", ".join(names),
+            }
+        )
     return to_utc_column(frame(rows, USER_COLUMNS, sort=["user"]), "created")
 
 
@@ -150,9 +169,16 @@ def groups(session: boto3.Session | None = None) -> pd.DataFrame:
     rows = []
     for group in iter_groups(session):
         names = sorted(u["UserName"] for u in _members(iam, group["GroupName"]))
-        rows.append({"group": group["GroupName"], "group_id": group["GroupId"],
-                     "arn": group["Arn"], "path": group.get("Path"),
-                     "created": group.get("CreateDate"), "members": ", ".join(names)})
+        rows.append(
+            {
+                "group": group["GroupName"],
+                "group_id": group["GroupId"],
+                "arn": group["Arn"],
+                "path": group.get("Path"),
+                "created": group.get("CreateDate"),
+                "members": ", ".join(names),
+            }
+        )
     return to_utc_column(frame(rows, GROUP_COLUMNS, sort=["group"]), "created")
 
 
@@ -169,14 +195,19 @@ def group_members(group: str, session: boto3.Session | None = None) -> pd.DataFr
     >>> group_members("system-admins").user.tolist()     # doctest: +SKIP
     ['imre', 'john']
     """
-    rows = [{"user": u["UserName"], "arn": u["Arn"], "created": u.get("CreateDate")}
-            for u in _members(_iam(session), group)]
+    rows = [
+        {"user": u["UserName"], "arn": u["Arn"], "created": u.get("CreateDate")}
+        for u in _members(_iam(session), group)
+    ]
     return to_utc_column(frame(rows, MEMBER_COLUMNS, sort=["user"]), "created")
 
 
-def iter_attached_policies(user: str | None = None, group: str | None = None,
-                           role: str | None = None, session: boto3.Session | None = None
-                           ) -> Iterator[dict[str, Any]]:
+def iter_attached_policies(
+    user: str | None = None,
+    group: str | None = None,
+    role: str | None = None,
+    session: boto3.Session | None = None,
+) -> Iterator[dict[str, Any]]:
     """Yield managed policies attached to a user, group or role, or to every user and group.
 
     Each item is ``list_attached_*_policies``'s entry (PolicyName, PolicyArn) plus
@@ -193,8 +224,11 @@ def iter_attached_policies(user: str | None = None, group: str | None = None,
         targets += [("user", u["UserName"]) for u in iter_users(session)]
         targets += [("group", g["GroupName"]) for g in iter_groups(session)]
     else:
-        targets += [(kind, name) for kind, name in
-                    (("user", user), ("group", group), ("role", role)) if name is not None]
+        targets += [
+            (kind, name)
+            for kind, name in (("user", user), ("group", group), ("role", role))
+            if name is not None
+        ]
     for kind, name in targets:
         operation = f"list_attached_{kind}_policies"
         key = {"user": "UserName", "group": "GroupName", "role": "RoleName"}[kind]
@@ -202,9 +236,12 @@ def iter_attached_policies(user: str | None = None, group: str | None = None,
             yield {**policy, "PrincipalType": kind, "PrincipalName": name}
 
 
-def attached_policies(user: str | None = None, group: str | None = None,
-                      role: str | None = None, session: boto3.Session | None = None
-                      ) -> pd.DataFrame:
+def attached_policies(
+    user: str | None = None,
+    group: str | None = None,
+    role: str | None = None,
+    session: boto3.Session | None = None,
+) -> pd.DataFrame:
     """Return managed policies attached to a user, group or role (default: all users & groups).
 
     Returns
@@ -218,9 +255,15 @@ def attached_policies(user: str | None = None, group: str | None = None,
            principal               policy
     0  system-admins  AdministratorAccess
     """
-    rows = [{"principal_type": p["PrincipalType"], "principal": p["PrincipalName"],
-             "policy": p["PolicyName"], "policy_arn": p["PolicyArn"]}
-            for p in iter_attached_policies(user, group, role, session)]
+    rows = [
+        {
+            "principal_type": p["PrincipalType"],
+            "principal": p["PrincipalName"],
+            "policy": p["PolicyName"],
+            "policy_arn": p["PolicyArn"],
+        }
+        for p in iter_attached_policies(user, group, role, session)
+    ]
     return frame(rows, POLICY_COLUMNS, sort=["principal_type", "principal", "policy"])
 
 
@@ -247,13 +290,19 @@ def login_profiles(session: boto3.Session | None = None) -> pd.DataFrame:
             if error_code(exc) == "NoSuchEntity":
                 continue  # no console password: not a row
             raise
-        rows.append({"user": profile["UserName"], "created": profile.get("CreateDate"),
-                     "password_reset_required": bool(profile.get("PasswordResetRequired"))})
+        rows.append(
+            {
+                "user": profile["UserName"],
+                "created": profile.get("CreateDate"),
+                "password_reset_required": bool(profile.get("PasswordResetRequired")),
+            }
+        )
     return to_utc_column(frame(rows, LOGIN_COLUMNS, sort=["user"]), "created")
 
 
-def iter_access_keys(user: str | None = None, session: boto3.Session | None = None
-                     ) -> Iterator[dict[str, Any]]:
+def iter_access_keys(
+    user: str | None = None, session: boto3.Session | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield access key metadata (never the secret) of ``user`` or of every user.
 
     Examples
@@ -282,11 +331,17 @@ def access_keys(user: str | None = None, session: boto3.Session | None = None) -
     >>> access_keys("imre").columns.tolist()
     ['user', 'access_key_id', 'status', 'created']
     """
-    rows = [{"user": k["UserName"], "access_key_id": k["AccessKeyId"], "status": k["Status"],
-             "created": k.get("CreateDate")} for k in iter_access_keys(user, session)]
+    rows = [
+        {
+            "user": k["UserName"],
+            "access_key_id": k["AccessKeyId"],
+            "status": k["Status"],
+            "created": k.get("CreateDate"),
+        }
+        for k in iter_access_keys(user, session)
+    ]
     df = to_utc_column(frame(rows, KEY_COLUMNS), "created")
-    return df.sort_values(["user", "created", "access_key_id"], kind="stable",
-                          ignore_index=True)
+    return df.sort_values(["user", "created", "access_key_id"], kind="stable", ignore_index=True)
 
 
 def mfa_devices(user: str | None = None, session: boto3.Session | None = None) -> pd.DataFrame:
@@ -304,15 +359,17 @@ def mfa_devices(user: str | None = None, session: boto3.Session | None = None) -
     """
     iam = _iam(session)
     names = [user] if user is not None else [u["UserName"] for u in iter_users(session)]
-    rows = [{"user": d["UserName"], "serial_number": d["SerialNumber"],
-             "enabled": d.get("EnableDate")}
-            for name in names for d in paginate(iam, "list_mfa_devices", "MFADevices",
-                                                UserName=name)]
+    rows = [
+        {"user": d["UserName"], "serial_number": d["SerialNumber"], "enabled": d.get("EnableDate")}
+        for name in names
+        for d in paginate(iam, "list_mfa_devices", "MFADevices", UserName=name)
+    ]
     return to_utc_column(frame(rows, MFA_COLUMNS, sort=["user", "serial_number"]), "enabled")
 
 
-def iter_virtual_mfa_devices(assignment_status: str = "Any",
-                             session: boto3.Session | None = None) -> Iterator[dict[str, Any]]:
+def iter_virtual_mfa_devices(
+    assignment_status: str = "Any", session: boto3.Session | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield virtual MFA devices (SerialNumber, User, EnableDate) without seed or QR code.
 
     Parameters
@@ -325,16 +382,21 @@ def iter_virtual_mfa_devices(assignment_status: str = "Any",
     >>> [d["SerialNumber"] for d in iter_virtual_mfa_devices()]   # doctest: +SKIP
     ['arn:aws:iam::123456789012:mfa/imre']
     """
-    for device in paginate(_iam(session), "list_virtual_mfa_devices", "VirtualMFADevices",
-                           AssignmentStatus=assignment_status):
+    for device in paginate(
+        _iam(session),
+        "list_virtual_mfa_devices",
+        "VirtualMFADevices",
+        AssignmentStatus=assignment_status,
+    ):
         # the sandbox returns the seed here (real AWS does not): it must never travel further
         device.pop("Base32StringSeed", None)
         device.pop("QRCodePNG", None)
         yield device
 
 
-def virtual_mfa_devices(assignment_status: str = "Any",
-                        session: boto3.Session | None = None) -> pd.DataFrame:
+def virtual_mfa_devices(
+    assignment_status: str = "Any", session: boto3.Session | None = None
+) -> pd.DataFrame:
     """Return virtual MFA devices and whom they are assigned to.
 
     Returns
@@ -347,9 +409,14 @@ def virtual_mfa_devices(assignment_status: str = "Any",
     >>> virtual_mfa_devices().columns.tolist()
     ['serial_number', 'user', 'enabled']
     """
-    rows = [{"serial_number": d["SerialNumber"], "user": (d.get("User") or {}).get("UserName"),
-             "enabled": d.get("EnableDate")}
-            for d in iter_virtual_mfa_devices(assignment_status, session)]
+    rows = [
+        {
+            "serial_number": d["SerialNumber"],
+            "user": (d.get("User") or {}).get("UserName"),
+            "enabled": d.get("EnableDate"),
+        }
+        for d in iter_virtual_mfa_devices(assignment_status, session)
+    ]
     return to_utc_column(frame(rows, VIRTUAL_MFA_COLUMNS, sort=["serial_number"]), "enabled")
 
 
@@ -374,8 +441,11 @@ def password_policy(session: boto3.Session | None = None) -> pd.DataFrame:
         if error_code(exc) == "NoSuchEntity":
             return frame([], PASSWORD_POLICY_COLUMNS)
         raise
-    rows = [{"setting": label, "value": policy[key]}
-            for key, label in PASSWORD_POLICY_SETTINGS.items() if key in policy]
+    rows = [
+        {"setting": label, "value": policy[key]}
+        for key, label in PASSWORD_POLICY_SETTINGS.items()
+        if key in policy
+    ]
     return frame(rows, PASSWORD_POLICY_COLUMNS)
 
 

@@ -35,7 +35,7 @@ TALK_SERVICES = ("cloud9", "codecommit", "codebuild", "codedeploy", "codepipelin
 # Services the talk used that no longer have a boto3 client: say so instead of "unknown".
 _GONE = {
     "codestar": "CodeStar was discontinued on 2024-07-31 and botocore has no 'codestar' client "
-                "any more; its toolchain is CodeCommit + CodeBuild + CodeDeploy + CodePipeline.",
+    "any more; its toolchain is CodeCommit + CodeBuild + CodeDeploy + CodePipeline.",
 }
 
 
@@ -85,12 +85,15 @@ def region_name(code: str) -> str:
         if code in data["regions"]:
             return data["regions"][code].get("description", code)
     known = ", ".join(partition_regions())
-    raise UnknownRegion(f"{code!r} is not an AWS region code. Region codes look like "
-                        f"'eu-west-1'; the commercial ones are: {known}.")
+    raise UnknownRegion(
+        f"{code!r} is not an AWS region code. Region codes look like "
+        f"'eu-west-1'; the commercial ones are: {known}."
+    )
 
 
-def iter_regions(all_regions: bool = True, session: boto3.Session | None = None
-                 ) -> Iterator[dict[str, Any]]:
+def iter_regions(
+    all_regions: bool = True, session: boto3.Session | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield EC2's ``describe_regions`` entries (RegionName, Endpoint, OptInStatus).
 
     Parameters
@@ -141,8 +144,9 @@ def regions(all_regions: bool = True, session: boto3.Session | None = None) -> p
     return frame(rows, REGION_COLUMNS, sort=["region"])
 
 
-def iter_availability_zones(region: str | None = None, session: boto3.Session | None = None
-                            ) -> Iterator[dict[str, Any]]:
+def iter_availability_zones(
+    region: str | None = None, session: boto3.Session | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield EC2's ``describe_availability_zones`` entries for ``region``.
 
     Examples
@@ -154,8 +158,9 @@ def iter_availability_zones(region: str | None = None, session: boto3.Session | 
     yield from ec2.describe_availability_zones()["AvailabilityZones"]
 
 
-def availability_zones(region: str | None = None, session: boto3.Session | None = None
-                       ) -> pd.DataFrame:
+def availability_zones(
+    region: str | None = None, session: boto3.Session | None = None
+) -> pd.DataFrame:
     """Return the availability zones (data centres) of ``region``.
 
     Parameters
@@ -175,9 +180,16 @@ def availability_zones(region: str | None = None, session: boto3.Session | None 
     >>> availability_zones("eu-west-1").zone.tolist()      # doctest: +SKIP
     ['eu-west-1a', 'eu-west-1b', 'eu-west-1c']
     """
-    rows = [{"zone": z["ZoneName"], "zone_id": z.get("ZoneId"), "region": z.get("RegionName"),
-             "zone_type": z.get("ZoneType"), "state": z.get("State")}
-            for z in iter_availability_zones(region, session)]
+    rows = [
+        {
+            "zone": z["ZoneName"],
+            "zone_id": z.get("ZoneId"),
+            "region": z.get("RegionName"),
+            "zone_type": z.get("ZoneType"),
+            "state": z.get("State"),
+        }
+        for z in iter_availability_zones(region, session)
+    ]
     return frame(rows, ZONE_COLUMNS, sort=["zone"])
 
 
@@ -211,8 +223,9 @@ def _offering_regions(service: str, session: boto3.Session, partition: str) -> l
     return sorted(session.get_available_regions(service, partition_name=partition))
 
 
-def service_regions(service: str, partition: str = "aws",
-                    session: boto3.Session | None = None) -> pd.DataFrame:
+def service_regions(
+    service: str, partition: str = "aws", session: boto3.Session | None = None
+) -> pd.DataFrame:
     """Return the regions that offer ``service``, per botocore's endpoint data.
 
     A global service (IAM, Budgets, ...) is listed in every region, and the frame's
@@ -239,15 +252,19 @@ def service_regions(service: str, partition: str = "aws",
     """
     session = session or boto3.Session()
     codes = _offering_regions(service, session, partition)
-    df = frame([{"region": c, "name": region_name(c)} for c in codes], ["region", "name"],
-               sort=["region"])
+    df = frame(
+        [{"region": c, "name": region_name(c)} for c in codes], ["region", "name"], sort=["region"]
+    )
     df.attrs["global"] = is_global_service(service, partition)
     return df
 
 
-def service_availability(services: Sequence[str] = TALK_SERVICES,
-                         regions: Sequence[str] | None = None, partition: str = "aws",
-                         session: boto3.Session | None = None) -> pd.DataFrame:
+def service_availability(
+    services: Sequence[str] = TALK_SERVICES,
+    regions: Sequence[str] | None = None,
+    partition: str = "aws",
+    session: boto3.Session | None = None,
+) -> pd.DataFrame:
     """Return a region x service matrix: which region offers which service.
 
     Parameters

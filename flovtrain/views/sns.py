@@ -25,8 +25,7 @@ from flovtrain._aws import paginate
 from flovtrain.session import current, get_session
 from flovtrain.views._frames import frame, to_utc_column
 
-TOPIC_COLUMNS = ["topic", "arn", "display_name", "subscriptions_confirmed",
-                 "subscriptions_pending"]
+TOPIC_COLUMNS = ["topic", "arn", "display_name", "subscriptions_confirmed", "subscriptions_pending"]
 SUBSCRIPTION_COLUMNS = ["topic", "protocol", "endpoint", "arn", "pending"]
 INBOX_COLUMNS = ["time", "to", "subject", "message", "topic"]
 PREVIEW_CHARS = 80
@@ -42,8 +41,9 @@ def _topic_name(arn: str | None) -> str | None:
     return arn.rsplit(":", 1)[-1] if arn else None
 
 
-def iter_topics(region: str | None = None, session: boto3.Session | None = None
-                ) -> Iterator[dict[str, Any]]:
+def iter_topics(
+    region: str | None = None, session: boto3.Session | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``list_topics`` entries (``TopicArn``).
 
     Examples
@@ -72,15 +72,21 @@ def topics(region: str | None = None, session: boto3.Session | None = None) -> p
     rows = []
     for item in iter_topics(region, session):
         attrs = client.get_topic_attributes(TopicArn=item["TopicArn"])["Attributes"]
-        rows.append({"topic": _topic_name(item["TopicArn"]), "arn": item["TopicArn"],
-                     "display_name": attrs.get("DisplayName", ""),
-                     "subscriptions_confirmed": int(attrs.get("SubscriptionsConfirmed", 0)),
-                     "subscriptions_pending": int(attrs.get("SubscriptionsPending", 0))})
+        rows.append(
+            {
+                "topic": _topic_name(item["TopicArn"]),
+                "arn": item["TopicArn"],
+                "display_name": attrs.get("DisplayName", ""),
+                "subscriptions_confirmed": int(attrs.get("SubscriptionsConfirmed", 0)),
+                "subscriptions_pending": int(attrs.get("SubscriptionsPending", 0)),
+            }
+        )
     return frame(rows, TOPIC_COLUMNS, sort=["topic", "arn"])
 
 
-def iter_subscriptions(topic_arn: str | None = None, region: str | None = None,
-                       session: boto3.Session | None = None) -> Iterator[dict[str, Any]]:
+def iter_subscriptions(
+    topic_arn: str | None = None, region: str | None = None, session: boto3.Session | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield ``list_subscriptions`` (or ``list_subscriptions_by_topic``) entries.
 
     Examples
@@ -90,14 +96,16 @@ def iter_subscriptions(topic_arn: str | None = None, region: str | None = None,
     """
     client = _sns(region, session)
     if topic_arn:
-        yield from paginate(client, "list_subscriptions_by_topic", "Subscriptions",
-                            TopicArn=topic_arn)
+        yield from paginate(
+            client, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn
+        )
     else:
         yield from paginate(client, "list_subscriptions", "Subscriptions")
 
 
-def subscriptions(topic_arn: str | None = None, region: str | None = None,
-                  session: boto3.Session | None = None) -> pd.DataFrame:
+def subscriptions(
+    topic_arn: str | None = None, region: str | None = None, session: boto3.Session | None = None
+) -> pd.DataFrame:
     """Return the subscriptions of one topic or of every topic in ``region``.
 
     Returns
@@ -117,9 +125,15 @@ def subscriptions(topic_arn: str | None = None, region: str | None = None,
     for sub in iter_subscriptions(topic_arn, region, session):
         arn = sub.get("SubscriptionArn")
         pending = arn in (PENDING, "pending confirmation")
-        rows.append({"topic": _topic_name(sub.get("TopicArn")), "protocol": sub.get("Protocol"),
-                     "endpoint": sub.get("Endpoint"), "arn": None if pending else arn,
-                     "pending": pending})
+        rows.append(
+            {
+                "topic": _topic_name(sub.get("TopicArn")),
+                "protocol": sub.get("Protocol"),
+                "endpoint": sub.get("Endpoint"),
+                "arn": None if pending else arn,
+                "pending": pending,
+            }
+        )
     return frame(rows, SUBSCRIPTION_COLUMNS, sort=["topic", "protocol", "endpoint"])
 
 
@@ -149,7 +163,7 @@ def iter_inbox(endpoint: str | None = None) -> Iterator[dict[str, Any]]:
 
 def _preview(message: str | None) -> str:
     text = " ".join((message or "").split())  # one line: newlines make tables unreadable
-    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1] + "…"
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
 def inbox(endpoint: str | None = None, full: bool = False) -> pd.DataFrame:
@@ -176,14 +190,22 @@ def inbox(endpoint: str | None = None, full: bool = False) -> pd.DataFrame:
     0  aws1@flovtec.com  ALARM: "billing-10usd" in US East (N. Virginia)
     """
     if not current().is_sandbox:
-        note = ("inbox() shows the sandbox's e-mails; on real AWS, SNS e-mails go to the real "
-                "mailbox of each subscribed address.")
+        note = (
+            "inbox() shows the sandbox's e-mails; on real AWS, SNS e-mails go to the real "
+            "mailbox of each subscribed address."
+        )
         warnings.warn(note, stacklevel=2)
         df = frame([], INBOX_COLUMNS)
         df.attrs["note"] = note
         return to_utc_column(df, "time")
-    rows = [{"time": m.get("timestamp"), "to": m.get("endpoint"), "subject": m.get("subject"),
-             "message": m.get("message") if full else _preview(m.get("message")),
-             "topic": _topic_name(m.get("topic_arn"))}
-            for m in iter_inbox(endpoint)]
+    rows = [
+        {
+            "time": m.get("timestamp"),
+            "to": m.get("endpoint"),
+            "subject": m.get("subject"),
+            "message": m.get("message") if full else _preview(m.get("message")),
+            "topic": _topic_name(m.get("topic_arn")),
+        }
+        for m in iter_inbox(endpoint)
+    ]
     return to_utc_column(frame(rows, INBOX_COLUMNS), "time")

@@ -16,5 +16,11 @@ from flovtrain.widgets.charges import charges_plot
 from flovtrain.widgets.inbox import inbox
 from flovtrain.widgets.overview import account_overview, alarm_badge, overview_table
 
-__all__ = ["account_overview", "alarm_badge", "charges_plot", "inbox", "overview_table",
-           "static_widgets"]
+__all__ = [
+    "account_overview",
+    "alarm_badge",
+    "charges_plot",
+    "inbox",
+    "overview_table",
+    "static_widgets",
+]

@@ -34,8 +34,7 @@ def table_html(df: pd.DataFrame, empty: str) -> str:
     """Return ``df`` as a compact HTML table, or ``empty`` as a paragraph when it has no rows."""
     if df.empty:
         return f"<p><i>{html.escape(empty)}</i></p>"
-    return df.to_html(index=False, border=0, classes="flovtrain-table", na_rep="",
-                      escape=True)
+    return df.to_html(index=False, border=0, classes="flovtrain-table", na_rep="", escape=True)
 
 
 def titled(title: str, body: str) -> str:
@@ -51,8 +50,9 @@ def live_panel(title: str, render: Callable[[], str], button: str = "Refresh") -
     import ipywidgets as widgets
 
     pane = widgets.HTML()
-    refresh = widgets.Button(description=button, icon="refresh",
-                             layout=widgets.Layout(width="auto"))
+    refresh = widgets.Button(
+        description=button, icon="refresh", layout=widgets.Layout(width="auto")
+    )
 
     def update(_: Any = None) -> None:
         try:
@@ -62,5 +62,6 @@ def live_panel(title: str, render: Callable[[], str], button: str = "Refresh") -
 
     refresh.on_click(update)
     update()
-    return widgets.VBox([widgets.HBox([widgets.HTML(f"<b>{html.escape(title)}</b>"), refresh]),
-                         pane])
+    return widgets.VBox(
+        [widgets.HBox([widgets.HTML(f"<b>{html.escape(title)}</b>"), refresh]), pane]
+    )

@@ -21,8 +21,14 @@ from flovtrain.views import devtools
 from flovtrain.widgets._static import static_widgets, table_html
 from flovtrain.widgets.pipeline import StaticView
 
-PHASE_COLOURS = {"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "IN_PROGRESS": "#1565c0",
-                 "FAULT": "#c62828", "TIMED_OUT": "#c62828", "STOPPED": "#6d4c41"}
+PHASE_COLOURS = {
+    "SUCCEEDED": "#2e7d32",
+    "FAILED": "#c62828",
+    "IN_PROGRESS": "#1565c0",
+    "FAULT": "#c62828",
+    "TIMED_OUT": "#c62828",
+    "STOPPED": "#6d4c41",
+}
 
 
 def _log_html(build_id: str, log: str, phases: Any, tail: int | None) -> str:
@@ -36,12 +42,15 @@ def _log_html(build_id: str, log: str, phases: Any, tail: int | None) -> str:
             style = "color:#ff8a80;font-weight:bold"
         elif "State: SUCCEEDED" in line:
             style = "color:#b9f6ca"
-        coloured.append(f'<span style="{style}">{html.escape(line)}</span>' if style
-                        else html.escape(line))
+        coloured.append(
+            f'<span style="{style}">{html.escape(line)}</span>' if style else html.escape(line)
+        )
     table = table_html(phases[["phase", "status", "message"]], "no phases yet")
-    return (f"<div><b>Build {html.escape(build_id)}</b>{table}"
-            '<pre style="background:#1e1e1e;color:#ddd;padding:8px;max-height:400px;'
-            f'overflow:auto">{chr(10).join(coloured)}</pre></div>')
+    return (
+        f"<div><b>Build {html.escape(build_id)}</b>{table}"
+        '<pre style="background:#1e1e1e;color:#ddd;padding:8px;max-height:400px;'
+        f'overflow:auto">{chr(10).join(coloured)}</pre></div>'
+    )
 
 
 def _latest(project: str, session: boto3.Session | None, region: str | None) -> str:
@@ -51,9 +60,13 @@ def _latest(project: str, session: boto3.Session | None, region: str | None) -> 
     return str(found.build_id.iloc[0])
 
 
-def build_log_view(build_id: str | None = None, project: str | None = None,
-                   tail: int | None = None, session: boto3.Session | None = None,
-                   region: str | None = None) -> Any:
+def build_log_view(
+    build_id: str | None = None,
+    project: str | None = None,
+    tail: int | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> Any:
     """Show a build's phases and log.
 
     Parameters
@@ -87,8 +100,9 @@ def build_log_view(build_id: str | None = None, project: str | None = None,
     import ipywidgets as widgets
 
     ids = list(devtools.builds(project, session=session, region=region).build_id)
-    chooser = widgets.Dropdown(options=ids, value=build_id if build_id in ids else ids[0],
-                               description="Build")
+    chooser = widgets.Dropdown(
+        options=ids, value=build_id if build_id in ids else ids[0], description="Build"
+    )
     pane = widgets.HTML()
 
     def show(_: Any = None) -> None:

@@ -35,5 +35,7 @@ def inbox(endpoint: str | None = None) -> Any:
     >>> widgets.inbox("aws1@flovtec.com")          # doctest: +SKIP
     """
     title = f"Inbox{' of ' + endpoint if endpoint else ''}"
-    return choose(lambda: live_panel(title, lambda: _render(endpoint)),
-                  lambda: titled(title, _render(endpoint)))
+    return choose(
+        lambda: live_panel(title, lambda: _render(endpoint)),
+        lambda: titled(title, _render(endpoint)),
+    )

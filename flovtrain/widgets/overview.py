@@ -25,8 +25,7 @@ def _badges(name: str | None, region: str, session: boto3.Session | None) -> str
     if name is not None:
         df = df[df["name"] == name]
         if df.empty:
-            return (f"<p><i>No alarm named {html.escape(name)} in {html.escape(region)}."
-                    "</i></p>")
+            return f"<p><i>No alarm named {html.escape(name)} in {html.escape(region)}.</i></p>"
     if df.empty:
         return f"<p><i>No alarms in {html.escape(region)} yet.</i></p>"
     parts = []
@@ -42,8 +41,11 @@ def _badges(name: str | None, region: str, session: boto3.Session | None) -> str
     return "".join(parts)
 
 
-def alarm_badge(name: str | None = None, region: str = cloudwatch.BILLING_REGION,
-                session: boto3.Session | None = None) -> Any:
+def alarm_badge(
+    name: str | None = None,
+    region: str = cloudwatch.BILLING_REGION,
+    session: boto3.Session | None = None,
+) -> Any:
     """Show each alarm's state (OK / ALARM / INSUFFICIENT_DATA) as a coloured badge.
 
     Parameters
@@ -68,8 +70,9 @@ def alarm_badge(name: str | None = None, region: str = cloudwatch.BILLING_REGION
     return _refreshable(title, lambda: _badges(name, region, session))
 
 
-def overview_table(region: str = cloudwatch.BILLING_REGION,
-                   session: boto3.Session | None = None) -> pd.DataFrame:
+def overview_table(
+    region: str = cloudwatch.BILLING_REGION, session: boto3.Session | None = None
+) -> pd.DataFrame:
     """Return the account's first-day checklist as a two-column frame (``item``, ``value``).
 
     Examples
@@ -95,8 +98,9 @@ def overview_table(region: str = cloudwatch.BILLING_REGION,
     return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": str})
 
 
-def account_overview(region: str = cloudwatch.BILLING_REGION,
-                     session: boto3.Session | None = None) -> Any:
+def account_overview(
+    region: str = cloudwatch.BILLING_REGION, session: boto3.Session | None = None
+) -> Any:
     """Show the account's first-day checklist: sign-in URL, MFA, users, alarms, budgets.
 
     Returns
@@ -108,5 +112,4 @@ def account_overview(region: str = cloudwatch.BILLING_REGION,
     >>> from flovtrain import widgets
     >>> widgets.account_overview()                  # doctest: +SKIP
     """
-    return _refreshable("Account overview",
-                        lambda: table_html(overview_table(region, session), ""))
+    return _refreshable("Account overview", lambda: table_html(overview_table(region, session), ""))

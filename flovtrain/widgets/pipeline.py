@@ -26,9 +26,16 @@ from flovtrain.session import get_session
 from flovtrain.widgets._static import static_widgets
 
 #: The console's colours: blue in progress, green succeeded, red failed, grey not run.
-STATUS_COLOURS = {"InProgress": "#1565c0", "Succeeded": "#2e7d32", "Failed": "#c62828",
-                  "Stopped": "#6d4c41", "Stopping": "#6d4c41", "Abandoned": "#757575",
-                  "Superseded": "#757575", None: "#9e9e9e"}
+STATUS_COLOURS = {
+    "InProgress": "#1565c0",
+    "Succeeded": "#2e7d32",
+    "Failed": "#c62828",
+    "Stopped": "#6d4c41",
+    "Stopping": "#6d4c41",
+    "Abandoned": "#757575",
+    "Superseded": "#757575",
+    None: "#9e9e9e",
+}
 ACTIVE = {"InProgress", "Stopping"}
 
 
@@ -59,12 +66,23 @@ def stages(state: dict[str, Any]) -> list[dict[str, Any]]:
         actions = []
         for action in stage.get("actionStates", []):
             run = action.get("latestExecution") or {}
-            actions.append({"name": action["actionName"], "status": run.get("status"),
-                            "summary": (run.get("summary") or "").strip(),
-                            "error": (run.get("errorDetails") or {}).get("message", ""),
-                            "token": run.get("token")})
-        out.append({"name": stage["stageName"], "status": latest.get("status"),
-                    "execution_id": latest.get("pipelineExecutionId"), "actions": actions})
+            actions.append(
+                {
+                    "name": action["actionName"],
+                    "status": run.get("status"),
+                    "summary": (run.get("summary") or "").strip(),
+                    "error": (run.get("errorDetails") or {}).get("message", ""),
+                    "token": run.get("token"),
+                }
+            )
+        out.append(
+            {
+                "name": stage["stageName"],
+                "status": latest.get("status"),
+                "execution_id": latest.get("pipelineExecutionId"),
+                "actions": actions,
+            }
+        )
     return out
 
 
@@ -93,19 +111,23 @@ def state_html(pipeline: str, state: dict[str, Any]) -> str:
             rows.append(
                 f'<div style="margin-top:4px;padding:3px 6px;background:white;color:#222;'
                 f'border-left:5px solid {a_colour};border-radius:3px">'
-                f"<b>{esc(action['name'])}</b><br><span style=\"color:{a_colour}\">"
+                f'<b>{esc(action["name"])}</b><br><span style="color:{a_colour}">'
                 f"{esc(action['status'] or 'not run')}</span>"
                 + (f'<br><small style="color:#555">{esc(note[:120])}</small>' if note else "")
-                + "</div>")
+                + "</div>"
+            )
         boxes.append(
             f'<div class="flovtrain-stage" data-status="{esc(str(stage["status"]))}" '
             f'style="display:inline-block;vertical-align:top;width:210px;padding:6px;'
             f'border-radius:6px;background:{colour};color:white">'
             f"<b>{esc(stage['name'])}</b> · {esc(stage['status'] or 'not run')}"
-            f"{''.join(rows)}</div>")
+            f"{''.join(rows)}</div>"
+        )
     arrow = '<span style="display:inline-block;padding:0 6px;font-size:20px">&#10140;</span>'
-    return (f'<div class="flovtrain-pipeline"><p><b>Pipeline {esc(pipeline)}</b></p>'
-            f"{arrow.join(boxes)}</div>")
+    return (
+        f'<div class="flovtrain-pipeline"><p><b>Pipeline {esc(pipeline)}</b></p>'
+        f"{arrow.join(boxes)}</div>"
+    )
 
 
 def waiting_approval(state: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -125,15 +147,21 @@ def failed_stage(state: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def static_view(pipeline: str, session: boto3.Session | None = None,
-                region: str | None = None) -> StaticView:
+def static_view(
+    pipeline: str, session: boto3.Session | None = None, region: str | None = None
+) -> StaticView:
     """Return the pipeline's current state as a :class:`StaticView` (text + HTML)."""
     state = _state(pipeline, session, region)
     return StaticView(state_text(pipeline, state), state_html(pipeline, state))
 
 
-def pipeline_view(pipeline: str, session: boto3.Session | None = None, region: str | None = None,
-                  interval: float = 0.5, timeout: float = 300) -> Any:
+def pipeline_view(
+    pipeline: str,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+    interval: float = 0.5,
+    timeout: float = 300,
+) -> Any:
     """Show the pipeline; live, it keeps updating while an execution runs.
 
     Parameters
@@ -159,8 +187,9 @@ def pipeline_view(pipeline: str, session: boto3.Session | None = None, region: s
     return _live(pipeline, get_session(session, region), region, interval, timeout)
 
 
-def _live(pipeline: str, session: boto3.Session, region: str | None, interval: float,
-          timeout: float) -> Any:
+def _live(
+    pipeline: str, session: boto3.Session, region: str | None, interval: float, timeout: float
+) -> Any:
     import ipywidgets as widgets
 
     cp = session.client("codepipeline", region_name=region)
@@ -168,10 +197,12 @@ def _live(pipeline: str, session: boto3.Session, region: str | None, interval: f
     message = widgets.HTML()
     buttons = {
         "refresh": widgets.Button(description="Refresh", icon="refresh"),
-        "release": widgets.Button(description="Release change", icon="play",
-                                  button_style="primary"),
-        "retry": widgets.Button(description="Retry failed stage", icon="redo",
-                                button_style="warning"),
+        "release": widgets.Button(
+            description="Release change", icon="play", button_style="primary"
+        ),
+        "retry": widgets.Button(
+            description="Retry failed stage", icon="redo", button_style="warning"
+        ),
         "approve": widgets.Button(description="Approve", icon="check", button_style="success"),
         "reject": widgets.Button(description="Reject", icon="times", button_style="danger"),
     }
@@ -186,8 +217,10 @@ def _live(pipeline: str, session: boto3.Session, region: str | None, interval: f
         return state
 
     def busy(state: dict[str, Any]) -> bool:
-        return any(s["status"] in ACTIVE or any(a["status"] in ACTIVE for a in s["actions"])
-                   for s in stages(state))
+        return any(
+            s["status"] in ACTIVE or any(a["status"] in ACTIVE for a in s["actions"])
+            for s in stages(state)
+        )
 
     def follow() -> None:
         # poll while something runs (and a moment after a button press, for it to start)
@@ -212,9 +245,12 @@ def _live(pipeline: str, session: boto3.Session, region: str | None, interval: f
                 result = fn()
                 message.value = html.escape(f"{label}: {result}")
             except Exception as exc:
-                message.value = f"<span style='color:#c62828'>{html.escape(label)}: " \
-                                f"{html.escape(str(exc))}</span>"
+                message.value = (
+                    f"<span style='color:#c62828'>{html.escape(label)}: "
+                    f"{html.escape(str(exc))}</span>"
+                )
             start_following()
+
         return handler
 
     def release() -> str:
@@ -225,9 +261,12 @@ def _live(pipeline: str, session: boto3.Session, region: str | None, interval: f
         if found is None:
             return "no failed stage"
         stage, execution = found
-        return cp.retry_stage_execution(pipelineName=pipeline, stageName=stage,
-                                        pipelineExecutionId=execution,
-                                        retryMode="FAILED_ACTIONS")["pipelineExecutionId"]
+        return cp.retry_stage_execution(
+            pipelineName=pipeline,
+            stageName=stage,
+            pipelineExecutionId=execution,
+            retryMode="FAILED_ACTIONS",
+        )["pipelineExecutionId"]
 
     def answer(status: str) -> Any:
         def run() -> str:
@@ -235,10 +274,15 @@ def _live(pipeline: str, session: boto3.Session, region: str | None, interval: f
             if found is None:
                 return "nothing waits for approval"
             stage, action, token = found
-            cp.put_approval_result(pipelineName=pipeline, stageName=stage, actionName=action,
-                                   result={"summary": f"{status} in the notebook",
-                                           "status": status}, token=token)
+            cp.put_approval_result(
+                pipelineName=pipeline,
+                stageName=stage,
+                actionName=action,
+                result={"summary": f"{status} in the notebook", "status": status},
+                token=token,
+            )
             return f"{stage}/{action} {status}"
+
         return run
 
     buttons["refresh"].on_click(act("refreshed", lambda: "ok"))

@@ -72,12 +72,13 @@ def page_text(page: str) -> str:
 def page_view(url: str, page: str, height: int = 260) -> StaticView:
     """Return the page as a :class:`StaticView`: text (compared) and a sandboxed iframe."""
     text = page_text(page)
-    frame = (f'<iframe sandbox="" srcdoc="{html.escape(page, quote=True)}" '
-             f'style="width:100%;height:{int(height)}px;border:1px solid #ccc"></iframe>')
+    frame = (
+        f'<iframe sandbox="" srcdoc="{html.escape(page, quote=True)}" '
+        f'style="width:100%;height:{int(height)}px;border:1px solid #ccc"></iframe>'
+    )
     static = static_widgets()
-    body = (f"<pre>{html.escape(text)}</pre>" if static else frame)
-    return StaticView(f"{url}\n{text}",
-                      f'<div><small>{html.escape(url)}</small>{body}</div>')
+    body = f"<pre>{html.escape(text)}</pre>" if static else frame
+    return StaticView(f"{url}\n{text}", f"<div><small>{html.escape(url)}</small>{body}</div>")
 
 
 def webpage(url: str, contains: str | None = None, timeout: float = 10, height: int = 260) -> Any:

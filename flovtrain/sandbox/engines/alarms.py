@@ -133,9 +133,12 @@ def _statistic(alarm: Any, data: list[Any]) -> float | None:
     return None
 
 
-def _series(backend: Any, namespace: str, metric_name: str,
-            cache: dict[tuple[int, str, str], list[tuple[datetime, frozenset, Any, Any]]],
-            ) -> list[tuple[datetime, frozenset, Any, Any]]:
+def _series(
+    backend: Any,
+    namespace: str,
+    metric_name: str,
+    cache: dict[tuple[int, str, str], list[tuple[datetime, frozenset, Any, Any]]],
+) -> list[tuple[datetime, frozenset, Any, Any]]:
     """(time, dimensions, unit, datum) of one metric, computed once per evaluation pass."""
     key = (id(backend), namespace, metric_name)
     if key not in cache:
@@ -147,7 +150,8 @@ def _series(backend: Any, namespace: str, metric_name: str,
                 pass
         cache[key] = [
             (_naive(d.timestamp), frozenset((x.name, x.value) for x in d.dimensions), d.unit, d)
-            for d in data if d.namespace == namespace and d.name == metric_name
+            for d in data
+            if d.namespace == namespace and d.name == metric_name
         ]
     return cache[key]
 
@@ -156,8 +160,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def decide(alarm: Any, backend: Any, now: datetime,
-           cache: dict | None = None) -> tuple[str, str, dict[str, Any]] | None:
+def decide(
+    alarm: Any, backend: Any, now: datetime, cache: dict | None = None
+) -> tuple[str, str, dict[str, Any]] | None:
     """Return (new state, reason, reason data), or None to keep the current state."""
     period = int(alarm.period)
     n = max(1, int(alarm.evaluation_periods or 1))
@@ -168,8 +173,9 @@ def decide(alarm: Any, backend: Any, now: datetime,
     window_start = now - timedelta(seconds=period * n)
     dims = frozenset((d.name, d.value) for d in alarm.dimensions)
     grouped: list[list[tuple[datetime, Any]]] = [[] for _ in range(n)]
-    for ts, d_dims, unit, datum in _series(backend, alarm.namespace, alarm.metric_name,
-                                           {} if cache is None else cache):
+    for ts, d_dims, unit, datum in _series(
+        backend, alarm.namespace, alarm.metric_name, {} if cache is None else cache
+    ):
         if d_dims != dims or (alarm.unit and unit != alarm.unit):
             continue
         if not window_start < ts <= now:
@@ -193,42 +199,50 @@ def decide(alarm: Any, backend: Any, now: datetime,
         "version": "1.0",
         "queryDate": aws_time(now),
         "startDate": aws_time(window_start),
-        ("extendedStatistic" if alarm.extended_statistic else "statistic"):
-            alarm.extended_statistic or alarm.statistic,
+        ("extendedStatistic" if alarm.extended_statistic else "statistic"): alarm.extended_statistic
+        or alarm.statistic,
         "period": period,
         "recentDatapoints": [v for _, v, _ in present],
         "threshold": threshold,
         "evaluatedDatapoints": [
-            {"timestamp": aws_time(t), "sampleCount": float(c), "value": v}
-            for t, v, c in present
+            {"timestamp": aws_time(t), "sampleCount": float(c), "value": v} for t, v, c in present
         ],
     }
     if not present and treat in ("missing", "ignore"):
         if treat == "ignore":
             return None
         verb = "was" if n == 1 else "were"
-        return ("INSUFFICIENT_DATA",
-                f"Insufficient Data: {_plural(n, 'datapoint')} {verb} unknown.", reason_data)
+        return (
+            "INSUFFICIENT_DATA",
+            f"Insufficient Data: {_plural(n, 'datapoint')} {verb} unknown.",
+            reason_data,
+        )
 
     new_state = "ALARM" if breach_count >= m else "OK"
     shown = breaching if new_state == "ALARM" else [(t, v) for t, v, _ in present]
     listed = ", ".join(f"{v!r} ({_reason_time(t)})" for t, v in shown)
     negation = "" if new_state == "ALARM" else "not "
     if n == 1 and present:
-        reason = (f"Threshold Crossed: 1 datapoint [{listed}] was {negation}{words} "
-                  f"the threshold ({threshold!r}).")
+        reason = (
+            f"Threshold Crossed: 1 datapoint [{listed}] was {negation}{words} "
+            f"the threshold ({threshold!r})."
+        )
     elif not present:
         kind = "Breaching" if treat == "breaching" else "NonBreaching"
-        reason = (f"Threshold Crossed: no datapoints were received for {_plural(n, 'period')} "
-                  f"and {_plural(missing, 'missing datapoint')} "
-                  f"{'was' if missing == 1 else 'were'} treated as [{kind}].")
+        reason = (
+            f"Threshold Crossed: no datapoints were received for {_plural(n, 'period')} "
+            f"and {_plural(missing, 'missing datapoint')} "
+            f"{'was' if missing == 1 else 'were'} treated as [{kind}]."
+        )
     else:
         count = breach_count if new_state == "ALARM" else len(present)
         transition = "OK -> ALARM" if new_state == "ALARM" else "ALARM -> OK"
-        reason = (f"Threshold Crossed: {count} out of the last {n} datapoints [{listed}] "
-                  f"{'was' if count == 1 else 'were'} {negation}{words} the threshold "
-                  f"({threshold!r}) (minimum {_plural(m, 'datapoint')} for {transition} "
-                  "transition).")
+        reason = (
+            f"Threshold Crossed: {count} out of the last {n} datapoints [{listed}] "
+            f"{'was' if count == 1 else 'were'} {negation}{words} the threshold "
+            f"({threshold!r}) (minimum {_plural(m, 'datapoint')} for {transition} "
+            "transition)."
+        )
         if missing and treat in ("breaching", "notBreaching"):
             kind = "Breaching" if treat == "breaching" else "NonBreaching"
             reason += f" {_plural(missing, 'missing datapoint')} treated as [{kind}]."
@@ -281,40 +295,43 @@ def email_text(account_id: str, region: str, alarm: Any, old_state: str) -> str:
     def listed(actions: list[str] | None) -> str:
         return f"[{', '.join(actions)}]" if actions else ""
 
-    return "\n".join([
-        f'You are receiving this email because your Amazon CloudWatch Alarm "{alarm.name}" in '
-        f"the {region_name(region)} region has entered the {alarm.state_value} state, because "
-        f'"{alarm.state_reason}" at "{when}".',
-        "",
-        "View this alarm in the AWS Management Console:",
-        f"https://{region}.console.aws.amazon.com/cloudwatch/deeplink.js?region={region}"
-        f"#alarmsV2:alarm/{alarm.name}",
-        "",
-        "Alarm Details:",
-        f"- Name:                       {alarm.name}",
-        f"- Description:                {alarm.description or ''}",
-        f"- State Change:               {old_state} -> {alarm.state_value}",
-        f"- Reason for State Change:    {alarm.state_reason}",
-        f"- Timestamp:                  {when}",
-        f"- AWS Account:                {account_id}",
-        f"- Alarm Arn:                  {alarm.alarm_arn}",
-        "",
-        "Threshold:",
-        f"- The alarm is in the ALARM state when the metric is {alarm.comparison_operator} "
-        f"{alarm.threshold} for at least {m} of the last {n} period(s) of {alarm.period} seconds.",
-        "",
-        "Monitored Metric:",
-        f"- MetricNamespace:                     {alarm.namespace}",
-        f"- MetricName:                          {alarm.metric_name}",
-        f"- Dimensions:                          [{dims}]",
-        f"- Period:                              {alarm.period} seconds",
-        f"- Statistic:                           {alarm.statistic or alarm.extended_statistic}",
-        f"- Unit:                                {alarm.unit or 'not specified'}",
-        f"- TreatMissingData:                    {alarm.treat_missing_data or 'missing'}",
-        "",
-        "State Change Actions:",
-        f"- OK: {listed(alarm.ok_actions)}",
-        f"- ALARM: {listed(alarm.alarm_actions)}",
-        f"- INSUFFICIENT_DATA: {listed(alarm.insufficient_data_actions)}",
-        "",
-    ])
+    return "\n".join(
+        [
+            f'You are receiving this email because your Amazon CloudWatch Alarm "{alarm.name}" in '
+            f"the {region_name(region)} region has entered the {alarm.state_value} state, because "
+            f'"{alarm.state_reason}" at "{when}".',
+            "",
+            "View this alarm in the AWS Management Console:",
+            f"https://{region}.console.aws.amazon.com/cloudwatch/deeplink.js?region={region}"
+            f"#alarmsV2:alarm/{alarm.name}",
+            "",
+            "Alarm Details:",
+            f"- Name:                       {alarm.name}",
+            f"- Description:                {alarm.description or ''}",
+            f"- State Change:               {old_state} -> {alarm.state_value}",
+            f"- Reason for State Change:    {alarm.state_reason}",
+            f"- Timestamp:                  {when}",
+            f"- AWS Account:                {account_id}",
+            f"- Alarm Arn:                  {alarm.alarm_arn}",
+            "",
+            "Threshold:",
+            f"- The alarm is in the ALARM state when the metric is {alarm.comparison_operator} "
+            f"{alarm.threshold} for at least {m} of the last {n} period(s) of "
+            f"{alarm.period} seconds.",
+            "",
+            "Monitored Metric:",
+            f"- MetricNamespace:                     {alarm.namespace}",
+            f"- MetricName:                          {alarm.metric_name}",
+            f"- Dimensions:                          [{dims}]",
+            f"- Period:                              {alarm.period} seconds",
+            f"- Statistic:                           {alarm.statistic or alarm.extended_statistic}",
+            f"- Unit:                                {alarm.unit or 'not specified'}",
+            f"- TreatMissingData:                    {alarm.treat_missing_data or 'missing'}",
+            "",
+            "State Change Actions:",
+            f"- OK: {listed(alarm.ok_actions)}",
+            f"- ALARM: {listed(alarm.alarm_actions)}",
+            f"- INSUFFICIENT_DATA: {listed(alarm.insufficient_data_actions)}",
+            "",
+        ]
+    )

@@ -119,8 +119,12 @@ def allocate(account_id: str, region: str, instance_id: str) -> Instance:
         while True:
             address = _address(_next_index)
             _next_index += 1
-            if (_usable(address) and address not in _leases
-                    and not _listened_on(address) and _lease(address)):
+            if (
+                _usable(address)
+                and address not in _leases
+                and not _listened_on(address)
+                and _lease(address)
+            ):
                 break
         root = home() / instance_id
         if root.exists():  # left over from before a reset: ids repeat after re-seeding

@@ -47,19 +47,37 @@ from flovtrain.sandbox.engines.policy_validation import (
 )
 
 __all__ = [
-    "Decision", "EvalDecision", "Policy", "PolicyDocumentError", "PolicyKind", "Request",
-    "StatementResult", "context_from_entries", "denial_message", "evaluate", "explain",
-    "smallest_change", "validate_policy",
+    "Decision",
+    "EvalDecision",
+    "Policy",
+    "PolicyDocumentError",
+    "PolicyKind",
+    "Request",
+    "StatementResult",
+    "context_from_entries",
+    "denial_message",
+    "evaluate",
+    "explain",
+    "smallest_change",
+    "validate_policy",
 ]
 
 EvalDecision = Literal["allowed", "explicitDeny", "implicitDeny"]
 PolicyKind = Literal["identity", "boundary", "session", "resource"]
 
 _DENY_ORDER: tuple[PolicyKind, ...] = ("identity", "resource", "boundary", "session")
-_KIND_NAME = {"identity": "identity-based policy", "resource": "resource-based policy",
-              "boundary": "permissions boundary", "session": "session policy"}
-_WITH_ARTICLE = {"identity": "an identity-based policy", "resource": "a resource-based policy",
-                 "boundary": "a permissions boundary", "session": "a session policy"}
+_KIND_NAME = {
+    "identity": "identity-based policy",
+    "resource": "resource-based policy",
+    "boundary": "permissions boundary",
+    "session": "session policy",
+}
+_WITH_ARTICLE = {
+    "identity": "an identity-based policy",
+    "resource": "a resource-based policy",
+    "boundary": "a permissions boundary",
+    "session": "a session policy",
+}
 _DIRECT = ("root", "user", "session", "service", "*")
 
 
@@ -200,13 +218,16 @@ class Decision:
 
 def _context(request: Request, caller: Caller) -> Context:
     now = datetime.now(UTC)
-    base: dict[str, Any] = {"aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                            "aws:EpochTime": int(now.timestamp())}
+    base: dict[str, Any] = {
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": int(now.timestamp()),
+    }
     if caller.kind in ("root", "user", "session"):
         base["aws:PrincipalArn"] = caller.role_arn if caller.kind == "session" else caller.arn
         base["aws:PrincipalAccount"] = caller.account
-        base["aws:PrincipalType"] = {"root": "Account", "user": "User",
-                                     "session": "AssumedRole"}[caller.kind]
+        base["aws:PrincipalType"] = {"root": "Account", "user": "User", "session": "AssumedRole"}[
+            caller.kind
+        ]
         if caller.kind == "user":
             base["aws:username"] = caller.arn.rsplit("/", 1)[-1]
     if request.owner:
@@ -214,15 +235,30 @@ def _context(request: Request, caller: Caller) -> Context:
     return Context({**base, **dict(request.context)})
 
 
-def _check(policy: Policy, index: int, stmt: Mapping[str, Any], request: Request,
-           caller: Caller, ctx: Context) -> StatementResult:
+def _check(
+    policy: Policy,
+    index: int,
+    stmt: Mapping[str, Any],
+    request: Request,
+    caller: Caller,
+    ctx: Context,
+) -> StatementResult:
     variables = policy.parsed.get("Version") == "2012-10-17"
     sid = stmt.get("Sid") if isinstance(stmt.get("Sid"), str) else None
     missing: list[str] = []
 
     def result(matched: bool, miss: Any = None, detail: str = "", **more: Any) -> StatementResult:
-        return StatementResult(policy, index, sid, str(stmt.get("Effect", "")), matched, miss,
-                               detail, missing=tuple(dict.fromkeys(missing)), **more)
+        return StatementResult(
+            policy,
+            index,
+            sid,
+            str(stmt.get("Effect", "")),
+            matched,
+            miss,
+            detail,
+            missing=tuple(dict.fromkeys(missing)),
+            **more,
+        )
 
     key = "Action" if "Action" in stmt else "NotAction"
     actions = [str(a) for a in as_list(stmt.get(key))]
@@ -238,11 +274,15 @@ def _check(policy: Policy, index: int, stmt: Mapping[str, Any], request: Request
         hit = any(e is not None and arn_matches(e, request.resource) for e in expanded)
         unresolved = f" (no value for {', '.join(missing)})" if missing else ""
         if key == "Resource" and not hit:
-            return result(False, "resource",
-                          f"{request.resource} is not among Resource {patterns}{unresolved}")
+            return result(
+                False,
+                "resource",
+                f"{request.resource} is not among Resource {patterns}{unresolved}",
+            )
         if key == "NotResource" and hit:
-            return result(False, "resource", f"{request.resource} is excluded by NotResource "
-                          f"{patterns}")
+            return result(
+                False, "resource", f"{request.resource} is excluded by NotResource {patterns}"
+            )
     elif policy.kind != "resource":
         return result(False, "resource", "the statement has no Resource")
     how, note = None, ""
@@ -250,24 +290,37 @@ def _check(policy: Policy, index: int, stmt: Mapping[str, Any], request: Request
         if "Principal" in stmt:
             how = principal_match(stmt["Principal"], caller)
             if how is None:
-                return result(False, "principal", f"Principal {json.dumps(stmt['Principal'])} "
-                              f"does not name {caller.arn}")
+                return result(
+                    False,
+                    "principal",
+                    f"Principal {json.dumps(stmt['Principal'])} does not name {caller.arn}",
+                )
         elif "NotPrincipal" in stmt:
             if not_principal_excludes(stmt["NotPrincipal"], caller):
-                return result(False, "principal", f"NotPrincipal {json.dumps(stmt['NotPrincipal'])}"
-                              f" excludes {caller.arn}")
+                return result(
+                    False,
+                    "principal",
+                    f"NotPrincipal {json.dumps(stmt['NotPrincipal'])} excludes {caller.arn}",
+                )
             how = "*"
             listed = json.dumps(stmt["NotPrincipal"])
             if caller.arn in listed or (caller.role_arn and caller.role_arn in listed):
-                note = ("NotPrincipal names the caller but not every principal it stands for "
-                        "(its account, and for a session the role and the session)")
+                note = (
+                    "NotPrincipal names the caller but not every principal it stands for "
+                    "(its account, and for a session the role and the session)"
+                )
         else:
             return result(False, "principal", "the statement names no Principal")
     cond = evaluate_conditions(stmt.get("Condition"), ctx, variables=variables)
     missing.extend(cond.missing)
     if not cond.ok:
-        return result(False, "condition", cond.detail, condition_key=cond.key,
-                      condition_operator=cond.operator)
+        return result(
+            False,
+            "condition",
+            cond.detail,
+            condition_key=cond.key,
+            condition_operator=cond.operator,
+        )
     return result(True, detail=note, principal=how)
 
 
@@ -304,29 +357,55 @@ def evaluate(request: Request, policies: Iterable[Policy]) -> Decision:
     caller = request.caller
     ctx = _context(request, caller)
     used = [p for p in policies if p.kind == "resource" or caller.kind in ("user", "session")]
-    why = ("the account root is not subject to identity-based policies" if caller.kind == "root"
-           else f"it does not apply to a {caller.kind} principal")
-    results = tuple(_check(p, i, s, request, caller, ctx)
-                    for p in used for i, s in enumerate(p.statements) if isinstance(s, Mapping))
+    why = (
+        "the account root is not subject to identity-based policies"
+        if caller.kind == "root"
+        else f"it does not apply to a {caller.kind} principal"
+    )
+    results = tuple(
+        _check(p, i, s, request, caller, ctx)
+        for p in used
+        for i, s in enumerate(p.statements)
+        if isinstance(s, Mapping)
+    )
     effect, kind, deciding, note = _decide(request, caller, used, results)
-    return Decision(request, effect, kind, tuple(deciding), results, policies,
-                    tuple(dict.fromkeys(k for r in results for k in r.missing)),
-                    tuple((p, why) for p in policies if p not in used), note)
+    return Decision(
+        request,
+        effect,
+        kind,
+        tuple(deciding),
+        results,
+        policies,
+        tuple(dict.fromkeys(k for r in results for k in r.missing)),
+        tuple((p, why) for p in policies if p not in used),
+        note,
+    )
 
 
-def _decide(request: Request, caller: Caller, used: list[Policy],
-            results: tuple[StatementResult, ...]) -> tuple[Any, Any, list[StatementResult], str]:
+def _decide(
+    request: Request, caller: Caller, used: list[Policy], results: tuple[StatementResult, ...]
+) -> tuple[Any, Any, list[StatementResult], str]:
     denies = [r for r in results if r.matched and r.effect == "Deny"]
     if denies:
-        return ("explicitDeny", next(k for k in _DENY_ORDER
-                                     if any(r.policy.kind == k for r in denies)), denies, "")
-    allow = {k: [r for r in results if r.matched and r.effect == "Allow" and r.policy.kind == k]
-             for k in _DENY_ORDER}
+        return (
+            "explicitDeny",
+            next(k for k in _DENY_ORDER if any(r.policy.kind == k for r in denies)),
+            denies,
+            "",
+        )
+    allow = {
+        k: [r for r in results if r.matched and r.effect == "Allow" and r.policy.kind == k]
+        for k in _DENY_ORDER
+    }
     res = allow["resource"]
     if caller.kind not in ("user", "session"):
         if caller.kind == "root" and request.same_account and not request.resource_policy_required:
-            return "allowed", None, [], "the account root is allowed unless a resource policy " \
-                "denies"
+            return (
+                "allowed",
+                None,
+                [],
+                "the account root is allowed unless a resource policy denies",
+            )
         return ("allowed", None, res, "") if res else ("implicitDeny", "resource", [], "")
     has = {k: any(p.kind == k for p in used) for k in _DENY_ORDER}
     limits = [r for k in ("boundary", "session") for r in allow[k]]
@@ -337,7 +416,8 @@ def _decide(request: Request, caller: Caller, used: list[Policy],
         if request.resource_policy_required:
             delegated = any(r.principal == "account" for r in res)
             grants = [r for r in res if r.principal == "role"] + (
-                allow["identity"] if delegated else [])
+                allow["identity"] if delegated else []
+            )
         direct = [r for r in res if r.principal in _DIRECT]
         if direct or (grants and bounded):
             return "allowed", None, direct or grants + limits, ""
@@ -346,8 +426,11 @@ def _decide(request: Request, caller: Caller, used: list[Policy],
         return "implicitDeny", limiting if grants else "identity", [], ""
     if allow["identity"] and bounded and res:
         return "allowed", None, allow["identity"] + limits + res, ""
-    missing = "resource" if allow["identity"] and bounded else (
-        limiting if allow["identity"] else "identity")
+    missing = (
+        "resource"
+        if allow["identity"] and bounded
+        else (limiting if allow["identity"] else "identity")
+    )
     return "implicitDeny", missing, [], ""
 
 
@@ -416,7 +499,7 @@ def _grantee(request: Request) -> tuple[str, Any]:
     if caller.kind == "service":
         return caller.arn, {"Service": caller.arn}
     if caller.kind == "anonymous":
-        return "everyone (\"*\")", "*"
+        return 'everyone ("*")', "*"
     arn = caller.role_arn if caller.kind == "session" and caller.role_arn else caller.arn
     return arn, {"AWS": arn}
 
@@ -435,38 +518,57 @@ def _next_step(decision: Decision) -> tuple[str, list[Policy]] | None:
     if decision.effect == "explicitDeny":
         drop = {(id(r.policy), r.index) for r in decision.deciding}
         names = " and ".join(f"the Deny {r.describe()}" for r in decision.deciding)
-        keys = sorted({k for r in decision.deciding
-                       for k in condition_keys(r.policy.statements[r.index].get("Condition"))})
+        keys = sorted(
+            {
+                k
+                for r in decision.deciding
+                for k in condition_keys(r.policy.statements[r.index].get("Condition"))
+            }
+        )
         names += f" (its Condition on {', '.join(keys)} holds for this request)" if keys else ""
         changed = []
         for p in policies:
             kept = [s for i, s in enumerate(p.statements) if (id(p), i) not in drop]
-            changed.append(p if len(kept) == len(p.statements) else
-                           replace(p, document={**p.parsed, "Statement": kept}))
+            changed.append(
+                p
+                if len(kept) == len(p.statements)
+                else replace(p, document={**p.parsed, "Statement": kept})
+            )
         return f"remove {names}, or narrow it so it no longer matches {what}", changed
     kind = decision.policy_type
     if kind == "identity":
         where = "" if request.same_account else f" in account {request.account}"
         text = f"add {what} to an identity policy of {_who(request)}{where}"
-        return text, [*policies, Policy("suggested grant", {"Version": "2012-10-17",
-                                                            "Statement": [grant]})]
+        return text, [
+            *policies,
+            Policy("suggested grant", {"Version": "2012-10-17", "Statement": [grant]}),
+        ]
     if kind in ("boundary", "session"):
         target = next(p for p in policies if p.kind == kind)
-        text = (f"add {what} to the permissions boundary '{target.name}' of {_who(request)}"
-                if kind == "boundary" else
-                f"add {what} to the session policy '{target.name}' (or start the session "
-                "without a session policy)")
+        text = (
+            f"add {what} to the permissions boundary '{target.name}' of {_who(request)}"
+            if kind == "boundary"
+            else f"add {what} to the session policy '{target.name}' (or start the session "
+            "without a session policy)"
+        )
         return text, [_with_statement(p, grant) if p is target else p for p in policies]
     if kind == "resource":
         shown, principal = _grantee(request)
         existing = next((p for p in policies if p.kind == "resource"), None)
         name = _resource_policy_name(request) or (existing.name if existing else "")
-        text = f"add a statement to the {name or 'resource policy'} allowing {shown} to " \
-            f"perform {what}"
+        text = (
+            f"add a statement to the {name or 'resource policy'} allowing {shown} to perform {what}"
+        )
         statement = {**grant, "Principal": principal}
         if existing is None:
-            return text, [*policies, Policy(name or "resource policy", {
-                "Version": "2012-10-17", "Statement": [statement]}, "resource")]
+            return text, [
+                *policies,
+                Policy(
+                    name or "resource policy",
+                    {"Version": "2012-10-17", "Statement": [statement]},
+                    "resource",
+                ),
+            ]
         return text, [_with_statement(p, statement) if p is existing else p for p in policies]
     return None
 
@@ -498,8 +600,11 @@ def _near_misses(decision: Decision) -> list[str]:
         return []
     found = []
     for r in decision.statements:
-        if r.effect == "Allow" and r.policy.kind == decision.policy_type and r.miss in (
-                "condition", "principal", "resource"):
+        if (
+            r.effect == "Allow"
+            and r.policy.kind == decision.policy_type
+            and r.miss in ("condition", "principal", "resource")
+        ):
             found.append(f"or make {r.describe()} match: {r.detail}")
     return found
 
@@ -527,11 +632,18 @@ def explain(decision: Decision) -> str:
     - add s3:CreateBucket on arn:aws:s3:::x to an identity policy of user/john
     """
     request = decision.request
-    scope = ("service principal" if request.caller.kind == "service" else
-             "same account" if request.same_account else "cross-account")
-    lines = [f"Request: {request.principal_arn} -> {request.action} on {request.resource} "
-             f"(resource account {request.owner or '?'}, {scope})",
-             f"Decision: {decision.effect}"]
+    scope = (
+        "service principal"
+        if request.caller.kind == "service"
+        else "same account"
+        if request.same_account
+        else "cross-account"
+    )
+    lines = [
+        f"Request: {request.principal_arn} -> {request.action} on {request.resource} "
+        f"(resource account {request.owner or '?'}, {scope})",
+        f"Decision: {decision.effect}",
+    ]
     if not decision.allowed:
         lines.append(f"AWS says: {denial_message(request, decision)}")
     if decision.note:
@@ -543,8 +655,11 @@ def explain(decision: Decision) -> str:
     for policy in dict.fromkeys(r.policy for r in decision.statements):
         lines.append(f"  {policy.label}:")
         for r in (r for r in decision.statements if r.policy is policy):
-            state = f"missed on {r.miss}: {r.detail}" if not r.matched else (
-                f"matched ({r.detail})" if r.detail else "matched")
+            state = (
+                f"missed on {r.miss}: {r.detail}"
+                if not r.matched
+                else (f"matched ({r.detail})" if r.detail else "matched")
+            )
             lines.append(f"    {r.label} ({r.effect}): {state}")
     for policy, why in decision.skipped:
         lines.append(f"Not evaluated: {policy.label}: {why}")

@@ -112,8 +112,9 @@ def context_from_entries(entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]
     for entry in entries:
         values = [str(v) for v in entry.get("ContextKeyValues", [])]
         kind = str(entry.get("ContextKeyType", "string"))
-        found[str(entry["ContextKeyName"])] = values if kind.endswith("List") else (
-            values[0] if values else None)
+        found[str(entry["ContextKeyName"])] = (
+            values if kind.endswith("List") else (values[0] if values else None)
+        )
     return found
 
 
@@ -370,8 +371,11 @@ def evaluate_condition(
         return ok, [], "" if ok else f"Null on {key}: the key is {state} in the request"
     missing: list[str] = [key] if absent else []
     expandable = variables and family in ("string", "arn")
-    wanted = [w for v in as_list(values)
-              if (w := expand(_text(v), context, missing, enabled=expandable)) is not None]
+    wanted = [
+        w
+        for v in as_list(values)
+        if (w := expand(_text(v), context, missing, enabled=expandable)) is not None
+    ]
 
     def matches(value: str) -> bool:
         hit = any(_one(family, comparison, value, w) for w in wanted)
@@ -420,8 +424,9 @@ def evaluate_conditions(
             failure = failure or (operator, "", f"condition {operator} is not a key/value block")
             continue
         for key, values in keys.items():
-            ok, absent, detail = evaluate_condition(operator, key, values, context,
-                                                    variables=variables)
+            ok, absent, detail = evaluate_condition(
+                operator, key, values, context, variables=variables
+            )
             missing.extend(absent)
             if not ok and failure is None:
                 failure = (operator, key, detail)

@@ -32,8 +32,10 @@ def _source_type(policy: Policy) -> str:
 
 
 def _matched_statement(r: StatementResult) -> dict[str, Any]:
-    entry: dict[str, Any] = {"SourcePolicyId": r.policy.name,
-                             "SourcePolicyType": _source_type(r.policy)}
+    entry: dict[str, Any] = {
+        "SourcePolicyId": r.policy.name,
+        "SourcePolicyType": _source_type(r.policy),
+    }
     spans = statement_positions(r.policy.document)
     if r.index < len(spans):
         entry["StartPosition"], entry["EndPosition"] = spans[r.index]
@@ -81,20 +83,29 @@ def simulate(
     ['allowed', 'implicitDeny']
     """
     resources = list(resources)
-    owner = (resource_owner or "").split(":")[4] if ":" in (resource_owner or "") else (
-        resource_owner or None)
+    owner = (
+        (resource_owner or "").split(":")[4]
+        if ":" in (resource_owner or "")
+        else (resource_owner or None)
+    )
     caller = caller_arn or f"arn:aws:iam::{owner or '000000000000'}:user/simulated-caller"
-    listed = [p if isinstance(p, Policy) else Policy(f"PolicyInputList.{i}", p)
-              for i, p in enumerate(policies, 1)]
-    listed += [Policy(p.name, p.document, "boundary", p.arn, p.attached_to, p.source_type)
-               if isinstance(p, Policy) else
-               Policy(f"PermissionsBoundaryPolicyInputList.{i}", p, "boundary")
-               for i, p in enumerate(permissions_boundaries, 1)]
+    listed = [
+        p if isinstance(p, Policy) else Policy(f"PolicyInputList.{i}", p)
+        for i, p in enumerate(policies, 1)
+    ]
+    listed += [
+        Policy(p.name, p.document, "boundary", p.arn, p.attached_to, p.source_type)
+        if isinstance(p, Policy)
+        else Policy(f"PermissionsBoundaryPolicyInputList.{i}", p, "boundary")
+        for i, p in enumerate(permissions_boundaries, 1)
+    ]
     if resource_policy is not None:
-        listed.append(resource_policy if isinstance(resource_policy, Policy)
-                      else Policy("ResourcePolicy", resource_policy, "resource"))
-    values = (dict(context) if isinstance(context, Mapping)
-              else context_from_entries(context or []))
+        listed.append(
+            resource_policy
+            if isinstance(resource_policy, Policy)
+            else Policy("ResourcePolicy", resource_policy, "resource")
+        )
+    values = dict(context) if isinstance(context, Mapping) else context_from_entries(context or [])
     results = []
     for action in actions:
         for resource in resources:
@@ -110,8 +121,11 @@ def simulate(
             }
             if any(p.kind == "boundary" for p in listed):
                 boundary = [r for r in decision.statements if r.policy.kind == "boundary"]
-                entry["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": (
-                    any(r.matched and r.effect == "Allow" for r in boundary)
-                    and not any(r.matched and r.effect == "Deny" for r in boundary))}
+                entry["PermissionsBoundaryDecisionDetail"] = {
+                    "AllowedByPermissionsBoundary": (
+                        any(r.matched and r.effect == "Allow" for r in boundary)
+                        and not any(r.matched and r.effect == "Deny" for r in boundary)
+                    )
+                }
             results.append(entry)
     return results

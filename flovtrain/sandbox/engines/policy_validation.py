@@ -15,8 +15,10 @@ from flovtrain.sandbox.engines.policy_conditions import (
 
 
 def _position(text: str, offset: int) -> dict[str, int]:
-    return {"Line": text.count("\n", 0, offset) + 1,
-            "Column": offset - (text.rfind("\n", 0, offset) + 1) + 1}
+    return {
+        "Line": text.count("\n", 0, offset) + 1,
+        "Column": offset - (text.rfind("\n", 0, offset) + 1) + 1,
+    }
 
 
 def statement_positions(document: Any) -> list[tuple[dict[str, int], dict[str, int]]]:
@@ -47,15 +49,31 @@ def statement_positions(document: Any) -> list[tuple[dict[str, int], dict[str, i
     except (ValueError, IndexError):
         return []
 
+
 # ---------------------------------------------------------------------------------------------
 # which documents IAM accepts
 
 _TOP = ("Version", "Id", "Statement")
-_ELEMENTS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal",
-             "NotPrincipal", "Condition")
+_ELEMENTS = (
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Principal",
+    "NotPrincipal",
+    "Condition",
+)
 _MANAGED_POLICY_LIMIT = 6144
-_TRUST_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity",
-                  "sts:TagSession", "sts:SetSourceIdentity", "sts:SetContext")
+_TRUST_ACTIONS = (
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithSAML",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:TagSession",
+    "sts:SetSourceIdentity",
+    "sts:SetContext",
+)
 
 
 class PolicyDocumentError(ValueError):
@@ -74,7 +92,8 @@ def _malformed(message: str) -> PolicyDocumentError:
 
 def _strings(value: Any) -> bool:
     return isinstance(value, str) or (
-        isinstance(value, list) and all(isinstance(v, str) for v in value))
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    )
 
 
 def _syntax_ok(doc: Any) -> bool:
@@ -89,28 +108,37 @@ def _syntax_ok(doc: Any) -> bool:
     for stmt in as_list(statements) if isinstance(statements, list | dict) else [None]:
         if not isinstance(stmt, dict) or any(k not in _ELEMENTS for k in stmt):
             return False
-        if any(a in stmt and b in stmt for a, b in (("Action", "NotAction"),
-                                                    ("Resource", "NotResource"),
-                                                    ("Principal", "NotPrincipal"))):
+        if any(
+            a in stmt and b in stmt
+            for a, b in (
+                ("Action", "NotAction"),
+                ("Resource", "NotResource"),
+                ("Principal", "NotPrincipal"),
+            )
+        ):
             return False
         effect = stmt.get("Effect")
         if not isinstance(effect, str) or effect.lower() not in ("allow", "deny"):
             return False
         if "Sid" in stmt and not isinstance(stmt["Sid"], str):
             return False
-        if any(k in stmt and not _strings(stmt[k])
-               for k in ("Action", "NotAction", "Resource", "NotResource")):
+        if any(
+            k in stmt and not _strings(stmt[k])
+            for k in ("Action", "NotAction", "Resource", "NotResource")
+        ):
             return False
         principal = stmt.get("Principal", stmt.get("NotPrincipal", "*"))
-        if principal != "*" and not (isinstance(principal, dict)
-                                     and all(_strings(v) for v in principal.values())):
+        if principal != "*" and not (
+            isinstance(principal, dict) and all(_strings(v) for v in principal.values())
+        ):
             return False
         condition = stmt.get("Condition", {})
         if not isinstance(condition, dict):
             return False
         for operator, keys in condition.items():
             if not isinstance(keys, dict) or any(
-                    not isinstance(v, str | bool | int | float | list) for v in keys.values()):
+                not isinstance(v, str | bool | int | float | list) for v in keys.values()
+            ):
                 return False
             qualifier, base, _ = split_operator(operator)
             known = base in OPERATORS and qualifier in ("", "ForAllValues", "ForAnyValue")
@@ -122,8 +150,9 @@ def _syntax_ok(doc: Any) -> bool:
 def _check_action(action: str) -> None:
     vendor, colon, rest = action.partition(":")
     if action != "*" and not colon:
-        raise _malformed("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, "
-                         "etc.")
+        raise _malformed(
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+        )
     if ":" in rest:
         raise _malformed("Actions/Condition can contain only one colon.")
     if action != "*" and not re.fullmatch(r"[A-Za-z0-9\-.*]+", vendor):
@@ -168,8 +197,9 @@ Syntax errors in policy.
     """
     size = sum(1 for ch in document if not ch.isspace())
     if managed and kind == "identity" and size > _MANAGED_POLICY_LIMIT:
-        raise PolicyDocumentError("LimitExceeded",
-                                  f"Cannot exceed quota for PolicySize: {_MANAGED_POLICY_LIMIT}")
+        raise PolicyDocumentError(
+            "LimitExceeded", f"Cannot exceed quota for PolicySize: {_MANAGED_POLICY_LIMIT}"
+        )
     try:
         doc = json.loads(document)
     except ValueError:
@@ -194,21 +224,29 @@ Syntax errors in policy.
         for action in as_list(stmt.get("Action", stmt.get("NotAction"))):
             _check_action(action)
     has = {k: any(k in s or f"Not{k}" in s for s in statements) for k in ("Resource", "Principal")}
-    if kind == "identity" and not all(as_list(s.get("Resource", s.get("NotResource")))
-                                      for s in statements):
+    if kind == "identity" and not all(
+        as_list(s.get("Resource", s.get("NotResource"))) for s in statements
+    ):
         raise _malformed("Policy statement must contain resources.")
     if kind == "identity" and has["Principal"]:
         raise _malformed("Policy document should not specify a principal.")
-    if kind != "identity" and not all("Principal" in s or "NotPrincipal" in s
-                                      for s in statements):
-        raise _malformed("Missing required field Principal" if kind == "resource" else
-                         "Invalid principal in policy: com.amazon.balsa.error."
-                         "InvalidPolicyException: The passed in policy has a statement with no "
-                         "principals!")
+    if kind != "identity" and not all("Principal" in s or "NotPrincipal" in s for s in statements):
+        raise _malformed(
+            "Missing required field Principal"
+            if kind == "resource"
+            else "Invalid principal in policy: com.amazon.balsa.error."
+            "InvalidPolicyException: The passed in policy has a statement with no "
+            "principals!"
+        )
     if kind == "trust" and has["Resource"]:
         raise _malformed("Has prohibited field Resource.")
-    if kind == "trust" and any(a not in _TRUST_ACTIONS for s in statements
-                               for a in as_list(s.get("Action", s.get("NotAction")))):
-        raise _malformed("Trust Policy statement actions can only be sts:AssumeRole, "
-                         "sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity")
+    if kind == "trust" and any(
+        a not in _TRUST_ACTIONS
+        for s in statements
+        for a in as_list(s.get("Action", s.get("NotAction")))
+    ):
+        raise _malformed(
+            "Trust Policy statement actions can only be sts:AssumeRole, "
+            "sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity"
+        )
     return doc

@@ -296,9 +296,7 @@ def _hold(request: Any) -> Any:
 
 def reset() -> None:
     """Cancel every unfinished query and release a hold; moto's reset drops the executions."""
-    QUEUE.cancel_all(
-        [e for s in existing(STATE) for e in s.executions.values()], "Sandbox reset"
-    )
+    QUEUE.cancel_all([e for s in existing(STATE) for e in s.executions.values()], "Sandbox reset")
     QUEUE.set_hold(False)
 
 
@@ -328,4 +326,3 @@ PROVIDER = Provider(
     reset=reset,
     stop=stop,
 )
-

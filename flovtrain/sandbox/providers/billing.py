@@ -56,8 +56,10 @@ def _parse(request: Any) -> tuple[float, str, datetime] | str:
     if math.isnan(usd) or math.isinf(usd):
         return f"usd must be a finite number of US dollars; got {body['usd']!r}."
     if usd < 0:
-        return (f"usd must be 0 or more: EstimatedCharges is the month-to-date total and never "
-                f"negative; got {usd}.")
+        return (
+            f"usd must be 0 or more: EstimatedCharges is the month-to-date total and never "
+            f"negative; got {usd}."
+        )
     account_id = str(body.get("account_id") or config.SANDBOX_ACCOUNT_ID)
     if not (len(account_id) == 12 and account_id.isdigit()):
         return f"account_id must be a 12-digit AWS account id; got {account_id!r}."
@@ -106,8 +108,11 @@ def simulate_charges_route(request: Any) -> Any:
     from werkzeug.wrappers import Response
 
     if request.method != "POST":
-        return Response(json.dumps({"error": 'POST {"usd": 12.5} to simulate charges'}),
-                        status=405, mimetype="application/json")
+        return Response(
+            json.dumps({"error": 'POST {"usd": 12.5} to simulate charges'}),
+            status=405,
+            mimetype="application/json",
+        )
     parsed = _parse(request)
     if isinstance(parsed, str):
         return _bad(parsed)

@@ -43,6 +43,7 @@ STATE: BackendDict = BackendDict(
 def _state(account_id: str) -> BudgetsState:
     return STATE[account_id]["aws"]
 
+
 _COMPARE = {
     "GREATER_THAN": (lambda spend, limit: spend > limit, "greater than"),
     "LESS_THAN": (lambda spend, limit: spend < limit, "less than"),
@@ -65,8 +66,15 @@ def _money(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def _email(account_id: str, name: str, limit: float, details: dict[str, Any], alert_at: float,
-           spend: float, words: str) -> str:
+def _email(
+    account_id: str,
+    name: str,
+    limit: float,
+    details: dict[str, Any],
+    alert_at: float,
+    spend: float,
+    words: str,
+) -> str:
     today = datetime.now(UTC).strftime("%B %d, %Y")
     if details.get("ThresholdType") == "ABSOLUTE_VALUE":
         shown = _money(alert_at)
@@ -94,9 +102,12 @@ def _check(account_id: str, budget: Any, spend: float) -> list[dict[str, Any]]:
 
     body = budget.budget
     name = body.get("BudgetName", "")
-    calculated = body.setdefault("CalculatedSpend", {
-        "ForecastedSpend": {"Amount": "0", "Unit": "USD"},
-    })
+    calculated = body.setdefault(
+        "CalculatedSpend",
+        {
+            "ForecastedSpend": {"Amount": "0", "Unit": "USD"},
+        },
+    )
     calculated["ActualSpend"] = {"Amount": f"{spend:g}", "Unit": "USD"}
     try:
         limit = float((body.get("BudgetLimit") or {}).get("Amount", 0))
@@ -107,15 +118,22 @@ def _check(account_id: str, budget: Any, spend: float) -> list[dict[str, Any]]:
         details = notification.details
         if details.get("NotificationType", "ACTUAL") != "ACTUAL":
             continue  # forecasts need a cost history the sandbox does not have
-        compare, words = _COMPARE.get(details.get("ComparisonOperator", "GREATER_THAN"),
-                                      _COMPARE["GREATER_THAN"])
+        compare, words = _COMPARE.get(
+            details.get("ComparisonOperator", "GREATER_THAN"), _COMPARE["GREATER_THAN"]
+        )
         threshold = float(details.get("Threshold", 0))
         if details.get("ThresholdType", "PERCENTAGE") == "ABSOLUTE_VALUE":
             alert_at = threshold
         else:
             alert_at = limit * threshold / 100.0
-        key = (account_id, name, details.get("NotificationType", "ACTUAL"),
-               details.get("ComparisonOperator"), threshold, details.get("ThresholdType"))
+        key = (
+            account_id,
+            name,
+            details.get("NotificationType", "ACTUAL"),
+            details.get("ComparisonOperator"),
+            threshold,
+            details.get("ThresholdType"),
+        )
         alerted = _state(account_id).alerted
         if key in alerted or not compare(spend, alert_at):
             continue
@@ -127,20 +145,33 @@ def _check(account_id: str, budget: Any, spend: float) -> list[dict[str, Any]]:
         for subscriber in notification.subscribers or []:
             kind, address = subscriber.get("SubscriptionType"), subscriber.get("Address", "")
             if kind == "EMAIL":
-                sns.deliver_email(account_id=account_id, region="us-east-1", endpoint=address,
-                                  subject=subject, message=message,
-                                  message_id=str(mock_random.uuid4()))
+                sns.deliver_email(
+                    account_id=account_id,
+                    region="us-east-1",
+                    endpoint=address,
+                    subject=subject,
+                    message=message,
+                    message_id=str(mock_random.uuid4()),
+                )
                 delivered.append({"type": "EMAIL", "address": address, "ok": True})
             elif kind == "SNS":
                 try:
                     sns.publish(address, message, subject[:100])
                     delivered.append({"type": "SNS", "address": address, "ok": True})
                 except Exception as exc:
-                    delivered.append({"type": "SNS", "address": address, "ok": False,
-                                      "error": str(exc)})
-        sent.append({"budget_name": name, "threshold": threshold,
-                     "threshold_type": details.get("ThresholdType", "PERCENTAGE"),
-                     "alert_at_usd": alert_at, "actual_usd": spend, "subscribers": delivered})
+                    delivered.append(
+                        {"type": "SNS", "address": address, "ok": False, "error": str(exc)}
+                    )
+        sent.append(
+            {
+                "budget_name": name,
+                "threshold": threshold,
+                "threshold_type": details.get("ThresholdType", "PERCENTAGE"),
+                "alert_at_usd": alert_at,
+                "actual_usd": spend,
+                "subscribers": delivered,
+            }
+        )
     return sent
 
 

@@ -317,4 +317,3 @@ PROVIDER = Provider(
     operations={"CreateStack": create_stack},
     setup=setup,
 )
-

@@ -79,25 +79,35 @@ def _existing_backends() -> list[tuple[str, str, Any]]:
 
 
 # -- history ---------------------------------------------------------------------------------
-def _record(account_id: str, region: str, alarm_name: str, item_type: str, summary: str,
-            data: dict[str, Any], when: datetime | None = None) -> None:
-    STATE[account_id][region].history.append({
-        "account_id": account_id,
-        "region": region,
-        "AlarmName": alarm_name,
-        "AlarmType": "MetricAlarm",
-        "Timestamp": aware(when or utcnow()),
-        "HistoryItemType": item_type,
-        "HistorySummary": summary,
-        "HistoryData": json.dumps(data, separators=(",", ":")),
-    })
+def _record(
+    account_id: str,
+    region: str,
+    alarm_name: str,
+    item_type: str,
+    summary: str,
+    data: dict[str, Any],
+    when: datetime | None = None,
+) -> None:
+    STATE[account_id][region].history.append(
+        {
+            "account_id": account_id,
+            "region": region,
+            "AlarmName": alarm_name,
+            "AlarmType": "MetricAlarm",
+            "Timestamp": aware(when or utcnow()),
+            "HistoryItemType": item_type,
+            "HistorySummary": summary,
+            "HistoryData": json.dumps(data, separators=(",", ":")),
+        }
+    )
 
 
 def history(account_id: str, region: str, alarm_name: str | None = None) -> list[dict[str, Any]]:
     """Return the history items recorded in ``account_id`` and ``region``, oldest first (copies)."""
     with LOCK:
         return [
-            dict(h) for h in STATE[account_id][region].history
+            dict(h)
+            for h in STATE[account_id][region].history
             if alarm_name is None or h["AlarmName"] == alarm_name
         ]
 
@@ -114,8 +124,9 @@ def _fire_actions(account_id: str, region: str, alarm: Any, old_state: str) -> N
         return
     message = json.dumps(alarms.notification(account_id, region, alarm, old_state))
     # as on AWS: JSON for every protocol, a readable text for e-mail subscribers
-    structured = json.dumps({"default": message,
-                             "email": alarms.email_text(account_id, region, alarm, old_state)})
+    structured = json.dumps(
+        {"default": message, "email": alarms.email_text(account_id, region, alarm, old_state)}
+    )
     subject = f'{alarm.state_value}: "{alarm.name}" in {alarms.region_name(region)}'[:100]
     for arn in actions:
         data: dict[str, Any] = {
@@ -126,23 +137,48 @@ def _fire_actions(account_id: str, region: str, alarm: Any, old_state: str) -> N
         }
         if not arn.startswith("arn:aws:sns:"):
             data.update(actionState="Failed", error="The sandbox runs only SNS actions.")
-            _record(account_id, region, alarm.name, "Action",
-                    f"Failed to execute action {arn}. The sandbox runs only SNS actions.", data)
+            _record(
+                account_id,
+                region,
+                alarm.name,
+                "Action",
+                f"Failed to execute action {arn}. The sandbox runs only SNS actions.",
+                data,
+            )
             continue
         try:
             sns.publish(arn, structured, subject, message_structure="json")
         except Exception as exc:  # a missing topic is a failed action, as on AWS
             data.update(actionState="Failed", error=str(exc))
-            _record(account_id, region, alarm.name, "Action",
-                    f"Failed to execute action {arn}. Received error: \"{exc}\"", data)
+            _record(
+                account_id,
+                region,
+                alarm.name,
+                "Action",
+                f'Failed to execute action {arn}. Received error: "{exc}"',
+                data,
+            )
         else:
-            _record(account_id, region, alarm.name, "Action",
-                    f"Successfully executed action {arn}", data)
+            _record(
+                account_id,
+                region,
+                alarm.name,
+                "Action",
+                f"Successfully executed action {arn}",
+                data,
+            )
 
 
-def _transition(account_id: str, region: str, alarm: Any, old_state: str, old_reason: str,
-                old_reason_data: str | None) -> dict[str, Any]:
+def _transition(
+    account_id: str,
+    region: str,
+    alarm: Any,
+    old_state: str,
+    old_reason: str,
+    old_reason_data: str | None,
+) -> dict[str, Any]:
     """Record the change moto's alarm already shows, fire its actions; return a summary."""
+
     def state(value: str, reason: str, reason_data: str | None) -> dict[str, Any]:
         item: dict[str, Any] = {"stateValue": value, "stateReason": reason}
         if reason_data and reason_data != "{}":
@@ -153,11 +189,16 @@ def _transition(account_id: str, region: str, alarm: Any, old_state: str, old_re
         return item
 
     _record(
-        account_id, region, alarm.name, "StateUpdate",
+        account_id,
+        region,
+        alarm.name,
+        "StateUpdate",
         f"Alarm updated from {old_state} to {alarm.state_value}",
-        {"version": "1.0",
-         "oldState": state(old_state, old_reason, old_reason_data),
-         "newState": state(alarm.state_value, alarm.state_reason, alarm.state_reason_data)},
+        {
+            "version": "1.0",
+            "oldState": state(old_state, old_reason, old_reason_data),
+            "newState": state(alarm.state_value, alarm.state_reason, alarm.state_reason_data),
+        },
         when=alarm.state_updated_timestamp,
     )
     _fire_actions(account_id, region, alarm, old_state)
@@ -171,8 +212,9 @@ def _transition(account_id: str, region: str, alarm: Any, old_state: str, old_re
     }
 
 
-def _evaluate_alarm(account_id: str, region: str, backend: Any, alarm: Any,
-                    now: datetime, cache: dict | None = None) -> dict[str, Any] | None:
+def _evaluate_alarm(
+    account_id: str, region: str, backend: Any, alarm: Any, now: datetime, cache: dict | None = None
+) -> dict[str, Any] | None:
     if not alarms.evaluable(alarm):
         return None
     manual_until = STATE[account_id][region].manual_until
@@ -197,9 +239,13 @@ def _evaluate_alarm(account_id: str, region: str, backend: Any, alarm: Any,
     return _transition(account_id, region, alarm, *old)
 
 
-def evaluate(account_id: str | None = None, region: str | None = None,
-             namespace: str | None = None, metric_names: set[str] | None = None,
-             alarm_name: str | None = None) -> list[dict[str, Any]]:
+def evaluate(
+    account_id: str | None = None,
+    region: str | None = None,
+    namespace: str | None = None,
+    metric_names: set[str] | None = None,
+    alarm_name: str | None = None,
+) -> list[dict[str, Any]]:
     """Evaluate the matching alarms now; return one summary dict per state change."""
     changes = []
     cache: dict[tuple[int, str, str], list[Any]] = {}
@@ -235,11 +281,15 @@ def put_metric_alarm(call: seam.Call) -> Any:
             alarm.state_value = "INSUFFICIENT_DATA"
             alarm.state_reason = INITIAL_REASON
             alarm.state_reason_data = "{}"
-            _record(call.account_id, call.region, name, "ConfigurationUpdate",
-                    f'Alarm "{name}" created',
-                    {"type": "Create", "version": "1.0",
-                     "createdAlarm": alarms.configuration(alarm)},
-                    when=alarm.configuration_updated_timestamp)
+            _record(
+                call.account_id,
+                call.region,
+                name,
+                "ConfigurationUpdate",
+                f'Alarm "{name}" created',
+                {"type": "Create", "version": "1.0", "createdAlarm": alarms.configuration(alarm)},
+                when=alarm.configuration_updated_timestamp,
+            )
         else:  # AWS keeps an updated alarm's state
             alarm.state_value = old.state_value
             alarm.state_reason = old.state_reason
@@ -249,10 +299,19 @@ def put_metric_alarm(call: seam.Call) -> Any:
             if before == after:  # re-running the same cell changes nothing
                 alarm.configuration_updated_timestamp = old.configuration_updated_timestamp
             else:
-                _record(call.account_id, call.region, name, "ConfigurationUpdate",
-                        f'Alarm "{name}" updated',
-                        {"type": "Update", "version": "1.0",
-                         "originalAlarm": before, "updatedAlarm": after})
+                _record(
+                    call.account_id,
+                    call.region,
+                    name,
+                    "ConfigurationUpdate",
+                    f'Alarm "{name}" updated',
+                    {
+                        "type": "Update",
+                        "version": "1.0",
+                        "originalAlarm": before,
+                        "updatedAlarm": after,
+                    },
+                )
         STATE[call.account_id][call.region].manual_until.pop(name, None)
         _evaluate_alarm(call.account_id, call.region, backend, alarm, utcnow())
     return result
@@ -298,10 +357,14 @@ def delete_alarms(call: seam.Call) -> Any:
         manual_until = STATE[call.account_id][call.region].manual_until
         for name, alarm in existing.items():
             manual_until.pop(name, None)
-            _record(call.account_id, call.region, name, "ConfigurationUpdate",
-                    f'Alarm "{name}" deleted',
-                    {"type": "Delete", "version": "1.0",
-                     "deletedAlarm": alarms.configuration(alarm)})
+            _record(
+                call.account_id,
+                call.region,
+                name,
+                "ConfigurationUpdate",
+                f'Alarm "{name}" deleted',
+                {"type": "Delete", "version": "1.0", "deletedAlarm": alarms.configuration(alarm)},
+            )
     return result
 
 
@@ -322,21 +385,33 @@ def _offset(token: str) -> int:
 def describe_alarm_history(call: seam.Call) -> dict[str, Any]:
     p = call.params
     item_type = p.get("HistoryItemType")
-    if item_type and item_type not in ("ConfigurationUpdate", "StateUpdate", "Action",
-                                       "AlarmContributorStateUpdate", "AlarmContributorAction"):
-        raise seam.AwsError("ValidationError", f"1 validation error detected: Value '{item_type}' "
-                            "at 'historyItemType' failed to satisfy constraint: Member must "
-                            "satisfy enum value set: [ConfigurationUpdate, StateUpdate, Action, "
-                            "AlarmContributorStateUpdate, AlarmContributorAction]")
+    if item_type and item_type not in (
+        "ConfigurationUpdate",
+        "StateUpdate",
+        "Action",
+        "AlarmContributorStateUpdate",
+        "AlarmContributorAction",
+    ):
+        raise seam.AwsError(
+            "ValidationError",
+            f"1 validation error detected: Value '{item_type}' "
+            "at 'historyItemType' failed to satisfy constraint: Member must "
+            "satisfy enum value set: [ConfigurationUpdate, StateUpdate, Action, "
+            "AlarmContributorStateUpdate, AlarmContributorAction]",
+        )
     max_records = int(p.get("MaxRecords") or 100)
     if not 1 <= max_records <= 100:
-        raise seam.AwsError("ValidationError", "1 validation error detected: Value "
-                            f"'{max_records}' at 'maxRecords' failed to satisfy constraint: "
-                            "Member must have value between 1 and 100")
+        raise seam.AwsError(
+            "ValidationError",
+            "1 validation error detected: Value "
+            f"'{max_records}' at 'maxRecords' failed to satisfy constraint: "
+            "Member must have value between 1 and 100",
+        )
     types = p.get("AlarmTypes") or []
     start, end = p.get("StartDate"), p.get("EndDate")
     items = [
-        h for h in history(call.account_id, call.region, p.get("AlarmName"))
+        h
+        for h in history(call.account_id, call.region, p.get("AlarmName"))
         if (not item_type or h["HistoryItemType"] == item_type)
         and (not types or h["AlarmType"] in types)
         and (start is None or h["Timestamp"] >= aware(start))
@@ -346,7 +421,7 @@ def describe_alarm_history(call: seam.Call) -> dict[str, Any]:
     if (p.get("ScanBy") or "TimestampDescending") == "TimestampDescending":
         items.reverse()
     offset = _offset(p["NextToken"]) if p.get("NextToken") else 0
-    page = items[offset:offset + max_records]
+    page = items[offset : offset + max_records]
     result: dict[str, Any] = {
         "AlarmHistoryItems": [
             {k: v for k, v in h.items() if k not in ("account_id", "region")} for h in page
@@ -373,8 +448,9 @@ def start() -> None:
     if _timer["thread"] is not None and _timer["thread"].is_alive():
         return
     stop_event = threading.Event()
-    thread = threading.Thread(target=_loop, args=(stop_event,), name="flovtrain-alarm-evaluator",
-                              daemon=True)
+    thread = threading.Thread(
+        target=_loop, args=(stop_event,), name="flovtrain-alarm-evaluator", daemon=True
+    )
     _timer.update(thread=thread, stop=stop_event)
     thread.start()
 
@@ -410,4 +486,3 @@ PROVIDER = seam.Provider(
     start=start,
     stop=stop,
 )
-

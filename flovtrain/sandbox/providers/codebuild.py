@@ -175,7 +175,6 @@ def delete_project_internal(account: str, region: str, name: str) -> None:
     _backend(account, region).delete_project(name)
 
 
-
 def start_build_internal(
     account: str,
     region: str,
@@ -284,7 +283,6 @@ def _page(ids: list[str], token: str | None) -> dict[str, Any]:
     if start + 100 < len(ids):
         result["nextToken"] = str(start + 100)
     return result
-
 
 
 def list_builds(call: Call) -> dict[str, Any]:

@@ -349,9 +349,7 @@ def _stack_application(
     return {"physical": name, "attrs": {}}
 
 
-def _delete_stack_application(
-    name: str, account: str, region: str, state: dict[str, Any]
-) -> None:
+def _delete_stack_application(name: str, account: str, region: str, state: dict[str, Any]) -> None:
     delete_application_internal(account, region, name)
 
 
@@ -480,5 +478,3 @@ PROVIDER = Provider(
     reset=stop,
     stop=stop,
 )
-
-

@@ -98,8 +98,6 @@ def remember(
             entry["lastUsedTime"] = now
 
 
-
-
 def forget(account_id: str, region: str, application: str) -> None:
     """Drop a deleted application's revisions."""
     state = STATE[account_id][region]

@@ -124,7 +124,6 @@ def _delete_stack_key_pair(name: str, account: str, region: str, state: dict[str
             pass
 
 
-
 cfn_types.declare("AWS::EC2::KeyPair", "KeyName", _stack_key_pair, _delete_stack_key_pair)
 
 

@@ -36,7 +36,6 @@ def _delete_stack_bucket_policy(
         pass
 
 
-
 cfn_types.declare("AWS::S3::BucketPolicy", "", _stack_bucket_policy, _delete_stack_bucket_policy)
 
 PROVIDER = Provider(name="s3")

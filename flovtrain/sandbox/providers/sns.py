@@ -104,14 +104,27 @@ def install_inbox_hook() -> None:
         return
     original = Subscription.publish
 
-    def publish(self: Any, message: str, message_id: str, subject: str | None = None,
-                message_attributes: dict[str, Any] | None = None, group_id: str | None = None,
-                deduplication_id: str | None = None, message_structure: str | None = None) -> None:
+    def publish(
+        self: Any,
+        message: str,
+        message_id: str,
+        subject: str | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        message_structure: str | None = None,
+    ) -> None:
         if self.protocol not in EMAIL_PROTOCOLS:
-            return original(self, message, message_id, subject=subject,
-                            message_attributes=message_attributes, group_id=group_id,
-                            deduplication_id=deduplication_id,
-                            message_structure=message_structure)
+            return original(
+                self,
+                message,
+                message_id,
+                subject=subject,
+                message_attributes=message_attributes,
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+                message_structure=message_structure,
+            )
         # same filtering and per-protocol message selection as moto applies to other protocols
         matcher = getattr(self, "_filter_policy_matcher", None)
         if matcher is not None and not matcher.matches(message_attributes, message):
@@ -136,8 +149,9 @@ def install_inbox_hook() -> None:
     Subscription.publish = publish  # type: ignore[method-assign]
 
 
-def publish(topic_arn: str, message: str, subject: str | None = None,
-            message_structure: str | None = None) -> str:
+def publish(
+    topic_arn: str, message: str, subject: str | None = None, message_structure: str | None = None
+) -> str:
     """Publish to an SNS topic in-process (account and region from the ARN); return the id.
 
     Raises
@@ -158,8 +172,9 @@ def publish(topic_arn: str, message: str, subject: str | None = None,
     if topic_arn not in backend.topics:
         raise LookupError("Resource not found")
     try:
-        return backend.publish(message, arn=topic_arn, subject=subject,
-                               message_structure=message_structure)
+        return backend.publish(
+            message, arn=topic_arn, subject=subject, message_structure=message_structure
+        )
     except SNSNotFoundError as exc:
         raise LookupError("Resource not found") from exc
 

@@ -22,8 +22,11 @@ def main() -> int:
     try:
         server = make_server(args.host, args.port, application, handler_class=QuietHandler)
     except OSError as exc:
-        print(f"webapp: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
-              "Is another copy (or another program) using the port?", file=sys.stderr)
+        print(
+            f"webapp: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
+            "Is another copy (or another program) using the port?",
+            file=sys.stderr,
+        )
         return 1
     print(f"webapp listening on http://{args.host}:{args.port}", flush=True)
     server.serve_forever()

@@ -168,7 +168,10 @@ class QueryQueue:
                 self.finish(execution, "FAILED", f"INTERNAL_ERROR_QUERY_ENGINE: {exc}", (1, 401))
 
     def finish(
-        self, execution: Execution, state: str, reason: str = "",
+        self,
+        execution: Execution,
+        state: str,
+        reason: str = "",
         error: tuple[int, int] | None = None,
     ) -> None:
         """End ``execution`` in ``state`` unless it has ended already."""

@@ -20,6 +20,13 @@ from flovtrain.sandbox.engines.builds.record import DEFAULT_TIMEOUT_MINUTES, Bui
 from flovtrain.sandbox.engines.builds.runner import BuildRunner, describe, stop, wipe
 
 __all__ = [
-    "DEFAULT_TIMEOUT_MINUTES", "Build", "BuildError", "BuildRunner", "describe", "sandbox_env",
-    "scrub_environment", "stop", "wipe",
+    "DEFAULT_TIMEOUT_MINUTES",
+    "Build",
+    "BuildError",
+    "BuildRunner",
+    "describe",
+    "sandbox_env",
+    "scrub_environment",
+    "stop",
+    "wipe",
 ]

@@ -95,9 +95,7 @@ class Build:
             logs = self.record["logs"]
             try:
                 self.open_log()
-                self._logs_backend().put_log_events(
-                    logs["groupName"], logs["streamName"], events
-                )
+                self._logs_backend().put_log_events(logs["groupName"], logs["streamName"], events)
             except Exception as exc:  # logs are best effort (e.g. wiped by a reset)
                 print(f"codebuild: could not write logs for {self.id}: {exc}", file=sys.stderr)
 

@@ -52,7 +52,6 @@ def scrub_environment(outside: dict[str, str], account: str, region: str) -> dic
     return env
 
 
-
 def resolve_env(build: Build, settings: dict[str, Any], spec: bspec.BuildSpec) -> dict[str, str]:
     """Return the build's own variables: buildspec < project < start_build override.
 
@@ -109,4 +108,3 @@ def codebuild_env(build: Build, src: Path) -> dict[str, str]:
         "CODEBUILD_BUILD_SUCCEEDING": "1",
         "HOME": str(src.parent / "home"),
     }
-

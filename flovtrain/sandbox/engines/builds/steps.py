@@ -277,5 +277,3 @@ def upload_artifacts(build: Build, spec: bspec.BuildSpec, src: Path) -> None:
         "md5sum": hashlib.md5(data).hexdigest(),
     }  # noqa: S324 (AWS field)
     build.log(f"Uploading artifacts to {location}")
-
-

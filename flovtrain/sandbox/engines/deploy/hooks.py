@@ -37,7 +37,6 @@ def end_event(
     )
 
 
-
 class EventFailed(Exception):
     """A lifecycle event failed: CodeDeploy's error code, message, script and log tail."""
 
@@ -137,4 +136,3 @@ def run_script(
             log,
         )
     return log
-

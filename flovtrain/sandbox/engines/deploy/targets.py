@@ -43,4 +43,3 @@ def matching_instances(account_id: str, region: str, group: Any) -> list[Any]:
         if ok:
             found.append(instance)
     return sorted(found, key=lambda i: i.id)
-

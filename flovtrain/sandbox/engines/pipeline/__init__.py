@@ -20,6 +20,15 @@ from flovtrain.sandbox.engines.pipeline.model import (
 )
 
 __all__ = [
-    "ActionFailed", "ActionRun", "Execution", "PipelineError", "PipelineExecutor",
-    "PipelineRuntime", "input_artifact", "register", "shutdown", "store_output", "wait_or_stop",
+    "ActionFailed",
+    "ActionRun",
+    "Execution",
+    "PipelineError",
+    "PipelineExecutor",
+    "PipelineRuntime",
+    "input_artifact",
+    "register",
+    "shutdown",
+    "store_output",
+    "wait_or_stop",
 ]

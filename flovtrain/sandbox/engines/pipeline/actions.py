@@ -63,8 +63,9 @@ class ActionType:
 _registry: dict[tuple[str, str, str], ActionType] = {}
 
 
-def register(category: str, provider: str, runner: Runner, *, label: str,
-             owner: str = "AWS") -> None:
+def register(
+    category: str, provider: str, runner: Runner, *, label: str, owner: str = "AWS"
+) -> None:
     """Register (or replace) the runner of actions of type ``category/owner/provider``.
 
     Parameters
@@ -176,8 +177,9 @@ def input_artifact(run: Execution, act: ActionRun) -> tuple[dict[str, str], byte
     return loc, s3.read(run.account_id, loc["bucket"], loc["key"])
 
 
-def wait_or_stop(run: Execution, done: Callable[[], bool],
-                 on_abandon: Callable[[], None] | None = None) -> bool:
+def wait_or_stop(
+    run: Execution, done: Callable[[], bool], on_abandon: Callable[[], None] | None = None
+) -> bool:
     """Wait until ``done()``; False when the execution is abandoned (or the sandbox stops).
 
     Raises

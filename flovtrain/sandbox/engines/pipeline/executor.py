@@ -365,9 +365,7 @@ class PipelineExecutor:
                         # deterministic id from the commit: a push made by a notebook gives the
                         # same execution id on every run
                         repeat = self._times_pinned(name, new)
-                        execution_id = str(
-                            uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{new}/{repeat}")
-                        )
+                        execution_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{new}/{repeat}"))
                         self.start(
                             name,
                             "CloudWatchEvent",

@@ -61,7 +61,6 @@ def _content(value: Any) -> bytes:
     return b""
 
 
-
 # -- commits, files, folders ----------------------------------------------------------------
 def get_commit(call: Call) -> dict[str, Any]:
     params = call.params

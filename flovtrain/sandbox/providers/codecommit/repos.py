@@ -70,7 +70,6 @@ def _open_repo(call: Call, *required: str) -> Iterator[Any]:
         yield repo
 
 
-
 def metadata(account: str, region: str, name: str) -> dict[str, Any]:
     """Return CodeCommit's ``repositoryMetadata`` for a repository (moto's, completed)."""
     meta = dict(codecommit_backends[account][region].get_repository(name))
@@ -278,8 +277,6 @@ def delete_branch(call: Call) -> dict[str, Any]:
     except gitstore.GitRepoError as exc:
         raise _err(exc) from None
     return {"deletedBranch": {"branchName": branch, "commitId": sha}}
-
-
 
 
 # -- what CodeCommit adds to CloudFormation and CodePipeline ---------------------------------
