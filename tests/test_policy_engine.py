@@ -20,6 +20,7 @@ import yaml
 from flovtrain.sandbox.engines import (
     policy,
     policy_conditions,
+    policy_explain,
     policy_simulator,
     policy_validation,
 )
@@ -28,12 +29,10 @@ from flovtrain.sandbox.engines.policy import (
     PolicyDocumentError,
     Request,
     context_from_entries,
-    denial_message,
     evaluate,
-    explain,
-    smallest_change,
     validate_policy,
 )
+from flovtrain.sandbox.engines.policy_explain import denial_message, explain, smallest_change
 from flovtrain.sandbox.engines.policy_simulator import simulate
 
 TABLE = yaml.safe_load((Path(__file__).parent / "data" / "policy_cases.yaml").read_text())
@@ -624,7 +623,7 @@ def test_engine_import_is_pure():
 
 @pytest.mark.parametrize(
     "module",
-    [policy, policy_conditions, policy_validation, policy_simulator],
+    [policy, policy_conditions, policy_validation, policy_simulator, policy_explain],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples_hold(module):
