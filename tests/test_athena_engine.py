@@ -8,7 +8,7 @@ import pytest
 from athena_fixtures import object_sizes, q, setup_market
 
 from flovtrain.exceptions import AthenaQueryFailed
-from flovtrain.sandbox.athena_engine.dialect import joda_to_strftime
+from flovtrain.sandbox.engines.athena.dialect import joda_to_strftime
 
 
 @pytest.fixture(scope="module")
