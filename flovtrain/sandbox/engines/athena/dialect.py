@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flovtrain.sandbox.engines.athena import trino_functions
 from flovtrain.sandbox.engines.athena.errors import QueryError, column_not_found, syntax_error
 
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INT", "BIGINT", "INTEGER"}
@@ -132,6 +133,8 @@ def to_duckdb(tree: Any, schema: dict[str, dict[str, dict[str, str]]], default_d
                 match.group(1), line, max(1, col - len(match.group(1)) + 1)
             ) from None
         # qualify does not understand every query: transpile it as written
+    # Trino functions sqlglot mistranslates or DuckDB lacks (after typing: sum(int) needs it)
+    tree = trino_functions.rewrite(tree)
     for div in list(tree.find_all(exp.Div)):
         left, right = div.this.type, div.expression.type
         if (

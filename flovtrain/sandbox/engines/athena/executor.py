@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flovtrain.sandbox.engines.athena import catalog, ddl, dialect, pruning, storage, tables
+from flovtrain.sandbox.engines.athena import (
+    catalog,
+    ddl,
+    dialect,
+    pruning,
+    storage,
+    tables,
+    trino_functions,
+)
 from flovtrain.sandbox.engines.athena.errors import QueryCancelled, QueryError, from_duckdb
 from flovtrain.sandbox.engines.athena.results import Result, cell
 
@@ -121,6 +129,7 @@ def _connect(ctx: Context) -> Any:
 
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
     con.execute("SET TimeZone = 'UTC'")
+    trino_functions.install(con)  # the macros and UDFs rewritten Trino functions call
     return con
 
 
