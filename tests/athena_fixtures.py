@@ -12,6 +12,9 @@ from flovtrain.sandbox import control
 BUCKET = "flovtrain-athena-test"
 RESULTS = f"s3://{BUCKET}/athena-results/"
 DAYS = 5
+#: ``SELECT symbol, count(*) AS n FROM klines GROUP BY symbol ORDER BY symbol`` over
+#: ``setup_market(days=1)``, as ``get_query_results`` rows: the header, then 1,440 minutes each.
+COUNTS_ONE_DAY = [["symbol", "n"], ["BTCUSDT", "1440"], ["ETHUSDT", "1440"], ["SOLUSDT", "1440"]]
 
 
 def setup_market(days: int = DAYS) -> pd.DataFrame:

@@ -5,17 +5,37 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 
 import flovtrain
-from flovtrain import project
+from flovtrain import config, project
 from flovtrain.sandbox import control
 
 ACCOUNT = "123456789012"
+#: The ``flovtrain`` command of this environment.
+FLOVTRAIN = Path(sys.executable).with_name("flovtrain")
 _serial = itertools.count()
+
+
+def trust_policy(service: str) -> dict:
+    """The trust policy of a role that ``service`` (e.g. ``"firehose.amazonaws.com"``) assumes."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}
+        ],
+    }
+
+
+#: The trust policy of a role CodePipeline assumes.
+PIPELINE_TRUST = trust_policy("codepipeline.amazonaws.com")
 
 
 @contextlib.contextmanager
@@ -33,6 +53,32 @@ def learner_project(
         yield project.create_project(project_id)
 
 
+def sandbox_client(service: str, endpoint: str, botocore_config: Config | None = None, **kwargs):
+    """A plain boto3 client on the sandbox at ``endpoint`` (eu-west-1, the sandbox's keys),
+    failing fast: ``botocore_config`` defaults to no retries."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id=config.SANDBOX_ACCESS_KEY_ID,
+        aws_secret_access_key=config.SANDBOX_SECRET_ACCESS_KEY,
+        config=botocore_config or Config(retries={"max_attempts": 1}),
+        **kwargs,
+    )
+
+
+def run_flovtrain(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the ``flovtrain`` command with ``args`` in ``cwd``; its output is captured as text."""
+    return subprocess.run(
+        [str(FLOVTRAIN), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=timeout,
+    )
+
+
 def with_unique_name(clients: dict, key: str, prefix: str) -> dict:
     """A copy of ``clients`` plus ``key``: ``prefix`` and a number no other test has used.
 
@@ -40,6 +86,16 @@ def with_unique_name(clients: dict, key: str, prefix: str) -> dict:
     creates with this value to stay out of the others' way.
     """
     return {**clients, key: f"{prefix}{next(_serial)}"}
+
+
+def cost_budget(name: str, limit: str) -> dict:
+    """The ``Budget`` of ``create_budget`` for a monthly COST budget of ``limit`` USD."""
+    return {
+        "BudgetName": name,
+        "BudgetType": "COST",
+        "TimeUnit": "MONTHLY",
+        "BudgetLimit": {"Amount": limit, "Unit": "USD"},
+    }
 
 
 def create_cost_budget(
@@ -57,12 +113,7 @@ def create_cost_budget(
     client = boto3.client("budgets", region_name="us-east-1")
     client.create_budget(
         AccountId=account,
-        Budget={
-            "BudgetName": name,
-            "BudgetLimit": {"Amount": limit, "Unit": "USD"},
-            "TimeUnit": "MONTHLY",
-            "BudgetType": "COST",
-        },
+        Budget=cost_budget(name, limit),
         NotificationsWithSubscribers=[
             {
                 "Notification": {
@@ -99,3 +150,33 @@ def subscribe_queue(
         return [json.loads(m["Body"]) for m in got.get("Messages", [])]
 
     return receive
+
+
+def put_billing_alarm(
+    cloudwatch,
+    topic: str | None,
+    name: str = "billing-10usd",
+    threshold: float = 10.0,
+    comparison: str = "GreaterThanOrEqualToThreshold",
+    **overrides,
+) -> None:
+    """Chapter 03's billing alarm on ``cloudwatch`` (a client): the account's estimated charges in
+    USD (maximum over 6 hours) against ``threshold``, notifying ``topic`` (None: no action).
+
+    ``overrides`` replace any other argument of ``put_metric_alarm``.
+    """
+    cloudwatch.put_metric_alarm(
+        **{
+            "AlarmName": name,
+            "Namespace": "AWS/Billing",
+            "MetricName": "EstimatedCharges",
+            "Dimensions": [{"Name": "Currency", "Value": "USD"}],
+            "Statistic": "Maximum",
+            "Period": 21600,
+            "EvaluationPeriods": 1,
+            "Threshold": threshold,
+            "ComparisonOperator": comparison,
+            "AlarmActions": [topic] if topic else [],
+            **overrides,
+        }
+    )

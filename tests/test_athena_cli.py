@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from athena_fixtures import setup_market
+from athena_fixtures import COUNTS_ONE_DAY, setup_market
 
 AWS = str(Path(sys.executable).with_name("aws"))
 
@@ -50,9 +50,4 @@ def test_aws_cli_start_get_results():
     assert state["Statistics"]["DataScannedInBytes"] > 0
     rows = aws("athena", "get-query-results", "--query-execution-id", qid)["ResultSet"]["Rows"]
     values = [[d.get("VarCharValue") for d in r["Data"]] for r in rows]
-    assert values == [
-        ["symbol", "n"],
-        ["BTCUSDT", "1440"],
-        ["ETHUSDT", "1440"],
-        ["SOLUSDT", "1440"],
-    ]
+    assert values == COUNTS_ONE_DAY

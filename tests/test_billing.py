@@ -8,7 +8,7 @@ import urllib.request
 
 import boto3
 import pytest
-from provider_fixtures import create_cost_budget, subscribe_queue
+from provider_fixtures import create_cost_budget, put_billing_alarm, subscribe_queue
 
 from flovtrain.billing import ChargesResult, simulate_charges
 from flovtrain.exceptions import InvalidCharges
@@ -21,17 +21,12 @@ pytestmark = pytest.mark.usefixtures("clean_sandbox")
 
 
 def _billing_alarm(region: str, topic: str | None = None, threshold: float = 10.0) -> None:
-    boto3.client("cloudwatch", region_name=region).put_metric_alarm(
-        AlarmName="billing-over-10-usd",
-        Namespace="AWS/Billing",
-        MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}],
-        Statistic="Maximum",
-        Period=21600,
-        EvaluationPeriods=1,
-        Threshold=threshold,
-        ComparisonOperator="GreaterThanThreshold",
-        AlarmActions=[topic] if topic else [],
+    put_billing_alarm(
+        boto3.client("cloudwatch", region_name=region),
+        topic,
+        name="billing-over-10-usd",
+        threshold=threshold,
+        comparison="GreaterThanThreshold",
     )
 
 

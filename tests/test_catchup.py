@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import boto3
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from provider_fixtures import run_flovtrain
 
 import flovtrain
 from flovtrain.catchup import catch_up, plan
 from flovtrain.exceptions import CatchUpFailed, UnknownChapter
 from flovtrain.sandbox import control
-
-FLOVTRAIN = Path(sys.executable).with_name("flovtrain")
 
 CREATE_USER = """import boto3
 iam = boto3.client("iam")
@@ -129,14 +126,7 @@ def test_lazy_export():
 
 def test_cli(project):
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(FLOVTRAIN), *args],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            env=dict(os.environ),
-            timeout=300,
-        )
+        return run_flovtrain(*args, cwd=project, timeout=300)
 
     ok = run("catch-up", "02")
     assert ok.returncode == 0, ok.stderr

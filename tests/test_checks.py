@@ -3,13 +3,13 @@ the state, and each item flips on its own."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import boto3
 import pytest
+from provider_fixtures import cost_budget, run_flovtrain
+from provider_fixtures import put_billing_alarm as billing_alarm
 
 import flovtrain
 from flovtrain.checks import Checklist, Item, chapters, check, normalize_chapter
@@ -17,7 +17,6 @@ from flovtrain.exceptions import UnknownChapter
 from flovtrain.sandbox import control
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOVTRAIN = Path(sys.executable).with_name("flovtrain")
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
@@ -61,12 +60,7 @@ def build_ch03(s: boto3.Session) -> str:
     account = s.client("sts").get_caller_identity()["Account"]
     s.client("budgets", region_name="us-east-1").create_budget(
         AccountId=account,
-        Budget={
-            "BudgetName": "monthly",
-            "BudgetType": "COST",
-            "TimeUnit": "MONTHLY",
-            "BudgetLimit": {"Amount": "10", "Unit": "USD"},
-        },
+        Budget=cost_budget("monthly", "10"),
         NotificationsWithSubscribers=[
             {
                 "Notification": {
@@ -82,20 +76,8 @@ def build_ch03(s: boto3.Session) -> str:
 
 
 def put_billing_alarm(s: boto3.Session, region: str, topic: str, **overrides) -> None:
-    args = dict(
-        AlarmName="billing-10-usd",
-        Namespace="AWS/Billing",
-        MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}],
-        Statistic="Maximum",
-        Period=21600,
-        EvaluationPeriods=1,
-        Threshold=10.0,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        AlarmActions=[topic],
-    )
-    args.update(overrides)
-    s.client("cloudwatch", region_name=region).put_metric_alarm(**args)
+    overrides.setdefault("AlarmName", "billing-10-usd")
+    billing_alarm(s.client("cloudwatch", region_name=region), topic, **overrides)
 
 
 def failing(cl: Checklist) -> list[str]:
@@ -356,14 +338,7 @@ def test_ch03_only_wrong_region_alarm(session):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(FLOVTRAIN), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=dict(os.environ),
-        timeout=120,
-    )
+    return run_flovtrain(*args, cwd=ROOT)
 
 
 def test_cli_exit_codes(session):

@@ -11,7 +11,7 @@ import warnings
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from provider_fixtures import subscribe_queue
+from provider_fixtures import cost_budget, put_billing_alarm, subscribe_queue, trust_policy
 
 from flovtrain import cleanup
 
@@ -60,18 +60,7 @@ def _create_workshop_state(s: boto3.Session) -> None:
         AuthenticationCode2="654321",
     )
     iam.create_user(UserName="tagged-helper", Tags=TAGS)
-    trust = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "firehose.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
+    trust = json.dumps(trust_policy("firehose.amazonaws.com"))
     iam.create_role(RoleName="flovtrain-firehose-role", AssumeRolePolicyDocument=trust)
     iam.put_role_policy(
         RoleName="flovtrain-firehose-role",
@@ -87,26 +76,15 @@ def _create_workshop_state(s: boto3.Session) -> None:
     sns = s.client("sns", region_name="us-east-1")
     topic = sns.create_topic(Name="billing-alerts")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="you@example.com")
-    s.client("cloudwatch", region_name="us-east-1").put_metric_alarm(
-        AlarmName="billing-over-10-usd",
-        Namespace="AWS/Billing",
-        MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}],
-        Statistic="Maximum",
-        Period=21600,
-        EvaluationPeriods=1,
-        Threshold=10.0,
-        ComparisonOperator="GreaterThanThreshold",
-        AlarmActions=[topic],
+    put_billing_alarm(
+        s.client("cloudwatch", region_name="us-east-1"),
+        topic,
+        name="billing-over-10-usd",
+        comparison="GreaterThanThreshold",
     )
     s.client("budgets", region_name="us-east-1").create_budget(
         AccountId=ACCOUNT,
-        Budget={
-            "BudgetName": "monthly-cost-budget",
-            "BudgetType": "COST",
-            "TimeUnit": "MONTHLY",
-            "BudgetLimit": {"Amount": "20", "Unit": "USD"},
-        },
+        Budget=cost_budget("monthly-cost-budget", "20"),
     )
 
     cfn = s.client("cloudformation")
@@ -152,18 +130,7 @@ def _create_workshop_state(s: boto3.Session) -> None:
 
 def _create_chapter07_state(s: boto3.Session) -> None:
     """Chapter 07's environments outside any stack: pipeline, build, deploy, RDS, ALB, DNS."""
-    trust = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "codepipeline.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
+    trust = json.dumps(trust_policy("codepipeline.amazonaws.com"))
     role = s.client("iam").create_role(
         RoleName="flovtec-toolchain", AssumeRolePolicyDocument=trust, Tags=TAGS
     )["Role"]["Arn"]

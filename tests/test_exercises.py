@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from provider_fixtures import run_flovtrain
 
 from flovtrain.exceptions import ExerciseBuildError
 from flovtrain.exercises import build, build_cli, make_exercise, project_root, strip_code
-
-FLOVTRAIN = Path(sys.executable).with_name("flovtrain")
 
 SOLVED = """import boto3
 iam = boto3.client("iam")
@@ -227,33 +223,12 @@ def test_project_root_found_from_subfolder(project):
 
 
 def test_cli_check_on_a_project(project):
-    run = subprocess.run(
-        [str(FLOVTRAIN), "exercises", "build", "--check"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=120,
-    )
+    run = run_flovtrain("exercises", "build", "--check", cwd=project)
     assert run.returncode == 1 and "missing: exercises/01_account.ipynb" in run.stdout
-    run = subprocess.run(
-        [str(FLOVTRAIN), "exercises", "build"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=120,
-    )
+    run = run_flovtrain("exercises", "build", cwd=project)
     assert run.returncode == 0 and "2 written" in run.stdout
     bad = new_notebook(cells=[new_code_cell("### END SOLUTION")])
     nbformat.write(bad, project / "solutions" / "04_bad.ipynb")
-    run = subprocess.run(
-        [str(FLOVTRAIN), "exercises", "build"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=120,
-    )
+    run = run_flovtrain("exercises", "build", cwd=project)
     assert run.returncode == 2
     assert run.stderr.startswith("flovtrain: 04_bad.ipynb, cell 0:")

@@ -8,6 +8,7 @@ import zipfile
 
 import boto3
 import pytest
+from provider_fixtures import PIPELINE_TRUST
 
 from flovtrain import flovtec
 from flovtrain.checks import check
@@ -15,16 +16,6 @@ from flovtrain.exceptions import PipelineTimeout
 from flovtrain.sandbox import control
 
 REGION = "eu-west-1"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Principal": {"Service": "codepipeline.amazonaws.com"},
-        }
-    ],
-}
 
 
 @pytest.fixture
@@ -52,9 +43,9 @@ def _action(name, category, provider, configuration, inputs=(), outputs=(), run_
 def _pipeline(s: boto3.Session, name: str, stages: list[dict]) -> None:
     """A pipeline with an S3 source in front of ``stages`` (source object uploaded first)."""
     iam, s3 = s.client("iam"), s.client("s3")
-    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(TRUST))[
-        "Role"
-    ]["Arn"]
+    role = iam.create_role(
+        RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(PIPELINE_TRUST)
+    )["Role"]["Arn"]
     s3.create_bucket(Bucket=f"{name}-src", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket=f"{name}-src", Key="app.zip", Body=flovtec.app_zip())
     source = {

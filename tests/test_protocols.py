@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import botocore.session
 import pytest
-from athena_fixtures import RESULTS, setup_market
+from athena_fixtures import COUNTS_ONE_DAY, RESULTS, setup_market
 from botocore.exceptions import ClientError
 
 from flovtrain.sandbox import protocols
@@ -68,12 +68,7 @@ def test_query_lifecycle_in_both_protocols(client):
     assert state["State"] == "SUCCEEDED", state
     rows = client.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
     values = [[d.get("VarCharValue") for d in r["Data"]] for r in rows]
-    assert values == [
-        ["symbol", "n"],
-        ["BTCUSDT", "1440"],
-        ["ETHUSDT", "1440"],
-        ["SOLUSDT", "1440"],
-    ]
+    assert values == COUNTS_ONE_DAY
     assert qid in client.list_query_executions(WorkGroup="primary")["QueryExecutionIds"]
     assert client.get_work_group(WorkGroup="primary")["WorkGroup"]["Name"] == "primary"
 

@@ -7,12 +7,31 @@ import time
 
 import boto3
 import pytest
+from provider_fixtures import PIPELINE_TRUST
 from test_provider_codedeploy import app_bundle, fetch, free_port, wait_deployment
-from test_provider_codepipeline import BUILDSPEC, TRUST, wait_execution
+from test_provider_codepipeline import BUILDSPEC, wait_execution
 
 from flovtrain.sandbox import control
 
 REGION = "eu-west-1"
+
+
+def _tagged(app: str) -> list[dict]:
+    """EC2 tag filters that select the instances tagged ``app=<app>``."""
+    return [{"Key": "app", "Value": app, "Type": "KEY_AND_VALUE"}]
+
+
+def deployment_group(name: str, **properties) -> dict:
+    """A template's deployment group ``name`` of the application ``App`` (a ``Ref``)."""
+    return {
+        "Type": "AWS::CodeDeploy::DeploymentGroup",
+        "Properties": {
+            "ApplicationName": {"Ref": "App"},
+            "DeploymentGroupName": name,
+            "ServiceRoleArn": "arn:aws:iam::123456789012:role/cd",
+            **properties,
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +92,10 @@ def toolchain(name: str, port: int) -> dict:
             },
             "PipelineRole": {
                 "Type": "AWS::IAM::Role",
-                "Properties": {"RoleName": f"{name}-pipeline", "AssumeRolePolicyDocument": TRUST},
+                "Properties": {
+                    "RoleName": f"{name}-pipeline",
+                    "AssumeRolePolicyDocument": PIPELINE_TRUST,
+                },
             },
             "KeyPair": {"Type": "AWS::EC2::KeyPair", "Properties": {"KeyName": f"{name}-key"}},
             "Instance": {
@@ -103,15 +125,7 @@ def toolchain(name: str, port: int) -> dict:
                 "Type": "AWS::CodeDeploy::Application",
                 "Properties": {"ApplicationName": name, "ComputePlatform": "Server"},
             },
-            "Group": {
-                "Type": "AWS::CodeDeploy::DeploymentGroup",
-                "Properties": {
-                    "ApplicationName": {"Ref": "App"},
-                    "DeploymentGroupName": f"{name}-group",
-                    "ServiceRoleArn": "arn:aws:iam::123456789012:role/cd",
-                    "Ec2TagFilters": [{"Key": "app", "Value": name, "Type": "KEY_AND_VALUE"}],
-                },
-            },
+            "Group": deployment_group(f"{name}-group", Ec2TagFilters=_tagged(name)),
             "Pipeline": {
                 "Type": "AWS::CodePipeline::Pipeline",
                 "DependsOn": ["Group", "Instance"],
@@ -280,15 +294,7 @@ def test_deleting_a_stack_while_a_deployment_runs(aws):
                 "Type": "AWS::CodeDeploy::Application",
                 "Properties": {"ApplicationName": name},
             },
-            "Group": {
-                "Type": "AWS::CodeDeploy::DeploymentGroup",
-                "Properties": {
-                    "ApplicationName": {"Ref": "App"},
-                    "DeploymentGroupName": name,
-                    "ServiceRoleArn": "arn:aws:iam::123456789012:role/cd",
-                    "Ec2TagFilters": [{"Key": "app", "Value": name, "Type": "KEY_AND_VALUE"}],
-                },
-            },
+            "Group": deployment_group(name, Ec2TagFilters=_tagged(name)),
         }
     }
     cfn = aws["cloudformation"]
@@ -352,14 +358,7 @@ def test_stack_events_per_resource_newest_first(aws):
             },
             "KeyPair": {"Type": "AWS::EC2::KeyPair", "Properties": {"KeyName": f"{name}-key"}},
             # Group refers to App: App is created while Group is in progress
-            "Group": {
-                "Type": "AWS::CodeDeploy::DeploymentGroup",
-                "Properties": {
-                    "ApplicationName": {"Ref": "App"},
-                    "DeploymentGroupName": f"{name}-group",
-                    "ServiceRoleArn": "arn:aws:iam::123456789012:role/cd",
-                },
-            },
+            "Group": deployment_group(f"{name}-group"),
             "App": {
                 "Type": "AWS::CodeDeploy::Application",
                 "Properties": {"ApplicationName": name},

@@ -36,17 +36,20 @@ def _now() -> datetime:
 
 
 def _put_alarm(cw, name: str, **extra) -> None:
+    """An alarm on Flovtec/App Errors; ``extra`` replaces any argument (the statistic is Sum
+    unless ``extra`` names a Statistic or an ExtendedStatistic)."""
     args = dict(
         AlarmName=name,
         Namespace="Flovtec/App",
         MetricName="Errors",
-        Statistic="Sum",
         Period=60,
         EvaluationPeriods=1,
         Threshold=5.0,
         ComparisonOperator="GreaterThanThreshold",
     )
     args.update(extra)
+    if "ExtendedStatistic" not in args:
+        args.setdefault("Statistic", "Sum")
     cw.put_metric_alarm(**args)
 
 
@@ -170,13 +173,10 @@ def test_background_timer_moves_alarm_when_data_ages(cw):
 def test_statistics_and_dimensions(cw):
     dims = [{"Name": "Service", "Value": "web"}]
     _put_alarm(cw, "avg", Statistic="Average", Threshold=5.0, Dimensions=dims)
-    cw.put_metric_alarm(
-        AlarmName="p90",
-        Namespace="Flovtec/App",
-        MetricName="Errors",
+    _put_alarm(
+        cw,
+        "p90",
         ExtendedStatistic="p90",
-        Period=60,
-        EvaluationPeriods=1,
         Threshold=50.0,
         Dimensions=dims,
         ComparisonOperator="GreaterThanOrEqualToThreshold",

@@ -110,6 +110,13 @@ def phase(build: dict, phase_type: str) -> dict:
     return next(p for p in build["phases"] if p["phaseType"] == phase_type)
 
 
+def client_error(build: dict, phase_type: str) -> dict:
+    """The context of ``phase_type``, after asserting the build failed there with CLIENT_ERROR."""
+    failed = phase(build, phase_type)
+    assert build["buildStatus"] == "FAILED" and failed["phaseStatus"] == "CLIENT_ERROR"
+    return failed["contexts"][0]
+
+
 def test_codecommit_build_runs_tests_and_uploads_artifacts(clients):
     cb, cc, s3, logs = clients
     repo = cc.create_repository(repositoryName="calc")["repositoryMetadata"]
@@ -301,11 +308,9 @@ def test_bad_buildspec_fails_in_download_source(clients, spec, expected):
     cb, _, _, _ = clients
     inline_project(cb, "badspec", spec)
     build = run(cb, "badspec")
-    assert build["buildStatus"] == "FAILED"
-    download = phase(build, "DOWNLOAD_SOURCE")
-    assert download["phaseStatus"] == "CLIENT_ERROR"
-    assert download["contexts"][0]["statusCode"] == "YAML_FILE_ERROR"
-    assert expected in download["contexts"][0]["message"]
+    context = client_error(build, "DOWNLOAD_SOURCE")
+    assert context["statusCode"] == "YAML_FILE_ERROR"
+    assert expected in context["message"]
     assert "BUILD" not in phases(build)
 
 
@@ -314,10 +319,8 @@ def test_missing_buildspec_in_source(clients):
     repo = cc.create_repository(repositoryName="nospec")["repositoryMetadata"]
     cc.put_file(repositoryName="nospec", branchName="main", filePath="app.py", fileContent=APP)
     make_project(cb, "nospec", {"type": "CODECOMMIT", "location": repo["cloneUrlHttp"]})
-    build = run(cb, "nospec")
-    download = phase(build, "DOWNLOAD_SOURCE")
-    assert build["buildStatus"] == "FAILED" and download["phaseStatus"] == "CLIENT_ERROR"
-    assert "buildspec.yml: no such file or directory" in download["contexts"][0]["message"]
+    context = client_error(run(cb, "nospec"), "DOWNLOAD_SOURCE")
+    assert "buildspec.yml: no such file or directory" in context["message"]
 
 
 def test_artifacts_matching_nothing(clients):
@@ -329,10 +332,8 @@ def test_artifacts_matching_nothing(clients):
         "artifacts:\n  files: ['target/*.jar']\n",
         artifacts={"type": "S3", "location": "artifacts", "name": "x.zip"},
     )
-    build = run(cb, "noart")
-    upload = phase(build, "UPLOAD_ARTIFACTS")
-    assert build["buildStatus"] == "FAILED" and upload["phaseStatus"] == "CLIENT_ERROR"
-    assert "no matching artifact paths found" in upload["contexts"][0]["message"]
+    context = client_error(run(cb, "noart"), "UPLOAD_ARTIFACTS")
+    assert "no matching artifact paths found" in context["message"]
 
 
 def test_project_validation(clients):

@@ -7,23 +7,13 @@ import time
 
 import boto3
 import pytest
-from provider_fixtures import with_unique_name
+from provider_fixtures import PIPELINE_TRUST, with_unique_name
 from test_provider_codedeploy import app_bundle, fetch, free_port
 
 from flovtrain.sandbox import control
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Principal": {"Service": "codepipeline.amazonaws.com"},
-        }
-    ],
-}
 BUILDSPEC = """version: 0.2
 phases:
   build:
@@ -43,7 +33,9 @@ def clients():
         n: session.client(n)
         for n in ("s3", "ec2", "codedeploy", "codepipeline", "codebuild", "iam", "codecommit")
     }
-    c["iam"].create_role(RoleName="pipeline-role", AssumeRolePolicyDocument=json.dumps(TRUST))
+    c["iam"].create_role(
+        RoleName="pipeline-role", AssumeRolePolicyDocument=json.dumps(PIPELINE_TRUST)
+    )
     for bucket in ("artifacts", "sources"):
         c["s3"].create_bucket(
             Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
@@ -366,13 +358,19 @@ def test_codecommit_push_starts_the_pipeline(aws):
     n = aws["n"]
     cc = aws["codecommit"]
     cc.create_repository(repositoryName=n)
-    first = cc.put_file(
-        repositoryName=n,
-        branchName="main",
-        fileContent=b"one",
-        filePath="a.txt",
-        commitMessage="first",
-    )["commitId"]
+
+    def write(branch: str, content: bytes, message: str, **parent: str) -> str:
+        """Commit ``content`` as a.txt on ``branch``; return the commit id."""
+        return cc.put_file(
+            repositoryName=n,
+            branchName=branch,
+            fileContent=content,
+            filePath="a.txt",
+            commitMessage=message,
+            **parent,
+        )["commitId"]
+
+    first = write("main", b"one", "first")
     name = create_pipeline(
         aws,
         [
@@ -391,14 +389,7 @@ def test_codecommit_push_starts_the_pipeline(aws):
     approve(aws, name, token, "ok")
     wait_execution(aws, name)
 
-    second = cc.put_file(
-        repositoryName=n,
-        branchName="main",
-        fileContent=b"two",
-        filePath="a.txt",
-        parentCommitId=first,
-        commitMessage="second",
-    )["commitId"]
+    second = write("main", b"two", "second", parentCommitId=first)
     deadline = time.monotonic() + 10
     while len(executions(aws, name)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -409,13 +400,6 @@ def test_codecommit_push_starts_the_pipeline(aws):
     assert executions(aws, name)[0]["sourceRevisions"][0]["revisionId"] == second
 
     cc.create_branch(repositoryName=n, branchName="feature", commitId=second)
-    cc.put_file(
-        repositoryName=n,
-        branchName="feature",
-        fileContent=b"three",
-        filePath="a.txt",
-        parentCommitId=second,
-        commitMessage="on a branch nobody watches",
-    )
+    write("feature", b"three", "on a branch nobody watches", parentCommitId=second)
     time.sleep(0.5)
     assert len(executions(aws, name)) == 2

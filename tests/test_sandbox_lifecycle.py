@@ -15,11 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import psutil
 import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
+from provider_fixtures import sandbox_client
 
 from flovtrain import config
 from flovtrain.exceptions import SandboxNotRunning, SandboxPortBusy
@@ -44,15 +44,8 @@ def own_home(tmp_path, monkeypatch):
 
 def client(service: str, endpoint: str, **kwargs):
     """A plain boto3 client on a given sandbox, failing fast (no retries) when it is gone."""
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id=config.SANDBOX_ACCESS_KEY_ID,
-        aws_secret_access_key=config.SANDBOX_SECRET_ACCESS_KEY,
-        config=Config(retries={"max_attempts": 1}, connect_timeout=3, read_timeout=30),
-        **kwargs,
-    )
+    fail_fast = Config(retries={"max_attempts": 1}, connect_timeout=3, read_timeout=30)
+    return sandbox_client(service, endpoint, fail_fast, **kwargs)
 
 
 def wait_gone(pid: int, timeout: float = 10.0) -> bool:

@@ -12,13 +12,12 @@ import json
 import threading
 import urllib.request
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.utils import camelcase_to_underscores
 from moto.iam.responses import IamResponse
+from provider_fixtures import put_billing_alarm, sandbox_client
 
 from flovtrain import config
 from flovtrain.sandbox import seam
@@ -112,14 +111,7 @@ def seam_server():
 
 
 def client(service: str, endpoint: str):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id=config.SANDBOX_ACCESS_KEY_ID,
-        aws_secret_access_key=config.SANDBOX_SECRET_ACCESS_KEY,
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return sandbox_client(service, endpoint)
 
 
 def test_override_replaces_moto(seam_server):
@@ -161,16 +153,7 @@ def test_other_operations_fall_through_to_moto(seam_server):
     user = iam.create_user(UserName="seam-alice")["User"]
     assert iam.get_user(UserName="seam-alice")["User"]["UserId"] == user["UserId"]
     cloudwatch = client("cloudwatch", seam_server["endpoint"])
-    cloudwatch.put_metric_alarm(
-        AlarmName="seam-billing",
-        Namespace="AWS/Billing",
-        MetricName="EstimatedCharges",
-        Statistic="Maximum",
-        Period=21600,
-        EvaluationPeriods=1,
-        Threshold=10.0,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_billing_alarm(cloudwatch, None, name="seam-billing", comparison="GreaterThanThreshold")
     alarms = cloudwatch.describe_alarms(AlarmNames=["seam-billing"])["MetricAlarms"]
     assert [a["AlarmName"] for a in alarms] == ["seam-billing"]
 

@@ -7,7 +7,7 @@ import warnings
 
 import boto3
 import pytest
-from provider_fixtures import create_cost_budget
+from provider_fixtures import create_cost_budget, put_billing_alarm
 
 import flovtrain
 from flovtrain import session as fsession
@@ -310,18 +310,7 @@ def billing_alarm():
     boto3.client("sns", region_name="us-east-1").subscribe(
         TopicArn=topic, Protocol="email", Endpoint="aws1@flovtec.com"
     )
-    boto3.client("cloudwatch", region_name="us-east-1").put_metric_alarm(
-        AlarmName="billing-10usd",
-        Namespace="AWS/Billing",
-        MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}],
-        Statistic="Maximum",
-        Period=21600,
-        EvaluationPeriods=1,
-        Threshold=10.0,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        AlarmActions=[topic],
-    )
+    put_billing_alarm(boto3.client("cloudwatch", region_name="us-east-1"), topic)
     return topic
 
 

@@ -10,6 +10,7 @@ import ipywidgets
 import pytest
 from IPython.display import HTML
 from matplotlib.figure import Figure
+from provider_fixtures import put_billing_alarm
 
 import flovtrain
 from flovtrain import widgets
@@ -28,18 +29,7 @@ def alarm():
     sns = boto3.client("sns", region_name="us-east-1")
     topic = sns.create_topic(Name="billing-alarm")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint=EMAIL)
-    boto3.client("cloudwatch", region_name="us-east-1").put_metric_alarm(
-        AlarmName="billing-10usd",
-        Namespace="AWS/Billing",
-        MetricName="EstimatedCharges",
-        Dimensions=[{"Name": "Currency", "Value": "USD"}],
-        Statistic="Maximum",
-        Period=21600,
-        EvaluationPeriods=1,
-        Threshold=10.0,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        AlarmActions=[topic],
-    )
+    put_billing_alarm(boto3.client("cloudwatch", region_name="us-east-1"), topic)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for hours, usd in ((12, 2.0), (6, 6.5), (0, 11.0)):
         simulate_charges(usd, timestamp=now - dt.timedelta(hours=hours))

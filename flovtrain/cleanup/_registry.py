@@ -212,12 +212,26 @@ def _label(item: Any) -> str:
 
 # -- declaring a kind in few words -----------------------------------------------------------
 def listed(
-    service: str, operation: str, key: str, **kwargs: Any
-) -> Callable[[Scan, str], Iterator[Any]]:
-    """A ``list`` that pages ``operation`` of ``service`` and yields the items under ``key``."""
+    service: str, operation: str, key: str, paged: bool = True, **kwargs: Any
+) -> Callable[[Scan, str], Iterable[Any]]:
+    """A ``list`` that pages ``operation`` of ``service`` and yields the items under ``key``
+    (``paged=False``: one call, for an operation AWS does not page)."""
 
-    def list_(scan: Scan, region: str) -> Iterator[Any]:
-        return paginate(scan.client(service, region), operation, key, **kwargs)
+    def list_(scan: Scan, region: str) -> Iterable[Any]:
+        client = scan.client(service, region)
+        if not paged:
+            return getattr(client, operation)(**kwargs).get(key, [])
+        return paginate(client, operation, key, **kwargs)
+
+    return list_
+
+
+def rows_of(kind: str) -> Callable[[Scan, str], list[dict[str, Any]]]:
+    """A ``list`` whose candidates are the rows found of another ``kind`` (e.g. the topics, for
+    their subscriptions)."""
+
+    def list_(scan: Scan, region: str) -> list[dict[str, Any]]:
+        return scan.rows(kind, region)
 
     return list_
 
@@ -242,11 +256,13 @@ def named_ours(
 
 
 def call_with_id(
-    service: str, operation: str, parameter: str
+    service: str, operation: str, parameter: str, column: str = "id", **fixed: Any
 ) -> Callable[[Scan, dict[str, Any]], None]:
-    """A ``delete`` that is one call taking the row's id, e.g. ``delete_queue(QueueUrl=id)``."""
+    """A ``delete`` that is one call taking the row's id (or another ``column``) and the
+    ``fixed`` parameters, e.g. ``delete_queue(QueueUrl=id)``."""
 
     def delete(scan: Scan, row: dict[str, Any]) -> None:
-        getattr(scan.client(service, row["region"]), operation)(**{parameter: row["id"]})
+        client = scan.client(service, row["region"])
+        getattr(client, operation)(**{parameter: row[column]}, **fixed)
 
     return delete

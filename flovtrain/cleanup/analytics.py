@@ -9,17 +9,13 @@ from typing import Any
 
 from flovtrain._aws import paginate
 from flovtrain.cleanup._names import GLUE_DATABASES, WORKGROUPS, ours, tags_say_ours
-from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
+from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register, rows_of
 
 #: ``batch_get_named_query`` takes at most this many ids.
 _BATCH = 50
 
 
 # -- Athena ----------------------------------------------------------------------------------
-def _workgroups(scan: Scan, region: str) -> Any:
-    return scan.client("athena", region).list_work_groups().get("WorkGroups", [])
-
-
 def _describe_workgroup(scan: Scan, region: str, group: dict[str, Any]) -> Found:
     name = group["Name"]
     if name == "primary":  # every account has it; it cannot be deleted
@@ -29,12 +25,6 @@ def _describe_workgroup(scan: Scan, region: str, group: dict[str, Any]) -> Found
         if not tags_say_ours(scan.client("athena", region).list_tags_for_resource, ResourceARN=arn):
             return None
     return {"chapter": "08", "name": name, "id": name}
-
-
-def _delete_workgroup(scan: Scan, row: dict[str, Any]) -> None:
-    scan.client("athena", row["region"]).delete_work_group(
-        WorkGroup=row["id"], RecursiveDeleteOption=True
-    )
 
 
 def _named_queries(scan: Scan, region: str) -> Iterator[dict[str, Any]]:
@@ -57,9 +47,9 @@ WORKGROUP = register(
         "athena workgroup",
         "athena",
         order=220,
-        list=_workgroups,
+        list=listed("athena", "list_work_groups", "WorkGroups", paged=False),
         describe=_describe_workgroup,
-        delete=_delete_workgroup,
+        delete=call_with_id("athena", "delete_work_group", "WorkGroup", RecursiveDeleteOption=True),
         removal="delete_work_group(RecursiveDeleteOption=True)",
     )
 )
@@ -83,10 +73,6 @@ def _describe_database(scan: Scan, region: str, db: dict[str, Any]) -> Found:
     return None
 
 
-def _databases_found(scan: Scan, region: str) -> list[dict[str, Any]]:
-    return scan.rows("glue database", region)
-
-
 def _describe_tables(scan: Scan, region: str, db: dict[str, Any]) -> Found:
     names = (
         f"{db['name']}.{t['Name']}"
@@ -107,7 +93,7 @@ TABLE = register(
         "glue table",
         "glue",
         order=230,
-        list=_databases_found,
+        list=rows_of("glue database"),
         describe=_describe_tables,
         delete=_delete_table,
         removal="delete_table (data in S3 stays)",

@@ -38,10 +38,6 @@ def _terminate(scan: Scan, row: dict[str, Any]) -> None:
     )
 
 
-def _key_pairs(scan: Scan, region: str) -> Any:
-    return scan.client("ec2", region).describe_key_pairs().get("KeyPairs", [])
-
-
 def _describe_key_pair(scan: Scan, region: str, key: dict[str, Any]) -> Found:
     name = key["KeyName"]
     if name in scan.owned(region) or key.get("KeyPairId") in scan.owned(region):
@@ -49,10 +45,6 @@ def _describe_key_pair(scan: Scan, region: str, key: dict[str, Any]) -> Found:
     if ours(name) or tagged(key.get("Tags")):
         return {"chapter": "04", "name": name, "id": key.get("KeyPairId", name)}
     return None
-
-
-def _delete_key_pair(scan: Scan, row: dict[str, Any]) -> None:
-    scan.client("ec2", row["region"]).delete_key_pair(KeyName=row["name"])
 
 
 def _describe_group(scan: Scan, region: str, group: dict[str, Any]) -> Found:
@@ -78,9 +70,9 @@ KEY_PAIR = register(
         "ec2 key pair",
         "ec2",
         order=110,
-        list=_key_pairs,
+        list=listed("ec2", "describe_key_pairs", "KeyPairs", paged=False),
         describe=_describe_key_pair,
-        delete=_delete_key_pair,
+        delete=call_with_id("ec2", "delete_key_pair", "KeyName", column="name"),
         removal="delete_key_pair (delete the saved .pem too)",
     )
 )

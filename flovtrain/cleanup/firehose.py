@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flovtrain.cleanup._names import ours, tagged
-from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, register
-
-
-def _streams(scan: Scan, region: str) -> Any:
-    return (
-        scan.client("firehose", region)
-        .list_delivery_streams(Limit=1000)
-        .get("DeliveryStreamNames", [])
-    )
+from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
 
 
 def _describe(scan: Scan, region: str, name: str) -> Found:
@@ -35,7 +25,9 @@ STREAM = register(
         "firehose delivery stream",
         "firehose",
         order=170,
-        list=_streams,
+        list=listed(
+            "firehose", "list_delivery_streams", "DeliveryStreamNames", paged=False, Limit=1000
+        ),
         describe=_describe,
         delete=call_with_id("firehose", "delete_delivery_stream", "DeliveryStreamName"),
         removal="delete_delivery_stream",

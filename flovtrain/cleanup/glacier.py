@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flovtrain.cleanup._registry import Kind, Scan, listed, named_ours, register
-
-
-def _delete(scan: Scan, row: dict[str, Any]) -> None:
-    scan.client("glacier", row["region"]).delete_vault(vaultName=row["name"])
-
+from flovtrain.cleanup._registry import Kind, call_with_id, listed, named_ours, register
 
 VAULT = register(
     Kind(
@@ -23,7 +16,7 @@ VAULT = register(
             id_=lambda vault: vault["VaultARN"],
             unless_owned=False,
         ),
-        delete=_delete,
+        delete=call_with_id("glacier", "delete_vault", "vaultName", column="name"),
         removal="delete its archives, then delete_vault (AWS: only after the next inventory, up to "
         "a day)",
         billable=True,

@@ -126,10 +126,6 @@ def _delete_mfa(scan: Scan, row: dict[str, Any]) -> None:
     iam.delete_virtual_mfa_device(SerialNumber=serial)
 
 
-def _aliases(scan: Scan, region: str) -> Any:
-    return scan.client("iam").list_account_aliases().get("AccountAliases", [])
-
-
 def _describe_alias(scan: Scan, region: str, alias: str) -> Found:
     return {"chapter": "01", "name": alias, "id": alias}
 
@@ -201,7 +197,7 @@ ACCOUNT_ALIAS = register(
         "iam account alias",
         "iam",
         order=300,
-        list=_aliases,
+        list=listed("iam", "list_account_aliases", "AccountAliases", paged=False),
         describe=_describe_alias,
         delete=call_with_id("iam", "delete_account_alias", "AccountAlias"),
         removal="delete_account_alias (the sign-in URL falls back to the account id)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flovtrain.cleanup._names import ours, tagged
-from flovtrain.cleanup._registry import Found, Kind, Scan, listed, register
+from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
 
 
 def _describe(scan: Scan, region: str, db: dict[str, Any]) -> Found:
@@ -17,12 +17,6 @@ def _describe(scan: Scan, region: str, db: dict[str, Any]) -> Found:
     return None
 
 
-def _delete(scan: Scan, row: dict[str, Any]) -> None:
-    scan.client("rds", row["region"]).delete_db_instance(
-        DBInstanceIdentifier=row["id"], SkipFinalSnapshot=True, DeleteAutomatedBackups=True
-    )
-
-
 DB_INSTANCE = register(
     Kind(
         "rds db instance",
@@ -30,7 +24,13 @@ DB_INSTANCE = register(
         order=100,
         list=listed("rds", "describe_db_instances", "DBInstances"),
         describe=_describe,
-        delete=_delete,
+        delete=call_with_id(
+            "rds",
+            "delete_db_instance",
+            "DBInstanceIdentifier",
+            SkipFinalSnapshot=True,
+            DeleteAutomatedBackups=True,
+        ),
         removal="delete_db_instance(SkipFinalSnapshot=True, DeleteAutomatedBackups=True)",
         billable=True,
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from flovtrain._aws import paginate
 from flovtrain.cleanup._names import BILLING_TOPIC, ours, tags_say_ours
-from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
+from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register, rows_of
 
 
 def _describe_topic(scan: Scan, region: str, topic: dict[str, Any]) -> Found:
@@ -22,10 +22,6 @@ def _describe_topic(scan: Scan, region: str, topic: dict[str, Any]) -> Found:
     ):
         return None
     return {"chapter": "03" if name == BILLING_TOPIC else "09", "name": name, "id": arn}
-
-
-def _topics_found(scan: Scan, region: str) -> list[dict[str, Any]]:
-    return scan.rows("sns topic", region)
 
 
 def _describe_subscriptions(scan: Scan, region: str, topic: dict[str, Any]) -> Found:
@@ -53,7 +49,7 @@ SUBSCRIPTION = register(
         "sns subscription",
         "sns",
         order=10,
-        list=_topics_found,
+        list=rows_of("sns topic"),
         describe=_describe_subscriptions,
         delete=call_with_id("sns", "unsubscribe", "SubscriptionArn"),
         removal="unsubscribe",

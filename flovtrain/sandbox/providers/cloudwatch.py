@@ -102,6 +102,13 @@ def _record(
     )
 
 
+def _configuration_update(
+    call: seam.Call, name: str, summary: str, data: dict[str, Any], when: datetime | None = None
+) -> None:
+    """Record that alarm ``name`` was created, updated or deleted by ``call``."""
+    _record(call.account_id, call.region, name, "ConfigurationUpdate", summary, data, when)
+
+
 def history(account_id: str, region: str, alarm_name: str | None = None) -> list[dict[str, Any]]:
     """Return the history items recorded in ``account_id`` and ``region``, oldest first (copies)."""
     with LOCK:
@@ -137,36 +144,16 @@ def _fire_actions(account_id: str, region: str, alarm: Any, old_state: str) -> N
         }
         if not arn.startswith("arn:aws:sns:"):
             data.update(actionState="Failed", error="The sandbox runs only SNS actions.")
-            _record(
-                account_id,
-                region,
-                alarm.name,
-                "Action",
-                f"Failed to execute action {arn}. The sandbox runs only SNS actions.",
-                data,
-            )
-            continue
-        try:
-            sns.publish(arn, structured, subject, message_structure="json")
-        except Exception as exc:  # a missing topic is a failed action, as on AWS
-            data.update(actionState="Failed", error=str(exc))
-            _record(
-                account_id,
-                region,
-                alarm.name,
-                "Action",
-                f'Failed to execute action {arn}. Received error: "{exc}"',
-                data,
-            )
+            summary = f"Failed to execute action {arn}. The sandbox runs only SNS actions."
         else:
-            _record(
-                account_id,
-                region,
-                alarm.name,
-                "Action",
-                f"Successfully executed action {arn}",
-                data,
-            )
+            try:
+                sns.publish(arn, structured, subject, message_structure="json")
+            except Exception as exc:  # a missing topic is a failed action, as on AWS
+                data.update(actionState="Failed", error=str(exc))
+                summary = f'Failed to execute action {arn}. Received error: "{exc}"'
+            else:
+                summary = f"Successfully executed action {arn}"
+        _record(account_id, region, alarm.name, "Action", summary, data)
 
 
 def _transition(
@@ -281,11 +268,9 @@ def put_metric_alarm(call: seam.Call) -> Any:
             alarm.state_value = "INSUFFICIENT_DATA"
             alarm.state_reason = INITIAL_REASON
             alarm.state_reason_data = "{}"
-            _record(
-                call.account_id,
-                call.region,
+            _configuration_update(
+                call,
                 name,
-                "ConfigurationUpdate",
                 f'Alarm "{name}" created',
                 {"type": "Create", "version": "1.0", "createdAlarm": alarms.configuration(alarm)},
                 when=alarm.configuration_updated_timestamp,
@@ -299,11 +284,9 @@ def put_metric_alarm(call: seam.Call) -> Any:
             if before == after:  # re-running the same cell changes nothing
                 alarm.configuration_updated_timestamp = old.configuration_updated_timestamp
             else:
-                _record(
-                    call.account_id,
-                    call.region,
+                _configuration_update(
+                    call,
                     name,
-                    "ConfigurationUpdate",
                     f'Alarm "{name}" updated',
                     {
                         "type": "Update",
@@ -357,11 +340,9 @@ def delete_alarms(call: seam.Call) -> Any:
         manual_until = STATE[call.account_id][call.region].manual_until
         for name, alarm in existing.items():
             manual_until.pop(name, None)
-            _record(
-                call.account_id,
-                call.region,
+            _configuration_update(
+                call,
                 name,
-                "ConfigurationUpdate",
                 f'Alarm "{name}" deleted',
                 {"type": "Delete", "version": "1.0", "deletedAlarm": alarms.configuration(alarm)},
             )
