@@ -2,7 +2,8 @@
 
 nbval's cells are plain pytest items that get no fixtures, so the sandbox is started in
 ``pytest_configure`` (one per test session, with its own FLOVTRAIN_HOME), and every notebook
-starts on a reset, re-seeded sandbox through a ``tryfirst`` ``pytest_runtest_setup`` hook.
+starts on a reset, re-seeded sandbox (and no git clones left by earlier tests) through a
+``tryfirst`` ``pytest_runtest_setup`` hook.
 """
 
 from __future__ import annotations
@@ -48,8 +49,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     path = str(getattr(item, "fspath", ""))
     if not path.endswith(".ipynb") or _session.get("notebook") == path:
         return
+    import shutil
+
     from flovtrain.sandbox import control
 
     os.environ["FLOVTRAIN_HOME"] = str(_session["home"])
     control.reset()
+    # a learner's first run has no clones from earlier chapters' runs (this home is a temp dir)
+    shutil.rmtree(_session["home"] / "environment", ignore_errors=True)
     _session["notebook"] = path

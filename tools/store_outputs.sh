@@ -14,6 +14,7 @@ eval "$($BIN/flovtrain sandbox env)"
 if [ "$#" -eq 0 ]; then set -- notebooks/*.ipynb solutions/*.ipynb; fi
 for nb in "$@"; do
   $BIN/flovtrain sandbox reset >/dev/null
+  rm -rf "$FLOVTRAIN_HOME/environment"  # as conftest.py: no clones from earlier notebooks' runs
   start=$(date +%s.%N)
   $BIN/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace "$nb"
   printf '%-50s %6.1f s\n' "$nb" "$(echo "$(date +%s.%N) - $start" | bc)"
