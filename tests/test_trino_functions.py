@@ -125,16 +125,19 @@ _CONNECTIONS: dict[bool, Any] = {}
 
 def run_case(case: dict[str, Any], fixed: bool = True) -> tuple[list[list[str]], list[str]]:
     """The case's rows (cells as Trino prints them) and column types (Trino names)."""
-    con = _CONNECTIONS.get(fixed)
-    if con is None:
-        con = _CONNECTIONS[fixed] = _connection(fixed)
     tree = sqlglot.parse_one(case["sql"], read="athena")
     if fixed:
         tree = rewrite(tree)
+    sql = tree.sql(dialect="duckdb")
+    if fixed:  # as the executor does: a fresh connection with only what this SQL calls
+        con = duckdb.connect(config={"threads": 1})
+        install(con, sql)
+    else:
+        con = _CONNECTIONS.get(fixed) or _CONNECTIONS.setdefault(fixed, _connection(fixed))
     zone = case.get("session_zone", "UTC")
     con.execute(f"SET TimeZone = '{zone}'")
     try:
-        rel = con.sql(tree.sql(dialect="duckdb"))
+        rel = con.sql(sql)
         rows = rel.fetchall()
         types = list(rel.types)
     finally:

@@ -129,7 +129,6 @@ def _connect(ctx: Context) -> Any:
 
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
     con.execute("SET TimeZone = 'UTC'")
-    trino_functions.install(con)  # the macros and UDFs rewritten Trino functions call
     return con
 
 
@@ -202,6 +201,7 @@ def _execute(tree: Any, ctx: Context, runner: Any) -> Any:
             ctx._connection = con
         try:
             sql = _prepare(tree.copy(), ctx, con, lenient)
+            trino_functions.install(con, sql)  # the macros and UDFs the rewritten SQL calls
             return runner(con, sql)
         except (QueryError, QueryCancelled):
             raise
