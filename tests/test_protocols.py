@@ -282,3 +282,23 @@ def test_a_sandbox_whose_botocore_speaks_json_serves_rest_json_too(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_clean_check_is_remembered_until_a_version_changes(tmp_path, monkeypatch):
+    assert protocols.checked_mismatches(tmp_path) == []
+    assert (tmp_path / "protocol-check.json").exists()
+    checks = []
+    monkeypatch.setattr(protocols, "explain_mismatches", lambda: checks.append(1) or [])
+    assert protocols.checked_mismatches(tmp_path) == []
+    assert checks == []  # same versions: no model loaded
+    import botocore
+
+    monkeypatch.setattr(botocore, "__version__", "9.9.9")  # another botocore: checked again
+    assert protocols.checked_mismatches(tmp_path) == []
+    assert checks == [1]
+
+
+def test_a_mismatch_is_never_remembered(tmp_path, monkeypatch):
+    monkeypatch.setattr(protocols, "explain_mismatches", lambda: ["athena: ..."])
+    assert protocols.checked_mismatches(tmp_path) == ["athena: ..."]
+    assert not (tmp_path / "protocol-check.json").exists()

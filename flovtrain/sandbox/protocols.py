@@ -465,3 +465,36 @@ def explain_mismatches(served: dict[str, frozenset[str]] | None = None) -> list[
         ):
             lines.append(mismatch.explain(version, locked, who="the AWS CLI's bundled botocore"))
     return lines
+
+
+def checked_mismatches(home: Path) -> list[str]:
+    """:func:`explain_mismatches`, remembered in ``home`` while nothing it depends on changes.
+
+    Loading 44 service models costs most of a second on every start; the answer only changes
+    with the installed botocore, the AWS CLI's, ``AWS_DATA_PATH`` or :data:`SERVED`, which form
+    the key. Only a clean result is remembered: a mismatch is checked again on the next start.
+    """
+    import os
+
+    import botocore
+
+    cli = aws_cli_botocore()
+    key = json.dumps(
+        {
+            "botocore": botocore.__version__,
+            "cli": cli[0] if cli else None,
+            "data_path": os.environ.get("AWS_DATA_PATH", ""),
+            "served": {service: sorted(names) for service, names in sorted(SERVED.items())},
+        },
+        sort_keys=True,
+    )
+    cache = home / "protocol-check.json"
+    try:
+        if json.loads(cache.read_text()).get("key") == key:
+            return []
+    except (OSError, ValueError):
+        pass
+    problems = explain_mismatches()
+    if not problems:
+        cache.write_text(json.dumps({"key": key, "problems": []}))
+    return problems

@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     from flovtrain.sandbox import netguard, protocols
     from flovtrain.sandbox.engines import processes
 
-    problems = protocols.explain_mismatches()
+    problems = protocols.checked_mismatches(args.home)
     if problems:  # refuse rather than answer every call of that service with an error
         print(
             "flovtrain sandbox: refusing to start: a client installed here speaks a protocol "
