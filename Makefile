@@ -24,7 +24,10 @@ $(STAMP): $(LOCK) pyproject.toml
 install: $(STAMP)
 
 ## make lock: re-resolve every dependency to the newest allowed by pyproject.toml (a deliberate bump: run make test after)
-lock: $(STAMP)
+# Needs only the venv's uv: after a dependency is added to pyproject.toml the install's pip check
+# fails until the lock is made again, so a stale install must not stop `make lock`.
+lock:
+	test -x $(BIN)/uv || $(MAKE) install || test -x $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml tools/lock-tools.in --extra dev --universal \
 	  --python-version 3.11 --generate-hashes --custom-compile-command "make lock" -o $(LOCK)
 
