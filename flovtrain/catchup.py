@@ -3,8 +3,9 @@
 Runs ``solutions/MM_*.ipynb`` for every chapter MM < NN, in order, headless (nbclient, kernel
 ``python3``, working directory ``solutions/``). The kernels inherit this process's environment,
 so they reach the same sandbox (or, with the explicit opt-in, the same AWS account: the guard in
-``flovtrain.connect()`` runs inside each notebook). Solutions are idempotent, so catching up twice
-changes nothing.
+``flovtrain.connect()`` runs inside each notebook). A chapter whose check already passes
+(``flovtrain check MM``: done by an earlier catch-up or by the learner's own hands) is skipped and
+said so, so catching up twice runs nothing the second time and never redoes a learner's work.
 
 Examples
 --------
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import boto3
@@ -84,6 +86,20 @@ def _kernel_env(session: boto3.Session | None) -> dict[str, str]:
     return env
 
 
+def _already_done(path: Path, session: boto3.Session | None) -> bool:
+    """True when chapter ``path``'s check exists and passes on the current backend."""
+    from flovtrain.checks import chapters as checked_chapters
+    from flovtrain.checks import check
+
+    number = NOTEBOOK_NAME.match(path.name).group(1)
+    if number not in checked_chapters():
+        return False
+    try:
+        return check(number, session).passed
+    except Exception:  # a check that cannot even run means: not done, run the solution
+        return False
+
+
 def _progress(total: int, enabled: bool):
     if os.environ.get("FLOVTRAIN_STATIC_WIDGETS") == "1":
         from tqdm import tqdm
@@ -146,6 +162,7 @@ def catch_up(
     root: Path | str | None = None,
     timeout: int = CELL_TIMEOUT,
     progress: bool = True,
+    redo: bool = False,
 ) -> list[str]:
     """Run every earlier chapter's solution so chapter ``chapter`` can start.
 
@@ -162,11 +179,14 @@ def catch_up(
         Seconds each cell may take.
     progress : bool
         Show a progress bar (one step per notebook).
+    redo : bool
+        Run every solution even when its chapter's check already passes.
 
     Returns
     -------
     list of str
-        The notebooks run, as ``solutions/NN_name.ipynb``.
+        The notebooks run, as ``solutions/NN_name.ipynb`` (not those skipped because their
+        chapter's check already passes; each skip is announced on standard error).
 
     Raises
     ------
@@ -187,7 +207,14 @@ def catch_up(
     with _progress(len(notebooks), progress) as bar:
         for path in notebooks:
             bar.set_postfix_str(path.name, refresh=True)
-            run_notebook(path, env=env, timeout=timeout)
-            done.append(f"{path.parent.name}/{path.name}")
+            if not redo and _already_done(path, session):
+                number = NOTEBOOK_NAME.match(path.name).group(1)
+                bar.write(
+                    f"{path.parent.name}/{path.name}: skipped, check {number} already passes",
+                    file=sys.stderr,
+                )
+            else:
+                run_notebook(path, env=env, timeout=timeout)
+                done.append(f"{path.parent.name}/{path.name}")
             bar.update(1)
     return done

@@ -139,3 +139,29 @@ def test_cli(project):
     failed = run("catch-up", "04")
     assert failed.returncode == 2
     assert "03_later.ipynb, cell 1" in failed.stderr and "must not run" in failed.stderr
+
+
+CHAPTER_01 = """import boto3, pathlib
+iam = boto3.client("iam")
+if not iam.list_account_aliases()["AccountAliases"]:
+    iam.create_account_alias(AccountAlias="catchup-alias")
+if not iam.list_virtual_mfa_devices()["VirtualMFADevices"]:
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="root-account-mfa-device")
+runs = pathlib.Path("runs-01.txt")
+runs.write_text(runs.read_text() + "x" if runs.exists() else "x")"""
+
+
+def test_second_catch_up_skips_chapters_whose_check_passes(project, capsys):
+    write(project / "solutions" / "01_users.ipynb", CREATE_USER, CHAPTER_01)
+    assert catch_up("03", root=project, progress=False) == [
+        "solutions/01_users.ipynb",
+        "solutions/02_groups.ipynb",  # check 02 (imre, john, system-admins) does not pass
+    ]
+    assert (project / "solutions" / "runs-01.txt").read_text() == "x"
+    capsys.readouterr()
+    assert catch_up("03", root=project, progress=False) == ["solutions/02_groups.ipynb"]
+    assert (project / "solutions" / "runs-01.txt").read_text() == "x"  # not run again
+    assert "01_users.ipynb: skipped, check 01 already passes" in capsys.readouterr().err
+    # --redo runs it anyway
+    catch_up("02", root=project, progress=False, redo=True)
+    assert (project / "solutions" / "runs-01.txt").read_text() == "xx"

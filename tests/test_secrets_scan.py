@@ -123,6 +123,63 @@ def test_the_scanner_catches_what_it_should(sandbox_secrets):
     assert fake not in masked  # a finding never prints the secret in full
 
 
+def qr_findings(png: bytes) -> list[str]:
+    """Return a masked description of every QR code in a PNG that carries an MFA seed."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    found = []
+    for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("RGB")):
+        if "otpauth://" in code.text or "secret=" in code.text.lower():
+            found.append(f"QR code of an MFA seed ({code.text[:16]}…)")
+    return found
+
+
+def notebook_pngs(path: Path) -> list[bytes]:
+    """Every PNG a notebook stores in its outputs (display_data and execute_result)."""
+    import base64
+
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return [
+        base64.b64decode(output["data"]["image/png"])
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
+
+
+def test_the_qr_scanner_catches_an_mfa_seed():
+    """Guard: a stored QR of an otpauth:// URI is found; a QR of something else is not."""
+    import io
+
+    import pyotp
+    import qrcode
+
+    def png(text: str) -> bytes:
+        buffer = io.BytesIO()
+        qrcode.make(text, border=2).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    uri = pyotp.TOTP(pyotp.random_base32()).provisioning_uri(name="root", issuer_name="AWS")
+    assert qr_findings(png(uri)) and uri not in qr_findings(png(uri))[0]
+    assert qr_findings(png("https://example.com/flovtrain")) == []
+
+
+def test_no_mfa_seed_qr_codes_in_stored_outputs():
+    notebooks = [p for p in committable_files() if p.suffix == ".ipynb"]
+    problems = [
+        f"{path.relative_to(REPO)}: {finding}"
+        for path in notebooks
+        for png in notebook_pngs(path)
+        for finding in qr_findings(png)
+    ]
+    assert not problems, "MFA seeds would be committed as QR codes:\n" + "\n".join(problems)
+
+
 def test_no_secrets_in_committable_files(sandbox_secrets):
     files = committable_files()
     assert any(p.name == "pyproject.toml" for p in files)
