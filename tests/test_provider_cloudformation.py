@@ -7,7 +7,7 @@ import time
 
 import boto3
 import pytest
-from provider_fixtures import PIPELINE_TRUST
+from provider_fixtures import PIPELINE_TRUST, seeded_repository
 from test_provider_codedeploy import app_bundle, fetch, free_port, wait_deployment
 from test_provider_codepipeline import BUILDSPEC, wait_execution
 
@@ -349,15 +349,9 @@ def test_stack_events_per_resource_newest_first(aws):
         "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
         "Resources": {
             "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": f"{name}-b"}},
-            "Repo": {
-                "Type": "AWS::CodeCommit::Repository",
-                "Properties": {
-                    "RepositoryName": name,
-                    "Code": {"S3": {"Bucket": "seed", "Key": "evented.zip"}},
-                },
-            },
+            "Repo": seeded_repository(name, "seed", "evented.zip"),
             "KeyPair": {"Type": "AWS::EC2::KeyPair", "Properties": {"KeyName": f"{name}-key"}},
-            # Group refers to App: App is created while Group is in progress
+            # Group refers to App: App is created first, although the template names it later
             "Group": deployment_group(f"{name}-group"),
             "App": {
                 "Type": "AWS::CodeDeploy::Application",
@@ -405,13 +399,9 @@ def test_stack_events_per_resource_newest_first(aws):
         assert found[0]["PhysicalResourceId"] == ""  # AWS names it once it exists
         assert found[1]["PhysicalResourceId"] == physical[logical]
     assert physical["Repo"] == name and physical["KeyPair"] == f"{name}-key"
-    # chronology: the group started, created the application it refers to, then completed
+    # chronology: the application the group refers to exists before the group is started
     order = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in reversed(events)]
-    assert (
-        order.index(("Group", "CREATE_IN_PROGRESS"))
-        < order.index(("App", "CREATE_COMPLETE"))
-        < order.index(("Group", "CREATE_COMPLETE"))
-    )
+    assert order.index(("App", "CREATE_COMPLETE")) < order.index(("Group", "CREATE_IN_PROGRESS"))
 
     cfn.delete_stack(StackName=name)
     events = _events(cfn, stack_id)  # a deleted stack is found by its id
@@ -429,17 +419,7 @@ def test_stack_events_per_resource_newest_first(aws):
 
 def test_stack_event_of_a_failed_resource_says_why(aws):
     aws["s3"].put_object(Bucket="seed", Key="not-a.zip", Body=b"plain text")
-    template = {
-        "Resources": {
-            "Repo": {
-                "Type": "AWS::CodeCommit::Repository",
-                "Properties": {
-                    "RepositoryName": "broken-seed",
-                    "Code": {"S3": {"Bucket": "seed", "Key": "not-a.zip"}},
-                },
-            }
-        }
-    }
+    template = {"Resources": {"Repo": seeded_repository("broken-seed", "seed", "not-a.zip")}}
     cfn = aws["cloudformation"]
     cfn.create_stack(StackName="broken", TemplateBody=json.dumps(template))  # AWS accepts it
     events = _events(cfn, "broken")
@@ -462,14 +442,7 @@ def test_a_failing_resource_rolls_the_stack_back_like_aws(aws):
     template = {
         "Resources": {
             "Logs": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "rollback-logs"}},
-            "Repo": {
-                "Type": "AWS::CodeCommit::Repository",
-                "DependsOn": "Logs",
-                "Properties": {
-                    "RepositoryName": "rollback-seed",
-                    "Code": {"S3": {"Bucket": "seed", "Key": "also-not-a.zip"}},
-                },
-            },
+            "Repo": seeded_repository("rollback-seed", "seed", "also-not-a.zip", depends_on="Logs"),
         }
     }
     cfn = aws["cloudformation"]
@@ -535,14 +508,15 @@ def test_stack_update_records_update_events(aws):
     cfn.create_stack(StackName="updated", TemplateBody=template("first"))
     cfn.update_stack(StackName="updated", TemplateBody=template("second"))
     events = _events(cfn, "updated")
-    assert [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events[:4]] == [
+    assert [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events[:5]] == [
         ("updated", "UPDATE_COMPLETE"),
+        ("updated", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
         ("Repo", "UPDATE_COMPLETE"),
         ("Repo", "UPDATE_IN_PROGRESS"),
         ("updated", "UPDATE_IN_PROGRESS"),
     ]
-    assert events[1]["PhysicalResourceId"] == "updated"
-    assert events[1]["ResourceType"] == "AWS::CodeCommit::Repository"
+    assert events[2]["PhysicalResourceId"] == "updated"
+    assert events[2]["ResourceType"] == "AWS::CodeCommit::Repository"
     # the unchanged application has its creation events only
     assert [e["ResourceStatus"] for e in events if e["LogicalResourceId"] == "App"] == [
         "CREATE_COMPLETE",
@@ -550,3 +524,47 @@ def test_stack_update_records_update_events(aws):
     ]
     repo = aws["codecommit"].get_repository(repositoryName="updated")["repositoryMetadata"]
     assert repo["repositoryDescription"] == "second"
+
+
+def test_change_sets_run_through_the_same_transactions(aws):
+    cfn, s3 = aws["cloudformation"], aws["s3"]
+
+    def template(*buckets: str) -> str:
+        return json.dumps(
+            {
+                "Resources": {
+                    f"B{i}": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": name}}
+                    for i, name in enumerate(buckets)
+                }
+            }
+        )
+
+    def bucket_names() -> set[str]:
+        return {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+    cfn.create_change_set(
+        StackName="changed",
+        ChangeSetName="first",
+        ChangeSetType="CREATE",
+        TemplateBody=template("cs-one"),
+    )
+    cfn.execute_change_set(StackName="changed", ChangeSetName="first")
+    assert cfn.describe_stacks(StackName="changed")["Stacks"][0]["StackStatus"] == (
+        "CREATE_COMPLETE"
+    )
+    assert "cs-one" in bucket_names()
+    cfn.create_change_set(
+        StackName="changed",
+        ChangeSetName="second",
+        ChangeSetType="UPDATE",
+        TemplateBody=template("cs-one", "cs-two"),
+    )
+    cfn.execute_change_set(StackName="changed", ChangeSetName="second")
+    assert cfn.describe_stacks(StackName="changed")["Stacks"][0]["StackStatus"] == (
+        "UPDATE_COMPLETE"
+    )
+    assert {"cs-one", "cs-two"} <= bucket_names()
+    listed = cfn.describe_stack_resources(StackName="changed")["StackResources"]
+    assert sorted(r["PhysicalResourceId"] for r in listed) == ["cs-one", "cs-two"]
+    cfn.delete_stack(StackName="changed")
+    assert not {"cs-one", "cs-two"} & bucket_names()

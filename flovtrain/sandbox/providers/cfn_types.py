@@ -1,7 +1,8 @@
 """CloudFormation resource types moto skips, declared by the provider of their service.
 
 A provider declares a type with :func:`declare`: the property that names it, how to create it
-(from the template's properties) and how to delete it. The CloudFormation provider turns every
+(from the template's properties), how to delete it and, optionally, how to update it in place
+(otherwise a stack update replaces it). The CloudFormation provider turns every
 declared type into a moto model class once moto's stack engine is imported, so stacks create,
 list and delete them. Adding a resource type is a :func:`declare` call in the provider of its
 service.
@@ -28,23 +29,33 @@ Create = Callable[[str, dict[str, Any], str, str], dict[str, Any]]
 #: ``delete(physical id, account, region, state)``; the state is ``{}`` when moto deletes a
 #: resource it did not create through ``create``.
 Delete = Callable[[str, str, str, dict[str, Any]], None]
+#: ``update(physical id, new properties, account, region, state)`` changes the resource in
+#: place and returns its new state. Types without one are replaced (deleted, then created).
+Update = Callable[[str, dict[str, Any], str, str, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class ResourceType:
-    """One declared type: ``AWS::Service::Thing``, its name property, create and delete."""
+    """One declared type: ``AWS::Service::Thing``, its name property, create, delete, update."""
 
     cfn_type: str
     name_property: str
     create: Create
     delete: Delete
+    update: Update | None = None
 
 
 _declared: dict[str, ResourceType] = {}
 
 
-def declare(cfn_type: str, name_property: str, create: Create, delete: Delete) -> None:
-    """Declare (or replace) how stacks create and delete resources of type ``cfn_type``.
+def declare(
+    cfn_type: str,
+    name_property: str,
+    create: Create,
+    delete: Delete,
+    update: Update | None = None,
+) -> None:
+    """Declare (or replace) how stacks create, delete and update resources of ``cfn_type``.
 
     Parameters
     ----------
@@ -55,8 +66,10 @@ def declare(cfn_type: str, name_property: str, create: Create, delete: Delete) -
         moto then generates a physical name from the stack and the logical id.
     create, delete : callable
         See :data:`Create` and :data:`Delete`.
+    update : callable, optional
+        See :data:`Update`; without it an update replaces the resource.
     """
-    _declared[cfn_type] = ResourceType(cfn_type, name_property, create, delete)
+    _declared[cfn_type] = ResourceType(cfn_type, name_property, create, delete, update)
 
 
 def declared() -> dict[str, ResourceType]:

@@ -8,18 +8,23 @@ pipeline, EC2 key pair, S3 bucket policy) and clears that cache, so stacks creat
 the provider of their service, list them in describe_stack_resources and remove them in
 delete_stack.
 
-moto 5.2.5 records stack-level events only (``FakeStack._add_stack_event``: the stack's own
-``CREATE_IN_PROGRESS`` / ``CREATE_COMPLETE``). :func:`setup` also wraps the stack engine's
-per-resource steps, so ``describe_stack_events`` lists every resource of every stack, as AWS
-does (newest first): ``CREATE_IN_PROGRESS`` then ``CREATE_COMPLETE`` (or ``CREATE_FAILED`` with
-the reason), ``UPDATE_*`` and ``DELETE_*``, with logical and physical id, type and time.
+CreateStack, UpdateStack, DeleteStack and ValidateTemplate are the sandbox's own: the template
+is validated first (:mod:`flovtrain.sandbox.engines.stacks.validation`, AWS's messages), then
+:mod:`flovtrain.sandbox.engines.stacks.operations` creates, updates or deletes resource by
+resource as a transaction that ends complete or rolled back (``ROLLBACK_COMPLETE``,
+``UPDATE_ROLLBACK_COMPLETE``, ``DELETE_FAILED`` then retry), with per-resource stack events as
+AWS records them. moto 5.2.5 instead created lazily, deleted removed resources before creating
+new ones, and left half-updated stacks reading ``CREATE_COMPLETE``.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from flovtrain.sandbox.contract import DEBUG_VAR
 from flovtrain.sandbox.engines.errors import EngineError
+from flovtrain.sandbox.engines.stacks import operations, transaction, validation
 from flovtrain.sandbox.providers import cfn_types
 from flovtrain.sandbox.seam import AwsError, Call, Provider, after_import
 
@@ -41,6 +46,15 @@ def _make_model(declared: cfn_types.ResourceType) -> type:
     def delete(name: str, account: str, region: str, state: dict[str, Any]) -> None:
         try:
             declared.delete(name, account, region, state)
+        except EngineError as exc:
+            raise AwsError(exc.code, exc.message, exc.status) from None
+
+    def update(
+        name: str, props: dict[str, Any], account: str, region: str, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert declared.update is not None
+        try:
+            return declared.update(name, props, account, region, state)
         except EngineError as exc:
             raise AwsError(exc.code, exc.message, exc.status) from None
 
@@ -91,6 +105,12 @@ def _make_model(declared: cfn_types.ResourceType) -> type:
             account_id: str,
             region_name: str,
         ) -> Any:
+            physical = original_resource.physical_resource_id
+            if declared.update is not None and new_resource_name == physical:
+                # in place (a repository keeps its commits); a new name replaces it
+                props = cloudformation_json.get("Properties") or {}
+                state = update(physical, props, account_id, region_name, original_resource.state)
+                return cls(state["physical"], account_id, region_name, state)
             original_resource.delete(account_id, region_name)
             return cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
@@ -110,9 +130,13 @@ def _make_model(declared: cfn_types.ResourceType) -> type:
 
 
 def setup() -> None:
-    """Register a model class per declared type once moto's stack engine is imported."""
+    """Register a model class per declared type once moto's stack engine is imported.
+
+    With ``FLOVTRAIN_SANDBOX_DEBUG=1`` (tests only) it also serves ``cloudformation/fault``.
+    """
     after_import("moto.cloudformation", _register_types)  # seconds to import: not at start
-    after_import("moto.cloudformation", _record_resource_events)
+    if os.environ.get(DEBUG_VAR) == "1":
+        PROVIDER.routes["fault"] = fault_route
 
 
 def _register_types() -> None:
@@ -125,141 +149,9 @@ def _register_types() -> None:
         cached.cache_clear()
 
 
-# -- per-resource stack events --------------------------------------------------------------
-def _event(
-    stack: Any,
-    logical_id: str,
-    cfn_type: str,
-    status: str,
-    physical: str | None = "",
-    reason: str | None = None,
-) -> Any:
-    """An event like ``FakeStack._add_stack_event`` makes, but for one resource (not added yet)."""
-    from moto.cloudformation.models import Event
-
-    return Event(
-        stack_id=stack.stack_id,
-        stack_name=stack.name,
-        logical_resource_id=logical_id,
-        physical_resource_id=physical or "",
-        resource_type=cfn_type,
-        resource_status=status,
-        resource_status_reason=reason,
-        resource_properties=None,
-    )
-
-
-def _notify(stack: Any, *events: Any) -> None:
-    """Send events to the stack's SNS topics, as moto does for its stack events."""
-    for event in events:
-        event.sendToSns(stack.account_id, stack.region_name, stack.notification_arns)
-
-
-def _physical(resource: Any) -> str:
-    physical = getattr(resource, "physical_resource_id", None)
-    return physical if isinstance(physical, str) else str(physical or "")
-
-
-def _record_resource_events() -> None:
-    """Wrap moto's create / update / delete of each stack resource to record its events."""
-    from moto.cloudformation import parsing
-    from moto.cloudformation.models import Stack
-
-    if getattr(parsing, "_flovtrain_events", False):
-        return
-    create, update = parsing.parse_and_create_resource, parsing.parse_and_update_resource
-    delete = parsing.ResourceMap._delete_resource
-    resource_map = Stack._create_resource_map
-
-    def create_resource_map(self: Any) -> Any:
-        # the map knows its stack: delete_stack takes the stack out of the backend first
-        mapping = resource_map(self)
-        mapping.flovtrain_stack = self
-        return mapping
-
-    def recorded(verb: str, moto_step: Any) -> Any:
-        """Wrap moto's create or update of one resource (``verb`` CREATE / UPDATE)."""
-
-        def step(
-            logical_id: str,
-            resource_json: Any,
-            resources_map: Any,
-            account_id: str,
-            region_name: str,
-        ) -> Any:
-            args = (logical_id, resource_json, resources_map, account_id, region_name)
-            stack = getattr(resources_map, "flovtrain_stack", None)
-            if stack is None:  # not a stack's resource map
-                return moto_step(*args)
-            cfn_type = (resource_json or {}).get("Type", "")
-            # in the list before moto's step: resources this one refers to are created inside it
-            started = _event(stack, logical_id, cfn_type, f"{verb}_IN_PROGRESS")
-            stack.events.append(started)
-            try:
-                resource = moto_step(*args)
-            except Exception as exc:
-                reason = str(exc) or type(exc).__name__
-                failed = _event(stack, logical_id, cfn_type, f"{verb}_FAILED", reason=reason)
-                stack.events.append(failed)
-                _notify(stack, started, failed)
-                raise
-            if resource is None:  # its condition is false, or moto skips the type: not created
-                stack.events.remove(started)
-                return resource
-            done = _event(stack, logical_id, cfn_type, f"{verb}_COMPLETE", _physical(resource))
-            stack.events.append(done)
-            _notify(stack, started, done)
-            return resource
-
-        return step
-
-    def delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
-        stack = getattr(self, "flovtrain_stack", None)
-        logical_id = getattr(parsed_resource, "logical_resource_id", "")
-        cfn_type = resource_json.get("Type", "")
-        if stack is None:
-            return delete(self, parsed_resource, resource_json)
-        started = _event(
-            stack, logical_id, cfn_type, "DELETE_IN_PROGRESS", _physical(parsed_resource)
-        )
-        # moto retries a failed delete (dependencies) in a later pass: only success is recorded
-        delete(self, parsed_resource, resource_json)
-        done = _event(stack, logical_id, cfn_type, "DELETE_COMPLETE", _physical(parsed_resource))
-        stack.events.extend([started, done])
-        _notify(stack, started, done)
-        return None
-
-    parsing.parse_and_create_resource = recorded("CREATE", create)
-    parsing.parse_and_update_resource = recorded("UPDATE", update)
-    parsing.ResourceMap._delete_resource = delete_resource
-    Stack._create_resource_map = create_resource_map
-    parsing._flovtrain_events = True
-
-
-# -- a resource that fails rolls its stack back --------------------------------------------
-def create_stack(call: Call) -> Any:
-    """CreateStack as AWS answers it when a resource fails: the call succeeds, the stack rolls back.
-
-    moto raises the resource's error out of CreateStack and leaves the stack
-    ``CREATE_IN_PROGRESS``. AWS returns the StackId, records the resource's ``CREATE_FAILED``,
-    deletes what it had created and ends in ``ROLLBACK_COMPLETE``, where describe_stack_events
-    says why. A template that fails outside any resource is refused with a ValidationError
-    (not moto's HTTP 500) and leaves no stack behind, as on AWS.
-    """
-    from moto.core.exceptions import ServiceException, _RESTError
-
-    try:
-        return call.moto()
-    except Exception as exc:
-        stack = _creating_stack(call.account_id, call.region, call.params.get("StackName", ""))
-        if stack is not None and _failed_resources(stack):
-            _roll_back(stack)
-            return {"StackId": stack.stack_id}
-        if stack is not None:
-            _forget(call.account_id, call.region, stack)
-        if isinstance(exc, (ServiceException, _RESTError, AwsError)):  # already an AWS error
-            raise
-        raise AwsError("ValidationError", f"Template format error: {exc}") from None
+# -- the stack API ----------------------------------------------------------------------------
+#: Stack statuses UpdateStack accepts (AWS refuses the others with a ValidationError).
+UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
 
 
 def _backend(account_id: str, region: str) -> Any:
@@ -268,52 +160,260 @@ def _backend(account_id: str, region: str) -> Any:
     return cloudformation_backends[account_id][region]
 
 
-def _creating_stack(account_id: str, region: str, name: str) -> Any:
-    for stack in _backend(account_id, region).stacks.values():
-        if stack.name == name and stack.status == "CREATE_IN_PROGRESS":
-            return stack
-    return None
+def _refused(exc: Exception) -> AwsError:
+    """A parameter moto cannot resolve as AWS's ValidationError (before any resource exists)."""
+    code = getattr(exc, "error_type", None) or getattr(exc, "code", None)
+    message = getattr(exc, "message", None) or str(exc)
+    if code == "ParameterNotFound":  # an AWS::SSM::Parameter::Value<…> parameter's path
+        name = message.split("Parameter ", 1)[-1].split(" ", 1)[0]
+        message = f"Unable to fetch parameters [{name}] from parameter store for this account."
+    return AwsError("ValidationError", message)
 
 
-def _forget(account_id: str, region: str, stack: Any) -> None:
-    backend = _backend(account_id, region)
-    backend.stacks.pop(stack.stack_id, None)
+def _body(call: Call, previous: str | None = None) -> str:
+    """The request's template: TemplateBody, TemplateURL (an S3 object) or the previous one."""
+    params = call.params
+    if params.get("UsePreviousTemplate") in (True, "true"):
+        if params.get("TemplateBody") or params.get("TemplateURL"):
+            raise AwsError(
+                "ValidationError",
+                "You cannot specify both usePreviousTemplate and Template Body/Template URL.",
+            )
+        if previous is not None:
+            return previous
+    if params.get("TemplateBody"):
+        return str(params["TemplateBody"])
+    if params.get("TemplateURL"):
+        return call.response._get_stack_from_s3_url(params["TemplateURL"])
+    raise AwsError("ValidationError", "Either Template URL or Template Body must be specified.")
+
+
+def _checked(call: Call, body: str, previous: dict[str, Any] | None = None) -> tuple:
+    """Parse and validate ``body`` and the request's parameters: (template, values)."""
+    given, keep = {}, set()
+    for item in call.params.get("Parameters") or []:
+        key = item.get("ParameterKey", "")
+        if item.get("UsePreviousValue") in (True, "true"):
+            if item.get("ParameterValue"):
+                raise AwsError(
+                    "ValidationError",
+                    f"Invalid input for parameter key {key}. Cannot specify usePreviousValue "
+                    "as true and non empty value for a parameter",
+                )
+            keep.add(key)
+        else:
+            given[key] = item.get("ParameterValue", "")
+    try:
+        template = validation.parse(body)
+        validation.check(template, call.region)
+        kept = {k: v for k, v in (previous or {}).items() if k in keep}
+        values = validation.parameter_values(template, given, kept)
+    except validation.TemplateError as exc:
+        raise AwsError("ValidationError", str(exc)) from None
+    return template, values
+
+
+def create_stack(call: Call) -> dict[str, Any]:
+    """CreateStack: validate, then create resource by resource; a failure rolls back (AWS)."""
+    from moto.cloudformation.models import Stack
+    from moto.cloudformation.utils import generate_stack_id
+
+    params = call.params
+    name = params.get("StackName", "")
+    backend = _backend(call.account_id, call.region)
+    if any(s.name == name for s in backend.stacks.values()):
+        raise AwsError("AlreadyExistsException", f"Stack [{name}] already exists")
+    body = _body(call)
+    _, values = _checked(call, body)
+    try:
+        stack = Stack(
+            stack_id=generate_stack_id(name, call.region, call.account_id),
+            name=name,
+            template=body,
+            parameters=values,
+            account_id=call.account_id,
+            region_name=call.region,
+            notification_arns=params.get("NotificationARNs") or [],
+            tags={t["Key"]: t["Value"] for t in params.get("Tags") or []},
+            role_arn=params.get("RoleARN"),
+            cross_stack_resources=backend.exports,
+            enable_termination_protection=params.get("EnableTerminationProtection"),
+            timeout_in_mins=params.get("TimeoutInMinutes"),
+            stack_policy_body=params.get("StackPolicyBody"),
+        )
+    except Exception as exc:  # parameters moto cannot resolve (an SSM path that is missing)
+        raise _refused(exc) from None
+    on_failure = params.get("OnFailure") or "ROLLBACK"
+    if params.get("DisableRollback") in (True, "true"):
+        on_failure = "DO_NOTHING"
+    stack.disable_rollback = on_failure == "DO_NOTHING"
+    backend.stacks[stack.stack_id] = stack
+    if operations.create(stack, on_failure):
+        _export(backend, stack)
+    elif stack.status == "DELETE_COMPLETE":
+        backend.deleted_stacks[stack.stack_id] = backend.stacks.pop(stack.stack_id)
+    return {"StackId": stack.stack_id}
+
+
+def _export(backend: Any, stack: Any) -> None:
     for name, export in list(backend.exports.items()):
         if export.exporting_stack_id == stack.stack_id:
             del backend.exports[name]
+    for export in stack.exports:
+        backend.exports[export.name] = export
 
 
-def _failed_resources(stack: Any) -> list[str]:
-    return [
-        e.logical_resource_id
-        for e in stack.events
-        if e.resource_status == "CREATE_FAILED" and e.resource_type != "AWS::CloudFormation::Stack"
-    ]
-
-
-def _roll_back(stack: Any) -> None:
-    reason = (
-        f"The following resource(s) failed to create: [{', '.join(_failed_resources(stack))}]. "
-        "Rollback requested by user."
-    )
-    stack.status = "ROLLBACK_IN_PROGRESS"
-    stack.status_reason = reason
-    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+def update_stack(call: Call) -> dict[str, Any]:
+    """UpdateStack: validate, add and change, then clean up; any failure rolls back (AWS)."""
+    backend = _backend(call.account_id, call.region)
+    stack = backend.get_stack(call.params.get("StackName", ""))
+    if stack.status not in UPDATABLE:
+        raise AwsError(
+            "ValidationError",
+            f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.",
+        )
+    body = _body(call, previous=stack.template)
+    _, values = _checked(call, body, previous=stack.parameters)  # as given: SSM paths, not ids
     try:
-        stack.resource_map.delete()  # what was created goes (DELETE_* events per resource)
+        new_map = operations.load_map(stack, stack.parse_template(body), values)
     except Exception as exc:
-        stack.status = "ROLLBACK_FAILED"
-        stack.status_reason = f"Rollback could not delete every resource: {exc}"
-        stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=stack.status_reason)
-        return
-    stack.status = "ROLLBACK_COMPLETE"
-    stack._add_stack_event("ROLLBACK_COMPLETE")
+        raise _refused(exc) from None
+    tags = {t["Key"]: t["Value"] for t in call.params.get("Tags") or []}
+    try:
+        done = operations.update(stack, new_map, body, values)
+    except ValueError as exc:  # nothing changed: nothing started
+        raise AwsError("ValidationError", str(exc)) from None
+    if done:
+        _export(backend, stack)
+        if tags:
+            stack.tags = tags
+        if call.params.get("RoleARN"):
+            stack.role_arn = call.params["RoleARN"]
+    return {"StackId": stack.stack_id}
+
+
+def delete_stack(call: Call) -> dict[str, Any]:
+    """DeleteStack: dependents first; a failure leaves DELETE_FAILED and can be retried."""
+    backend = _backend(call.account_id, call.region)
+    wanted = call.params.get("StackName", "")
+    stack = backend.stacks.get(wanted) or next(
+        (s for s in backend.stacks.values() if s.name == wanted), None
+    )
+    if stack is None:  # AWS answers a delete of a stack that is gone with success
+        return {}
+    if stack.enable_termination_protection:
+        raise AwsError(
+            "ValidationError",
+            f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled",
+        )
+    for logical_id in call.params.get("RetainResources") or []:
+        if stack.status == "DELETE_FAILED":  # AWS: only on a retry, to skip what failed
+            stack.resource_map._parsed_resources.pop(logical_id, None)
+    if operations.delete(stack):
+        backend.stacks.pop(stack.stack_id, None)
+        backend.deleted_stacks[stack.stack_id] = stack
+        for name, export in list(backend.exports.items()):
+            if export.exporting_stack_id == stack.stack_id:
+                del backend.exports[name]
+    return {}
+
+
+def execute_change_set(call: Call) -> dict[str, Any]:
+    """ExecuteChangeSet through the same transactions as CreateStack and UpdateStack."""
+    backend = _backend(call.account_id, call.region)
+    wanted, stack_name = call.params.get("ChangeSetName", ""), call.params.get("StackName")
+    change_set = backend.change_sets.get(wanted) or next(
+        (
+            cs
+            for cs in backend.change_sets.values()
+            if cs.change_set_name == wanted and stack_name in (None, cs.stack_name, cs.stack_id)
+        ),
+        None,
+    )
+    if change_set is None:
+        raise AwsError("ChangeSetNotFound", f"ChangeSet [{wanted}] does not exist")
+    stack = change_set.stack
+    try:
+        values = validation.parameter_values(change_set.template_dict, change_set.parameters)
+        new_map = operations.load_map(stack, change_set.template_dict, values)
+    except Exception as exc:
+        raise _refused(exc) from None
+    change_set.execution_status = "EXECUTE_COMPLETE"
+    if change_set.change_set_type == "CREATE":
+        stack.template, stack.template_dict = change_set.template, change_set.template_dict
+        stack.parameters, stack.resource_map = values, new_map
+        if operations.create(stack):
+            _export(backend, stack)
+        return {}
+    try:
+        done = operations.update(stack, new_map, change_set.template, values)
+    except ValueError as exc:
+        raise AwsError("ValidationError", str(exc)) from None
+    if done:
+        _export(backend, stack)
+    return {}
+
+
+def validate_template(call: Call) -> dict[str, Any]:
+    """ValidateTemplate: the same checks as CreateStack, AWS's answer (parameters, description,
+    the capabilities IAM resources need)."""
+    try:
+        template = validation.parse(_body(call))
+        validation.check(template, call.region)
+    except validation.TemplateError as exc:
+        raise AwsError("ValidationError", str(exc)) from None
+    parameters = []
+    for key, spec in (template.get("Parameters") or {}).items():
+        spec = spec if isinstance(spec, dict) else {}
+        item: dict[str, Any] = {"ParameterKey": key, "NoEcho": bool(spec.get("NoEcho", False))}
+        if "Default" in spec:
+            item["DefaultValue"] = str(spec["Default"])
+        if "Description" in spec:
+            item["Description"] = spec["Description"]
+        parameters.append(item)
+    result: dict[str, Any] = {"Parameters": parameters}
+    if "Description" in template:
+        result["Description"] = template["Description"]
+    iam = sorted(
+        {r["Type"] for r in template["Resources"].values() if r["Type"].startswith("AWS::IAM::")}
+    )
+    if iam:
+        named = any(
+            set(r.get("Properties") or {}) & {"RoleName", "UserName", "GroupName", "PolicyName"}
+            and r["Type"] != "AWS::IAM::Policy"
+            for r in template["Resources"].values()
+            if r["Type"].startswith("AWS::IAM::")
+        )
+        result["Capabilities"] = ["CAPABILITY_NAMED_IAM" if named else "CAPABILITY_IAM"]
+        result["CapabilitiesReason"] = (
+            f"The following resource(s) require capabilities: [{', '.join(iam)}]"
+        )
+    return result
+
+
+# -- fault injection (tests only) -------------------------------------------------------------
+def fault_route(request: Any) -> Any:
+    """``POST ?at=N`` fails the N-th stack resource handler call from now (``0`` disarms);
+    ``GET`` answers how many handler calls ran since. Served only with the debug variable."""
+    import json
+
+    from werkzeug.wrappers import Response
+
+    if request.method == "POST":
+        transaction.arm(int(request.args.get("at", "0")))
+    return Response(json.dumps({"calls": transaction.calls()}), mimetype="application/json")
 
 
 PROVIDER = Provider(
     name="cloudformation",
     response_class="moto.cloudformation.responses.CloudFormationResponse",
     service="cloudformation",
-    operations={"CreateStack": create_stack},
+    operations={
+        "CreateStack": create_stack,
+        "UpdateStack": update_stack,
+        "DeleteStack": delete_stack,
+        "ValidateTemplate": validate_template,
+        "ExecuteChangeSet": execute_change_set,
+    },
     setup=setup,
 )

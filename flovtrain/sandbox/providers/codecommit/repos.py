@@ -41,6 +41,7 @@ def _require(params: dict[str, Any], *names: str) -> None:
                 "title": "TitleRequiredException",
                 "targets": "TargetsRequiredException",
                 "fileContent": "FileContentRequiredException",
+                "blobId": "BlobIdRequiredException",
             }.get(name, "InvalidParameterException")
             raise AwsError(code, f"{name} is required.")
 
@@ -74,7 +75,7 @@ def metadata(account: str, region: str, name: str) -> dict[str, Any]:
     """Return CodeCommit's ``repositoryMetadata`` for a repository (moto's, completed)."""
     meta = dict(codecommit_backends[account][region].get_repository(name))
     meta["cloneUrlHttp"] = gitstore.clone_url(account, region, name)
-    meta["cloneUrlSsh"] = gitstore.clone_url_ssh(region, name)
+    meta["cloneUrlSsh"] = gitstore.clone_url_ssh(account, region, name)
     if gitstore.exists(account, region, name):
         branch = gitstore.default_branch(account, region, name)
         if branch:
@@ -261,6 +262,13 @@ def create_branch(call: Call) -> dict[str, Any]:
     return {}
 
 
+#: CodeCommit's DefaultBranchCannotBeDeletedException message (its API reference's wording).
+DEFAULT_BRANCH_MESSAGE = (
+    "The specified branch is the default branch for the repository, and cannot be deleted. "
+    "To delete this branch, you must first set another branch as the default branch."
+)
+
+
 def delete_branch(call: Call) -> dict[str, Any]:
     params = call.params
     _require(params, "repositoryName", "branchName")
@@ -269,8 +277,7 @@ def delete_branch(call: Call) -> dict[str, Any]:
     if gitstore.default_branch(call.account_id, call.region, name) == branch:
         raise AwsError(
             "DefaultBranchCannotBeDeletedException",
-            f"{branch} is the default branch of {name}: make another branch the "
-            "default first (update_default_branch).",
+            DEFAULT_BRANCH_MESSAGE,
         )
     try:
         sha = gitstore.delete_branch(call.account_id, call.region, name, branch)
@@ -316,8 +323,22 @@ def _delete_stack_repository(name: str, account: str, region: str, state: dict[s
     delete_repository_internal(account, region, name)
 
 
+def _update_stack_repository(
+    name: str, props: dict[str, Any], account: str, region: str, state: dict[str, Any]
+) -> dict[str, Any]:
+    """A stack update changes the description in place (commits kept; ``Code`` is only read at
+    creation, as on AWS)."""
+    repo = codecommit_backends[account][region].repositories[name]
+    repo.repository_metadata["repositoryDescription"] = props.get("RepositoryDescription") or ""
+    return state
+
+
 cfn_types.declare(
-    "AWS::CodeCommit::Repository", "RepositoryName", _stack_repository, _delete_stack_repository
+    "AWS::CodeCommit::Repository",
+    "RepositoryName",
+    _stack_repository,
+    _delete_stack_repository,
+    _update_stack_repository,
 )
 
 
