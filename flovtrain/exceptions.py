@@ -105,3 +105,7 @@ class PipelineTimeout(ProjectTimeout):
 
 class PageTimeout(ProjectTimeout):
     """A web page an instance serves did not answer (or not with the wanted text) in time."""
+
+
+class DenialNotFound(FlovtrainError, LookupError):
+    """The sandbox has no record of the denial asked about (not a denial, or an older one)."""

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from flovtrain.sandbox.engines import (
+    authz,
     policy,
     policy_conditions,
     policy_explain,
@@ -326,27 +327,27 @@ def test_simulate_with_resource_policy_and_owner():
             ],
         }
     )
-    results = simulate(
-        [json.dumps(ADMIN)],
-        ["s3:PutObject"],
-        ["arn:aws:s3:::staging/a"],
-        caller_arn="arn:aws:sts::111111111111:assumed-role/dev-pipeline/x",
-        resource_policy=bucket,
-        resource_owner="arn:aws:iam::222222222222:root",
+
+    def put_object(caller_arn: str, resource_owner: str) -> list[dict[str, Any]]:
+        # an admin's s3:PutObject into the bucket of another account
+        return simulate(
+            [json.dumps(ADMIN)],
+            ["s3:PutObject"],
+            ["arn:aws:s3:::staging/a"],
+            caller_arn=caller_arn,
+            resource_policy=bucket,
+            resource_owner=resource_owner,
+        )
+
+    results = put_object(
+        "arn:aws:sts::111111111111:assumed-role/dev-pipeline/x", "arn:aws:iam::222222222222:root"
     )
     assert results[0]["EvalDecision"] == "allowed"
     assert {m["SourcePolicyId"] for m in results[0]["MatchedStatements"]} == {
         "PolicyInputList.1",
         "ResourcePolicy",
     }
-    other = simulate(
-        [json.dumps(ADMIN)],
-        ["s3:PutObject"],
-        ["arn:aws:s3:::staging/a"],
-        caller_arn="arn:aws:iam::111111111111:user/john",
-        resource_policy=bucket,
-        resource_owner="222222222222",
-    )
+    other = put_object("arn:aws:iam::111111111111:user/john", "222222222222")
     assert other[0]["EvalDecision"] == "implicitDeny"
 
 
@@ -377,162 +378,111 @@ def doc(**top: Any) -> str:
     return json.dumps(top)
 
 
+def bad_document(name: str, message: str, kind: str = "identity", **top: Any) -> tuple:
+    """A case of INVALID: the document of ``top``, refused with ``message`` as a ``kind``."""
+    return (name, doc(**top), kind, message)
+
+
+def bad_statement(name: str, message: str, kind: str = "identity", **changes: Any) -> tuple:
+    """A case of INVALID: a 2012-10-17 document of one statement, GOOD_STATEMENT with
+    ``changes`` (a None value drops that key)."""
+    statement = {k: v for k, v in {**GOOD_STATEMENT, **changes}.items() if v is not None}
+    return bad_document(name, message, kind, Version=V12, Statement=statement)
+
+
 INVALID = [
     ("not json", "This is not a json document", "identity", "Syntax errors in policy."),
-    (
+    bad_document(
         "no version",
-        doc(Statement=GOOD_STATEMENT),
-        "identity",
         "Policy document must be version 2012-10-17 or greater.",
+        Statement=GOOD_STATEMENT,
     ),
-    (
+    bad_document(
         "old version identity",
-        doc(Version="2008-10-17", Statement=GOOD_STATEMENT),
-        "identity",
         "Policy document must be version 2012-10-17 or greater.",
+        Version="2008-10-17",
+        Statement=GOOD_STATEMENT,
     ),
-    (
+    bad_document(
         "unknown version",
-        doc(Version="2013-10-17", Statement=GOOD_STATEMENT),
-        "identity",
         "Syntax errors in policy.",
+        Version="2013-10-17",
+        Statement=GOOD_STATEMENT,
     ),
-    ("no statement", doc(Version=V12), "identity", "Syntax errors in policy."),
-    (
-        "empty statement list",
-        doc(Version=V12, Statement=[]),
-        "identity",
-        "Syntax errors in policy.",
+    bad_document("no statement", "Syntax errors in policy.", Version=V12),
+    bad_document("empty statement list", "Syntax errors in policy.", Version=V12, Statement=[]),
+    bad_document(
+        "statement not object", "Syntax errors in policy.", Version=V12, Statement=["afd"]
     ),
-    (
-        "statement not object",
-        doc(Version=V12, Statement=["afd"]),
-        "identity",
-        "Syntax errors in policy.",
-    ),
-    (
+    bad_document(
         "unknown top-level key",
-        doc(Version=V12, Statement=GOOD_STATEMENT, Extra="x"),
-        "identity",
         "Syntax errors in policy.",
+        Version=V12,
+        Statement=GOOD_STATEMENT,
+        Extra="x",
     ),
-    (
-        "unknown statement key",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Extra": 1}),
-        "identity",
-        "Syntax errors in policy.",
+    bad_statement("unknown statement key", "Syntax errors in policy.", Extra=1),
+    bad_statement("missing effect", "Syntax errors in policy.", Effect=None, Resource="*"),
+    bad_statement("invalid effect", "Syntax errors in policy.", Effect="Maybe"),
+    bad_statement("effect in lower case", "The policy failed legacy parsing", Effect="allow"),
+    bad_statement(
+        "missing action", "Policy statement must contain actions.", Action=None, Resource="*"
     ),
-    (
-        "missing effect",
-        doc(Version=V12, Statement={"Action": "s3:ListBucket", "Resource": "*"}),
-        "identity",
-        "Syntax errors in policy.",
-    ),
-    (
-        "invalid effect",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Effect": "Maybe"}),
-        "identity",
-        "Syntax errors in policy.",
-    ),
-    (
-        "effect in lower case",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Effect": "allow"}),
-        "identity",
-        "The policy failed legacy parsing",
-    ),
-    (
-        "missing action",
-        doc(Version=V12, Statement={"Effect": "Allow", "Resource": "*"}),
-        "identity",
-        "Policy statement must contain actions.",
-    ),
-    (
-        "empty action list",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Action": []}),
-        "identity",
-        "Policy statement must contain actions.",
-    ),
-    (
+    bad_statement("empty action list", "Policy statement must contain actions.", Action=[]),
+    bad_statement(
         "missing resource",
-        doc(Version=V12, Statement={"Effect": "Allow", "Action": "s3:Get*"}),
-        "identity",
         "Policy statement must contain resources.",
+        Action="s3:Get*",
+        Resource=None,
     ),
-    (
-        "action and notaction",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "NotAction": "x:y"}),
-        "identity",
-        "Syntax errors in policy.",
-    ),
-    (
+    bad_statement("action and notaction", "Syntax errors in policy.", NotAction="x:y"),
+    bad_statement(
         "action without vendor",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Action": "invalid"}),
-        "identity",
         "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+        Action="invalid",
     ),
-    (
+    bad_statement(
         "action with two colons",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Action": "s3:List:Bucket"}),
-        "identity",
         "Actions/Condition can contain only one colon.",
+        Action="s3:List:Bucket",
     ),
-    (
-        "resource not an arn",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Resource": "bucket"}),
-        "identity",
-        'Resource bucket must be in ARN format or "*".',
+    bad_statement(
+        "resource not an arn", 'Resource bucket must be in ARN format or "*".', Resource="bucket"
     ),
-    (
+    bad_document(
         "duplicate sid",
-        doc(
-            Version=V12, Statement=[{**GOOD_STATEMENT, "Sid": "A"}, {**GOOD_STATEMENT, "Sid": "A"}]
-        ),
-        "identity",
         "Statement IDs (SID) in a single policy must be unique.",
+        Version=V12,
+        Statement=[{**GOOD_STATEMENT, "Sid": "A"}, {**GOOD_STATEMENT, "Sid": "A"}],
     ),
-    (
-        "condition not a block",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Condition": "a"}),
-        "identity",
-        "Syntax errors in policy.",
-    ),
-    (
+    bad_statement("condition not a block", "Syntax errors in policy.", Condition="a"),
+    bad_statement(
         "unknown condition operator",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Condition": {"StringSortOf": {"a:b": "c"}}}),
-        "identity",
         "Syntax errors in policy.",
+        Condition={"StringSortOf": {"a:b": "c"}},
     ),
-    (
+    bad_statement(
         "principal in identity policy",
-        doc(Version=V12, Statement={**GOOD_STATEMENT, "Principal": "*"}),
-        "identity",
         "Policy document should not specify a principal.",
+        Principal="*",
     ),
-    (
-        "resource policy without principal",
-        doc(Version=V12, Statement=GOOD_STATEMENT),
-        "resource",
-        "Missing required field Principal",
+    bad_statement(
+        "resource policy without principal", "Missing required field Principal", "resource"
     ),
-    (
+    bad_statement(
         "trust policy without principal",
-        doc(Version=V12, Statement={"Effect": "Allow", "Action": "sts:AssumeRole"}),
-        "trust",
         "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in "
         "policy has a statement with no principals!",
-    ),
-    (
-        "trust policy with resource",
-        doc(
-            Version=V12,
-            Statement={
-                **GOOD_STATEMENT,
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "x.amazonaws.com"},
-            },
-        ),
         "trust",
+        Action="sts:AssumeRole",
+        Resource=None,
+    ),
+    bad_statement(
+        "trust policy with resource",
         "Has prohibited field Resource.",
+        "trust",
+        Action="sts:AssumeRole",
+        Principal={"Service": "x.amazonaws.com"},
     ),
 ]
 
@@ -611,7 +561,7 @@ def test_engine_import_is_pure():
     """No moto, no server, no environment change when the engine is imported."""
     code = (
         "import os, sys; before = dict(os.environ); "
-        "import flovtrain.sandbox.engines.policy; "
+        "import flovtrain.sandbox.engines.policy, flovtrain.sandbox.engines.authz; "
         "print(sorted(m for m in sys.modules if m.startswith(('moto', "
         "'flovtrain.sandbox.server')))); print(dict(os.environ) == before)"
     )
@@ -623,8 +573,43 @@ def test_engine_import_is_pure():
 
 @pytest.mark.parametrize(
     "module",
-    [policy, policy_conditions, policy_validation, policy_simulator, policy_explain],
+    [authz, policy, policy_conditions, policy_validation, policy_simulator, policy_explain],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples_hold(module):
     assert doctest.testmod(module).failed == 0
+
+
+@pytest.mark.parametrize(
+    ("signing", "operation", "params", "action", "resource"),
+    [
+        ("s3", "ListObjectsV2", {}, "s3:ListBucket", "*"),
+        ("monitoring", "PutMetricAlarm", {"AlarmName": "bill"}, "cloudwatch:PutMetricAlarm",
+         "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:bill"),
+        ("iam", "AddUserToGroup", {"GroupName": ["admins"], "UserName": ["john"]},
+         "iam:AddUserToGroup", "arn:aws:iam::111111111111:group/admins"),
+        ("iam", "CreateUser", {"UserName": ["ci"], "Path": ["/bots/"]}, "iam:CreateUser",
+         "arn:aws:iam::111111111111:user/bots/ci"),
+        ("sts", "AssumeRole", {"RoleArn": ["arn:aws:iam::222222222222:role/R"]}, "sts:AssumeRole",
+         "arn:aws:iam::222222222222:role/R"),
+        ("logs", "PutLogEvents", {"logGroupName": "app", "logStreamName": "i-1"},
+         "logs:PutLogEvents", "arn:aws:logs:eu-west-1:111111111111:log-group:app:log-stream:i-1"),
+        ("codedeploy", "CreateDeployment", {"applicationName": "web", "deploymentGroupName": "DEV"},
+         "codedeploy:CreateDeployment",
+         "arn:aws:codedeploy:eu-west-1:111111111111:deploymentgroup:web/DEV"),
+        ("codepipeline", "CreatePipeline", {"pipeline": {"name": "flovtec"}},
+         "codepipeline:CreatePipeline", "arn:aws:codepipeline:eu-west-1:111111111111:flovtec"),
+        ("glue", "GetTable", {"DatabaseName": "market", "Name": "klines"}, "glue:GetTable",
+         "arn:aws:glue:eu-west-1:111111111111:table/market/klines"),
+        ("ssm", "GetParameter", {"Name": "/aws/service/ami"}, "ssm:GetParameter",
+         "arn:aws:ssm:eu-west-1:111111111111:parameter/aws/service/ami"),
+        ("athena", "StartQueryExecution", {"WorkGroup": "primary"}, "athena:StartQueryExecution",
+         "arn:aws:athena:eu-west-1:111111111111:workgroup/primary"),
+        ("ec2", "DescribeInstances", {}, "ec2:DescribeInstances", "*"),
+    ],
+)  # fmt: skip
+def test_requests_map_to_iam_actions_and_resources(signing, operation, params, action, resource):
+    assert authz.iam_action(signing, operation) == action
+    prefix = action.split(":")[0]
+    named = authz.resource_arn(prefix, operation, params, "111111111111", "eu-west-1")
+    assert named == resource

@@ -12,12 +12,10 @@ from flovtrain.sandbox import control
 def test_an_operation_moto_lacks_says_so_without_retries():
     iam = boto3.client("iam")
     with pytest.raises(ClientError) as caught:
-        iam.simulate_principal_policy(
-            PolicySourceArn="arn:aws:iam::123456789012:user/imre", ActionNames=["s3:CreateBucket"]
-        )
+        iam.generate_service_last_accessed_details(Arn="arn:aws:iam::123456789012:user/imre")
     error = caught.value.response["Error"]
     assert error["Code"] == "SandboxUnsupported"
-    assert "iam:SimulatePrincipalPolicy" in error["Message"]
+    assert "iam:GenerateServiceLastAccessedDetails" in error["Message"]
     assert "works on real AWS" in error["Message"]
     assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 0
 

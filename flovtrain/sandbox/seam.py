@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -258,6 +259,86 @@ def _operations_installer(
         _install_operations(provider, getattr(sys.modules[module_name], class_name))
 
     return install_operations
+
+
+# -- authorization: one step per request -------------------------------------------------------
+# moto asks ``ActionAuthenticatorMixin._authenticate_and_authorize_action`` on every request it
+# serves (``call_action`` before the operation, S3's handlers once the bucket and key are known)
+# and skips it while its global enforcement switch is off. The sandbox answers there instead,
+# per request and always: the caller's credentials decide, never a process-wide setting.
+
+#: Decides one request: ``check(response, resource, is_s3)`` returns ``(code, message, status)``
+#: to refuse it, ``None`` to let it through.
+Authorizer = Callable[[BaseResponse, str, bool], "tuple[str, str, int] | None"]
+
+
+_refusing = threading.local()
+
+
+def authorize_requests(
+    check: Authorizer, on_request_id: Callable[[str], None] | None = None
+) -> None:
+    """Make ``check`` the authorization step of every request moto serves (idempotent).
+
+    A refusal is rendered with the operation's own serializer: ``AccessDenied`` becomes the
+    protocol's denial code (``AccessDeniedException`` for JSON services, ``UnauthorizedOperation``
+    for EC2), S3 answers its XML error. ``on_request_id`` then gets the request id the refusal
+    is answered with (moto draws it only when the response is finished, on the same thread).
+    """
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.s3.exceptions import S3ClientError
+    from werkzeug.exceptions import HTTPException
+
+    from flovtrain.sandbox.engines.authz import denial_code, service_prefix
+
+    class Refused(HTTPException):  # moto's call_action answers an HTTPException's body as is
+        def __init__(self, body: Any, status: int) -> None:
+            super().__init__(description=body)
+            self.code = status
+
+    def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        s3 = iam_request_cls.__name__ == "S3IAMRequest"
+        refusal = check(self, resource, s3)
+        if refusal is None:
+            return
+        _refusing.callback = on_request_id
+        code, message, status = refusal
+        if s3:  # S3's handlers catch and serialize their own errors
+            error = S3ClientError(code, message)
+            error.http_status_code = status  # type: ignore[attr-defined]
+            raise error
+        if code == "AccessDenied":
+            from moto.core.utils import get_service_model
+
+            model = get_service_model(self.boto3_service_name)
+            code = denial_code(
+                self.determine_response_protocol(model),
+                service_prefix(self.boto3_service_name),
+                query_compatible="awsQueryCompatible" in model.metadata,
+            )
+            if code == "UnauthorizedOperation":  # EC2 leads with its own sentence
+                message = f"You are not authorized to perform this operation. {message}"
+        with warnings.catch_warnings():  # no service model lists AWS's denial code: moto warns
+            warnings.simplefilter("ignore")
+            _, headers, body = self.serialized(ActionResult(AwsError(code, message, status)))
+        self.response_headers.update({k: v for k, v in headers.items() if k != "status"})
+        raise Refused(body, status)
+
+    enrich = BaseResponse._enrich_response
+    if not getattr(enrich, "_flovtrain", False):
+
+        def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+            headers, body = enrich(headers, body)
+            callback = getattr(_refusing, "callback", None)
+            if callback is not None:  # this thread's refusal: its request id is now known
+                _refusing.callback = None
+                callback(headers.get("x-amzn-requestid", ""))
+            return headers, body
+
+        enrich_response._flovtrain = True  # type: ignore[attr-defined]
+        BaseResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign,assignment]
+    authorize._flovtrain = True  # type: ignore[attr-defined]
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize  # type: ignore[method-assign]
 
 
 # -- patching a moto module when it is first imported ------------------------------------------
