@@ -8,6 +8,7 @@ import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from flovtrain.sandbox import control
 
@@ -91,7 +92,7 @@ def test_an_address_something_listens_on_is_skipped():
     ec2 = boto3.client("ec2", region_name="eu-west-1")
 
     def launch() -> str:
-        reservation = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1)
+        reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)
         instance_id = reservation["Instances"][0]["InstanceId"]
         described = ec2.describe_instances(InstanceIds=[instance_id])
         return described["Reservations"][0]["Instances"][0]["PublicIpAddress"]
@@ -109,3 +110,65 @@ def test_an_address_something_listens_on_is_skipped():
         second = launch()
     assert second != squatted
     assert ipaddress.ip_address(second).is_loopback
+
+
+def _refusal(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as err:
+        call()
+    return err.value.response["Error"]["Code"], err.value.response["Error"]["Message"]
+
+
+def test_run_instances_refuses_unknown_type_ami_and_key_pair(ec2):
+    def run(**extra):
+        args = {"ImageId": "ami-12c6146b", "MinCount": 1, "MaxCount": 1, **extra}
+        return lambda: ec2.run_instances(**args)
+
+    refusals = [
+        (
+            {"InstanceType": "t9.mega"},
+            "InvalidParameterValue",
+            "Invalid value 't9.mega' for InstanceType.",
+        ),
+        (
+            {"ImageId": "ami-00000000"},
+            "InvalidAMIID.NotFound",
+            "The image id '[ami-00000000]' does not exist",
+        ),
+        (
+            {"ImageId": "ami-x"},
+            "InvalidAMIID.Malformed",
+            'Invalid id: "ami-x" (expecting "ami-...")',
+        ),
+        ({"KeyName": "ghost"}, "InvalidKeyPair.NotFound", "The key pair 'ghost' does not exist"),
+    ]
+    for extra, code, message in refusals:
+        assert _refusal(run(**extra)) == (code, message), extra
+    assert addresses(ec2) == {}  # nothing was launched
+    ec2.create_key_pair(KeyName="mine")
+    (inst,) = ec2.run_instances(
+        ImageId="ami-12c6146b", InstanceType="t3.micro", KeyName="mine", MinCount=1, MaxCount=1
+    )["Instances"]
+    assert inst["KeyName"] == "mine"
+
+
+def test_not_found_messages_name_one_value(ec2):
+    ec2.create_key_pair(KeyName="mine")
+    code, message = _refusal(lambda: ec2.describe_key_pairs(KeyNames=["mine", "ghost"]))
+    assert (code, message) == ("InvalidKeyPair.NotFound", "The key pair 'ghost' does not exist")
+    code, message = _refusal(
+        lambda: ec2.describe_security_groups(GroupIds=["sg-0123456789abcdef0"])
+    )
+    assert code == "InvalidGroup.NotFound"
+    assert message == "The security group 'sg-0123456789abcdef0' does not exist"
+
+
+def test_bad_cidr_is_refused_in_aws_words(ec2):
+    rule = {"GroupName": "default", "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80}
+    code, message = _refusal(
+        lambda: ec2.authorize_security_group_ingress(**rule, CidrIp="10.0.0.0/33")
+    )
+    assert code == "InvalidParameterValue"
+    assert message == (
+        "Value (10.0.0.0/33) for parameter cidrIp is invalid. This is not a valid CIDR block."
+    )
+    ec2.authorize_security_group_ingress(**rule, CidrIp="192.0.2.0/24")  # a valid one passes

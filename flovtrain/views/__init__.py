@@ -27,6 +27,7 @@ __all__ = [
     "codepipeline",
     "devtools",
     "ec2",
+    "endpoints",
     "iam",
     "regions",
     "sns",

@@ -3,20 +3,28 @@
 moto invents a public IP no one can reach. Here the instance's ``PublicIpAddress`` is its
 own ``127.20.x.y`` (see :mod:`flovtrain.sandbox.engines.instances`), so an app a CodeDeploy
 hook starts on that address is what "open the public IP in a browser" shows. Stopping or
-terminating the instance ends the processes it started. CloudFormation's
+terminating the instance ends the processes it started. An instance launched with a key pair
+accepts ``ssh -i key.pem ec2-user@<public IP>`` while it runs (see
+:mod:`flovtrain.sandbox.engines.frontdoor.ssh`). CloudFormation's
 ``AWS::EC2::KeyPair`` is declared here: its private key is kept in SSM
 ``/ec2/keypair/<key-pair-id>``, as AWS does.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any
 
 from flovtrain.sandbox.engines import instances
+from flovtrain.sandbox.engines.frontdoor import ssh
 from flovtrain.sandbox.providers import cfn_types
-from flovtrain.sandbox.seam import Provider, after_import
+from flovtrain.sandbox.seam import AwsError, Call, Provider, after_import
 
 _patched: dict[str, Any] = {}
+#: instance id -> the public key its key pair had at launch (like ~ec2-user/.ssh/authorized_keys,
+#: it stays when the key pair is deleted)
+_authorized: dict[str, str] = {}
 
 
 def _give_address(instance: Any) -> None:
@@ -25,6 +33,27 @@ def _give_address(instance: Any) -> None:
     nics = getattr(instance, "nics", {})
     if nics:
         nics[0].public_ip = record.address
+
+
+def _launch_key(instance: Any) -> str | None:
+    key_pair = instance.ec2_backend.key_pairs.get(instance.key_name or "")
+    if key_pair is None:
+        return None
+    # CreateKeyPair: derive from the private key moto returned; ImportKeyPair: the material
+    return ssh.public_key_of(key_pair.key_material or key_pair.public_key)
+
+
+def _serve_ssh(instance: Any) -> None:
+    record = instances.get(instance.id)
+    public_key = _authorized.get(instance.id)
+    if record is None or public_key is None or record.terminated:
+        return
+    try:
+        ssh.serve(
+            instance.id, record.address, public_key, record.root, instances.environment(record)
+        )
+    except (RuntimeError, ValueError) as exc:  # the instance runs; only its SSH is missing
+        print(f"flovtrain sandbox: {instance.id}: {exc}", file=sys.stderr, flush=True)
 
 
 def setup() -> None:
@@ -46,6 +75,11 @@ def _hook_instances() -> None:
         reservation = run_instances(self, *args, **kwargs)
         for instance in reservation.instances:
             _give_address(instance)
+            if instance.key_name:
+                key = _launch_key(instance)
+                if key:
+                    _authorized[instance.id] = key
+                    _serve_ssh(instance)
         return reservation
 
     def start_keeps_address(self: Any) -> Any:
@@ -53,15 +87,19 @@ def _hook_instances() -> None:
         record = instances.get(self.id)
         if record is not None and self.nics:
             self.nics[0].public_ip = record.address
+        _serve_ssh(self)
         return previous
 
     def stop_ends_processes(self: Any) -> Any:
+        ssh.close(self.id)
         record = instances.get(self.id)
         if record is not None:
             instances.stop_processes(record)
         return stop(self)
 
     def terminate_ends_processes(self: Any) -> Any:
+        ssh.close(self.id)
+        _authorized.pop(self.id, None)
         instances.terminate(self.id)
         return terminate(self)
 
@@ -73,11 +111,108 @@ def _hook_instances() -> None:
 
 
 def reset() -> None:
+    ssh.close_all(forget_host_keys=True)
+    _authorized.clear()
     instances.reset()
 
 
 def stop() -> None:
+    ssh.close_all()
     instances.stop_all()
+
+
+# -- refusing what EC2 refuses, in its words -------------------------------------------------
+# moto launches any instance type, AMI and key pair name unless process-wide switches are set, and
+# its "not found" messages print Python sets; AWS names the one value it refuses.
+_AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+
+def _ec2(call: Call) -> Any:
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[call.account_id][call.region]
+
+
+def _missing_key(call: Call, names: list[str]) -> None:
+    """Refuse the first of ``names`` that is no key pair of the caller's region."""
+    known = _ec2(call).key_pairs
+    for name in names:
+        if name not in known:
+            raise AwsError("InvalidKeyPair.NotFound", f"The key pair '{name}' does not exist")
+
+
+def run_instances(call: Call) -> Any:
+    """RunInstances refuses an unknown instance type, AMI or key pair before launching any.
+
+    Examples
+    --------
+    ``ec2.run_instances(ImageId="ami-00000000", MinCount=1, MaxCount=1)`` answers
+    ``InvalidAMIID.NotFound: The image id '[ami-00000000]' does not exist``.
+    """
+    from moto.ec2.models.instance_types import INSTANCE_TYPES
+
+    params = call.params
+    image = params.get("ImageId")
+    if image and image not in _ec2(call).amis:  # moto's own image list has odd ids: keep them
+        if not _AMI_ID.match(image):
+            message = f'Invalid id: "{image}" (expecting "ami-...")'
+            raise AwsError("InvalidAMIID.Malformed", message)
+        raise AwsError("InvalidAMIID.NotFound", f"The image id '[{image}]' does not exist")
+    kind = params.get("InstanceType")
+    if kind and kind not in INSTANCE_TYPES:
+        raise AwsError("InvalidParameterValue", f"Invalid value '{kind}' for InstanceType.")
+    if params.get("KeyName"):
+        _missing_key(call, [params["KeyName"]])
+    return call.moto()
+
+
+def describe_key_pairs(call: Call) -> Any:
+    """DescribeKeyPairs names the first missing key pair (moto prints a set of every name)."""
+    _missing_key(call, call.params.get("KeyNames") or [])
+    return call.moto()
+
+
+def describe_security_groups(call: Call) -> Any:
+    """DescribeSecurityGroups names the first missing group id (moto prints a set of them)."""
+    known = {gid for groups in _ec2(call).groups.values() for gid in groups}
+    for group_id in call.params.get("GroupIds") or []:
+        if group_id not in known:
+            message = f"The security group '{group_id}' does not exist"
+            raise AwsError("InvalidGroup.NotFound", message)
+    return call.moto()
+
+
+def _rule_cidrs(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every ``(parameter, CIDR)`` of an Authorize/Revoke request, in request order."""
+    cidrs = [("cidrIp", params["CidrIp"])] if params.get("CidrIp") else []
+    for permission in params.get("IpPermissions") or []:
+        cidrs += [
+            ("cidrIp", r["CidrIp"]) for r in permission.get("IpRanges") or [] if "CidrIp" in r
+        ]
+        cidrs += [
+            ("cidrIpv6", r["CidrIpv6"])
+            for r in permission.get("Ipv6Ranges") or []
+            if "CidrIpv6" in r
+        ]
+    return cidrs
+
+
+def security_group_rule(call: Call) -> Any:
+    """Authorize a security group rule; a malformed CIDR is refused in AWS's words.
+
+    Examples
+    --------
+    ``CidrIp="10.0.0.0/33"`` answers ``InvalidParameterValue: Value (10.0.0.0/33) for parameter
+    cidrIp is invalid. This is not a valid CIDR block.``
+    """
+    from moto.ec2.utils import is_valid_cidr, is_valid_ipv6_cidr
+
+    valid = {"cidrIp": is_valid_cidr, "cidrIpv6": is_valid_ipv6_cidr}
+    for parameter, cidr in _rule_cidrs(call.params):
+        if not valid[parameter](cidr):
+            message = f"Value ({cidr}) for parameter {parameter} is invalid. "
+            raise AwsError("InvalidParameterValue", message + "This is not a valid CIDR block.")
+    return call.moto()
 
 
 # -- what EC2 adds to CloudFormation ------------------------------------------------------------
@@ -127,4 +262,18 @@ def _delete_stack_key_pair(name: str, account: str, region: str, state: dict[str
 cfn_types.declare("AWS::EC2::KeyPair", "KeyName", _stack_key_pair, _delete_stack_key_pair)
 
 
-PROVIDER = Provider(name="ec2", setup=setup, reset=reset, stop=stop)
+PROVIDER = Provider(
+    name="ec2",
+    response_class="moto.ec2.responses.EC2Response",  # installed when moto first loads EC2
+    service="ec2",
+    operations={
+        "RunInstances": run_instances,
+        "DescribeKeyPairs": describe_key_pairs,
+        "DescribeSecurityGroups": describe_security_groups,
+        "AuthorizeSecurityGroupIngress": security_group_rule,
+        "AuthorizeSecurityGroupEgress": security_group_rule,
+    },
+    setup=setup,
+    reset=reset,
+    stop=stop,
+)
