@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,23 +97,32 @@ def _sandbox_pid() -> int:
     return int(control.status()["pid"])
 
 
+@contextlib.contextmanager
+def _home(home: str) -> Iterator[None]:
+    """Point FLOVTRAIN_HOME at ``home`` for the block; afterwards put back what was there."""
+    saved = os.environ.get(config.HOME_VAR)
+    os.environ[config.HOME_VAR] = home
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(config.HOME_VAR, None)
+        else:
+            os.environ[config.HOME_VAR] = saved
+
+
 # -- measurements ---------------------------------------------------------------------------
 def cold_start(bench: Bench) -> list[Row]:
     """Sandbox start to first answer, each in a fresh FLOVTRAIN_HOME (median of ``repeat``)."""
     from flovtrain.sandbox import control
 
     times = []
-    saved = os.environ.get(config.HOME_VAR)
-    try:
-        for _ in range(bench.repeat):
-            with tempfile.TemporaryDirectory(prefix="flovtrain-bench-cold-") as home:
-                os.environ[config.HOME_VAR] = home
-                started = time.perf_counter()
-                control.start()
-                times.append(time.perf_counter() - started)
-                control.stop()
-    finally:
-        os.environ[config.HOME_VAR] = saved or str(bench.home)
+    for _ in range(bench.repeat):
+        with tempfile.TemporaryDirectory(prefix="flovtrain-bench-cold-") as home, _home(home):
+            started = time.perf_counter()
+            control.start()
+            times.append(time.perf_counter() - started)
+            control.stop()
     median = statistics.median(times)
     return [
         Row(
@@ -340,6 +350,69 @@ def athena(bench: Bench) -> list[Row]:
     return _from_dicts(bench_athena.rows(scale=bench.athena_scale))
 
 
+TARGET_BUILD_LOG_MB = 20.0
+#: A build command printing 100 MB: 1 Mi lines of 100 bytes.
+BIG_LOG_COMMAND = "python3 -c \"import sys; sys.stdout.write(('x' * 99 + chr(10)) * 1048576)\""
+
+
+def _build(bench: Bench, name: str, command: str, timeout: float = 600) -> dict[str, Any]:
+    """Create an inline project running ``command``, build it, return the finished build."""
+    codebuild = bench.client("codebuild")
+    spec = f"version: 0.2\nphases:\n  build:\n    commands:\n      - {json.dumps(command)}\n"
+    codebuild.create_project(
+        name=name,
+        source={"type": "NO_SOURCE", "buildspec": spec},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole=f"arn:aws:iam::{config.SANDBOX_ACCOUNT_ID}:role/bench",
+    )
+    build_id = codebuild.start_build(projectName=name)["build"]["id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        build = codebuild.batch_get_builds(ids=[build_id])["builds"][0]
+        if build["buildComplete"]:
+            return build
+        time.sleep(0.5)
+    raise TimeoutError(f"build {build_id} did not finish in {timeout:.0f} s")
+
+
+def build_log_memory(bench: Bench) -> list[Row]:
+    """RSS the sandbox keeps after a build printing 100 MB, and after the reset that follows."""
+    from flovtrain.sandbox import control
+
+    control.reset()
+    _build(bench, "bench-warm-up", "echo warm")  # CodeBuild and Logs backends exist now
+    before = _rss_mb(_sandbox_pid())
+    started = time.perf_counter()
+    build = _build(bench, "bench-big-log", BIG_LOG_COMMAND)
+    seconds = time.perf_counter() - started
+    after = _rss_mb(_sandbox_pid())
+    control.reset()
+    reset = _rss_mb(_sandbox_pid())
+    idle = bench.facts.get("rss_idle_mb")
+    retained = after - before
+    return [
+        Row(
+            "sandbox RSS retained after a build printing 100 MB",
+            f"+{retained:.0f} MB",
+            f"≤ +{TARGET_BUILD_LOG_MB:.0f} MB",
+            retained <= TARGET_BUILD_LOG_MB and build["buildStatus"] == "SUCCEEDED",
+            f"{before:.0f} -> {after:.0f} MB; build {build['buildStatus']} in {seconds:.0f} s",
+        ),
+        Row(
+            "sandbox RSS after a reset",
+            f"{reset:.0f} MB",
+            note=f"+{reset - idle:.0f} MB since idle"
+            if idle
+            else f"{reset - before:+.0f} MB vs before the big build",
+        ),
+    ]
+
+
 #: The measurements, in order. Add a function here to add rows.
 MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
     cold_start,
@@ -348,6 +421,7 @@ MEASUREMENTS: list[Callable[[Bench], list[Row]]] = [
     notebooks,
     pipeline,
     athena,
+    build_log_memory,
     rss_after,
 ]
 
@@ -361,9 +435,7 @@ def run(
     """Start a private sandbox, run each measurement, stop it; return all rows."""
     from flovtrain.sandbox import control
 
-    with tempfile.TemporaryDirectory(prefix="flovtrain-bench-") as home:
-        saved = os.environ.get(config.HOME_VAR)
-        os.environ[config.HOME_VAR] = home
+    with tempfile.TemporaryDirectory(prefix="flovtrain-bench-") as home, _home(home):
         paths = (
             notebook_paths
             if notebook_paths is not None
@@ -387,10 +459,6 @@ def run(
                     )
         finally:
             control.stop()
-            if saved is None:
-                os.environ.pop(config.HOME_VAR, None)
-            else:
-                os.environ[config.HOME_VAR] = saved
     return rows
 
 

@@ -403,3 +403,93 @@ def test_internal_api_builds_a_pipeline_source_zip(tmp_path, monkeypatch):
 
         codebuild_backends[account][region].codebuild_projects.clear()
         codebuild.STATE.pop(account, None)
+
+
+# -- the build log: capped events, kept on disk --------------------------------------------
+def test_a_line_longer_than_an_event_becomes_several_events(clients):
+    """CloudWatch Logs takes 256 KB per event (26 bytes of it overhead): a 600 KB line is
+    split into events of at most 262,118 bytes that together give the line back."""
+    cb, _, _, logs = clients
+    spec = (
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - |\n        python3 -c "
+        "\"import sys; sys.stdout.write('é' + 'x' * 600000 + chr(10))\"\n"
+    )
+    inline_project(cb, "longline", spec)
+    build = run(cb, "longline")
+    assert build["buildStatus"] == "SUCCEEDED", build["phases"]
+    events = logs.get_log_events(
+        logGroupName=build["logs"]["groupName"],
+        logStreamName=build["logs"]["streamName"],
+        startFromHead=True,
+    )["events"]
+    pieces = [e["message"] for e in events if e["message"].lstrip("é").startswith("x")]
+    sizes = [len(p.encode()) for p in pieces]
+    assert len(pieces) == 3 and max(sizes) <= 256 * 1024 - 26, sizes
+    assert "".join(pieces) == "é" + "x" * 600000
+
+
+def test_build_log_pages_come_from_disk(clients):
+    cb, _, _, logs = clients
+    inline_project(
+        cb,
+        "manylines",
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - seq 1 2500\n",
+    )
+    build = run(cb, "manylines")
+    group, stream = build["logs"]["groupName"], build["logs"]["streamName"]
+    numbers, token = [], None
+    while True:
+        kwargs = {"nextToken": token} if token else {}
+        page = logs.get_log_events(
+            logGroupName=group, logStreamName=stream, startFromHead=True, limit=1000, **kwargs
+        )
+        numbers += [int(e["message"]) for e in page["events"] if e["message"].isdigit()]
+        if page["nextForwardToken"] == token:
+            break
+        token = page["nextForwardToken"]
+    assert numbers == list(range(1, 2501))
+    last = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=3)["events"]
+    assert last[-1]["message"].endswith("Phase complete: FINALIZING State: SUCCEEDED")
+    described = logs.describe_log_streams(logGroupName=group)["logStreams"][0]
+    assert described["firstEventTimestamp"] <= described["lastEventTimestamp"]
+    found = [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+    assert found.count("2500") == 1 and found.index("1") < found.index("2500")
+    from flovtrain import config
+
+    stored = list((config.home() / "codebuild").rglob("cloudwatch-log.jsonl"))
+    assert any(b'"m": "2500"' in p.read_bytes() for p in stored), "events live on disk"
+
+
+def test_split_message_never_cuts_a_character():
+    from flovtrain.sandbox.engines.builds.logstore import split_message
+
+    text = "€" * 100  # 3 bytes each
+    pieces = split_message(text, limit=10)
+    assert "".join(pieces) == text
+    assert [len(p.encode()) for p in pieces[:-1]] == [9] * (len(pieces) - 1)
+
+
+def test_unknown_compute_type_is_refused(clients):
+    from botocore.exceptions import ClientError
+
+    cb = clients[0]
+    environment = {
+        "type": "LINUX_CONTAINER",
+        "image": "aws/codebuild/standard:7.0",
+        "computeType": "HUGE",
+    }
+    with pytest.raises(ClientError) as err:
+        cb.create_project(
+            name="huge",
+            source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment=environment,
+            serviceRole="arn:aws:iam::123456789012:role/build",
+        )
+    error = err.value.response["Error"]
+    assert error["Code"] == "InvalidInputException"
+    assert error["Message"].startswith(
+        "1 validation error detected: Value 'HUGE' at 'environment.computeType' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [BUILD_GENERAL1_SMALL, "
+    )
+    assert cb.batch_get_projects(names=["huge"])["projects"] == []

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
-from provider_fixtures import sandbox_client
+from sandbox_fixtures import fail_fast_client, fresh_home
 
 from flovtrain import config
 from flovtrain.exceptions import SandboxNotRunning, SandboxPortBusy
@@ -34,18 +33,10 @@ BIN = Path(sys.executable).parent
 @pytest.fixture
 def own_home(tmp_path, monkeypatch):
     """A fresh FLOVTRAIN_HOME; whatever sandbox a test starts there is stopped afterwards."""
-    home = tmp_path / "home"
-    monkeypatch.setenv(config.HOME_VAR, str(home))
-    monkeypatch.delenv(config.PORT_VAR, raising=False)
-    monkeypatch.delenv(DEBUG_VAR, raising=False)
-    yield home
-    control.stop()
+    yield from fresh_home(tmp_path, monkeypatch)
 
 
-def client(service: str, endpoint: str, **kwargs):
-    """A plain boto3 client on a given sandbox, failing fast (no retries) when it is gone."""
-    fail_fast = Config(retries={"max_attempts": 1}, connect_timeout=3, read_timeout=30)
-    return sandbox_client(service, endpoint, fail_fast, **kwargs)
+client = fail_fast_client
 
 
 def wait_gone(pid: int, timeout: float = 10.0) -> bool:
@@ -95,7 +86,12 @@ def test_binds_loopback_only(own_home):
         if c.status == psutil.CONN_LISTEN
     ]
     assert listening, "the sandbox process has no listening socket"
-    assert {(c.laddr.ip, c.laddr.port) for c in listening} == {("127.0.0.1", info["port"])}
+    # besides the API: the front doors it declares (DNS ...), each on loopback too
+    declared = {(e["address"], e["port"]) for e in control.status().get("endpoints") or []}
+    assert {(c.laddr.ip, c.laddr.port) for c in listening} == {
+        ("127.0.0.1", info["port"])
+    } | declared
+    assert all(c.laddr.ip.startswith("127.") for c in listening)
 
 
 def test_busy_port_says_how_to_recover(own_home):

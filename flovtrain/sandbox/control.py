@@ -250,10 +250,18 @@ def stop(timeout: float = 15.0) -> bool:
         time.sleep(0.05)
     if pid and _pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
+    _end_leftovers()
     state_path().unlink(missing_ok=True)
     stopped = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     stopped_path().write_text(json.dumps({"stopped": stopped, "endpoint": info.get("endpoint")}))
     return True
+
+
+def _end_leftovers() -> None:
+    """End what the stopped sandbox recorded and could not end itself (it was killed)."""
+    from flovtrain.sandbox.engines import processes  # stdlib only; imported on stop, not before
+
+    processes.end_leftovers(config.home())
 
 
 def reset(seed: int | None = None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Keep sandbox mode on this machine: refuse any socket connection that is not loopback.
 
-Installed in the sandbox server process and, by :func:`flovtrain.connect`, in sandbox-mode
-kernels. It uses an audit hook (PEP 578), which sees every ``socket.connect`` in the process.
+Installed in the sandbox server process, by :func:`flovtrain.connect` in sandbox-mode kernels,
+and by :mod:`flovtrain.sandbox.child_guard` in every Python process the sandbox starts. It uses
+an audit hook (PEP 578), which sees every ``socket.connect`` in the process.
 """
 
 from __future__ import annotations
@@ -11,9 +12,30 @@ import socket
 import sys
 from typing import Any
 
-from flovtrain.exceptions import NetworkGuardViolation
+try:
+    from flovtrain.exceptions import NetworkGuardViolation
+except ImportError:  # loaded by path in a child Python that cannot import flovtrain
 
-_state = {"installed": False, "active": False}
+    class NetworkGuardViolation(PermissionError):  # type: ignore[no-redef]
+        """In sandbox mode something tried to connect to an address that is not loopback."""
+
+
+_state: dict[str, Any] = {"installed": False, "active": False, "child": ""}
+
+#: What to do instead, by where the guard runs (a kernel, or a process the sandbox started).
+_KERNEL_ADVICE = (
+    "To use real AWS, set FLOVTRAIN_BACKEND=aws and FLOVTRAIN_AWS_ACCOUNT=<your 12-digit "
+    "account id> before starting the kernel."
+)
+_CHILD_ADVICE = (
+    "This process was started by the offline sandbox (a build command, deploy hook, deployed "
+    "app or SSM command), and nothing it starts may leave this machine: use the sandbox's "
+    "services (AWS_ENDPOINT_URL) or addresses on 127.x.y.z instead."
+)
+
+
+def _advice() -> str:
+    return _CHILD_ADVICE if _state["child"] else _KERNEL_ADVICE
 
 
 def is_loopback(address: Any) -> bool:
@@ -54,8 +76,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         if not _local_name(args[0]):
             raise NetworkGuardViolation(
                 f"flovtrain sandbox mode refused to look up {args[0]!r}: in sandbox mode nothing "
-                "leaves this machine, not even a DNS query. To use real AWS, set "
-                "FLOVTRAIN_BACKEND=aws and FLOVTRAIN_AWS_ACCOUNT=<your 12-digit account id>."
+                f"leaves this machine, not even a DNS query. {_advice()}"
             )
         return
     if event != "socket.connect":
@@ -66,13 +87,26 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     if not is_loopback(address):
         raise NetworkGuardViolation(
             f"flovtrain sandbox mode refused a connection to {address!r}: in sandbox mode nothing "
-            "leaves this machine. To use real AWS, set FLOVTRAIN_BACKEND=aws and "
-            "FLOVTRAIN_AWS_ACCOUNT=<your 12-digit account id> before starting the kernel."
+            f"leaves this machine. {_advice()}"
         )
 
 
-def install() -> None:
-    """Start refusing non-loopback connections in this process (idempotent)."""
+def install(child: str = "") -> None:
+    """Start refusing non-loopback connections in this process (idempotent).
+
+    Parameters
+    ----------
+    child : str
+        Non-empty in a process the sandbox started: the refusal then says so.
+
+    Examples
+    --------
+    >>> install()  # doctest: +SKIP
+    >>> socket.create_connection(("192.0.2.1", 80))  # doctest: +SKIP
+    Traceback (most recent call last):
+    NetworkGuardViolation: flovtrain sandbox mode refused a connection to ('192.0.2.1', 80) ...
+    """
+    _state["child"] = child or _state["child"]
     if not _state["installed"]:
         sys.addaudithook(_hook)  # audit hooks cannot be removed, hence the flag below
         _state["installed"] = True

@@ -8,8 +8,9 @@ Addresses are handed out in launch order, so a re-seeded sandbox gives the same 
 machine-wide lock file per address keeps two sandboxes running side by side apart.
 
 Processes an instance starts (CodeDeploy hooks, the apps they leave running, SSM commands)
-run in their own process groups, remembered per instance, so terminating the instance,
-resetting or stopping the sandbox ends them even after the hook's shell has exited.
+are supervised (:mod:`.processes`: own process group, recorded under the sandbox home) and
+remembered per instance, so terminating the instance, resetting or stopping the sandbox ends
+them even after the hook's shell has exited, and the next start after a crash does too.
 
 Runs inside the sandbox process only. One supervisor per process, not per account and region:
 addresses are a machine-wide resource handed out in launch order, and instance ids are unique.
@@ -17,25 +18,20 @@ addresses are a machine-wide resource handed out in launch order, and instance i
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flovtrain.sandbox.engines import host, processes
+from flovtrain.sandbox.engines.frontdoor.addresses import LoopbackPool
 
 #: First address handed out; the sandbox itself listens on 127.0.0.1.
 FIRST_ADDRESS = (127, 20, 0, 1)
-LOCK_DIR_NAME = "flovtrain-loopback"
 
 
 @dataclass
@@ -53,8 +49,8 @@ class Instance:
 
 _lock = threading.RLock()
 _instances: dict[str, Instance] = {}
-_leases: dict[str, Any] = {}  # address -> open lock file (the flock lives as long as it)
-_next_index = 0
+#: Addresses go out in launch order and are not reused before a reset.
+POOL = LoopbackPool(FIRST_ADDRESS, what="an EC2 instance")
 
 
 def home() -> Path:
@@ -62,18 +58,6 @@ def home() -> Path:
     from flovtrain import config
 
     return config.home() / "instances"
-
-
-def _address(index: int) -> str:
-    a, b, c, d = FIRST_ADDRESS
-    value = (b << 16) + (c << 8) + d + index
-    return f"{a}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
-
-
-def _usable(address: str) -> bool:
-    # skip .0 and .255 in the last octet: some tools treat them as network/broadcast
-    last = int(address.rsplit(".", 1)[1])
-    return address != "127.0.0.1" and last not in (0, 255)
 
 
 def _listened_on(address: str) -> bool:
@@ -94,38 +78,12 @@ def _listened_on(address: str) -> bool:
             return probe.connect_ex((address, 8090)) == 0
 
 
-def _lease(address: str) -> bool:
-    """Take the machine-wide lock for ``address``; False when another sandbox holds it."""
-    lock_dir = Path(tempfile.gettempdir()) / LOCK_DIR_NAME
-    lock_dir.mkdir(exist_ok=True)
-    with contextlib.suppress(OSError):
-        os.chmod(lock_dir, 0o1777)
-    handle = open(lock_dir / f"{address}.lock", "a+")  # noqa: SIM115 - kept open on purpose
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return False
-    _leases[address] = handle
-    return True
-
-
 def allocate(account_id: str, region: str, instance_id: str) -> Instance:
     """Give a new instance its address and root folder (idempotent per instance id)."""
-    global _next_index
     with _lock:
         if instance_id in _instances:
             return _instances[instance_id]
-        while True:
-            address = _address(_next_index)
-            _next_index += 1
-            if (
-                _usable(address)
-                and address not in _leases
-                and not _listened_on(address)
-                and _lease(address)
-            ):
-                break
+        address = POOL.lease(accept=lambda a: not _listened_on(a))
         root = home() / instance_id
         if root.exists():  # left over from before a reset: ids repeat after re-seeding
             shutil.rmtree(root, ignore_errors=True)
@@ -169,63 +127,35 @@ def _sandbox_credentials() -> dict[str, str]:
     return host.client_env(endpoint) if endpoint else {}
 
 
-def spawn(record: Instance, args: list[str] | str, **kwargs: Any) -> subprocess.Popen:
-    """Start a process on the instance (own process group, remembered for terminate/stop)."""
+def spawn(
+    record: Instance, args: list[str] | str, kind: str = "hook", name: str = "", **kwargs: Any
+) -> subprocess.Popen:
+    """Start a process on the instance: supervised (:func:`.processes.spawn`), remembered here
+    so terminating the instance ends it.
+
+    Parameters
+    ----------
+    record : Instance
+        Where it runs (its folder is the default ``cwd``, its variables the default ``env``).
+    kind : str
+        ``hook`` (CodeDeploy), ``ssm`` (Run Command) or ``app``.
+    name : str
+        For the supervision record (default: the instance id).
+    """
     if record.terminated:
         raise RuntimeError(f"instance {record.instance_id} is terminated")
     kwargs.setdefault("cwd", str(record.root))
     kwargs.setdefault("env", environment(record))
     kwargs.setdefault("stdin", subprocess.DEVNULL)
-    proc = processes.spawn(args, **kwargs)
+    proc = processes.spawn(args, kind=kind, name=name or record.instance_id, **kwargs)
     with _lock:
         record.pgids.add(proc.pid)  # start_new_session: the pid is the group id
     return proc
 
 
-def _group_alive(pgid: int) -> bool:
-    """True while the group has a process that is not a zombie.
-
-    Orphans a hook left behind are re-parented to PID 1, which may reap them late; a group
-    of zombies only must count as ended, or every stop would wait for the SIGKILL time-out.
-    """
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return True
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()  # state ppid pgrp ...
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
-            return True
-    return False
-
-
-def kill_group(pgid: int, timeout: float = 2.0) -> None:
-    """SIGTERM a process group, SIGKILL what is left after ``timeout``."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(-pgid, os.WNOHANG)  # reap our own children
-            if not _group_alive(pgid):
-                return
-            time.sleep(0.02)
+#: The supervisor's, under the names hooks and SSM commands use.
+kill_group = processes.kill_group
+_group_alive = processes.group_alive
 
 
 def stop_processes(record: Instance) -> int:
@@ -233,8 +163,8 @@ def stop_processes(record: Instance) -> int:
     with _lock:
         pgids = list(record.pgids)
         record.pgids.clear()
-    alive = [g for g in pgids if _group_alive(g)]
-    threads = [threading.Thread(target=kill_group, args=(g,)) for g in alive]
+    alive = [g for g in pgids if processes.group_alive(g)]
+    threads = [threading.Thread(target=processes.kill_group, args=(g,)) for g in alive]
     for t in threads:
         t.start()
     for t in threads:
@@ -245,13 +175,14 @@ def stop_processes(record: Instance) -> int:
 def running_groups(record: Instance) -> list[int]:
     """Return the instance's process groups that still have a live process."""
     with _lock:
-        return [g for g in record.pgids if _group_alive(g)]
+        return [g for g in record.pgids if processes.group_alive(g)]
 
 
 def forget_group(record: Instance, pgid: int) -> None:
     """Stop tracking a process group that has ended."""
     with _lock:
         record.pgids.discard(pgid)
+    processes.forget(pgid)
 
 
 def terminate(instance_id: str) -> None:
@@ -270,15 +201,10 @@ def stop_all() -> int:
 
 def reset() -> None:
     """Forget every instance: end processes, release addresses, delete root folders."""
-    global _next_index
     stop_all()
     with _lock:
         _instances.clear()
-        for handle in _leases.values():
-            with contextlib.suppress(OSError):
-                handle.close()
-        _leases.clear()
-        _next_index = 0
+        POOL.reset()
     shutil.rmtree(home(), ignore_errors=True)
 
 

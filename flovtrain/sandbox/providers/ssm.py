@@ -136,7 +136,13 @@ def _invoke(
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             try:
                 proc = instances.spawn(
-                    record, ["bash", str(path)], cwd=str(cwd), stdout=out, stderr=err
+                    record,
+                    ["bash", str(path)],
+                    kind="ssm",
+                    name=f"{invocation.get('CommandId', '')} on {record.instance_id}",
+                    cwd=str(cwd),
+                    stdout=out,
+                    stderr=err,
                 )
             except (OSError, RuntimeError) as exc:
                 err.write(f"failed to run commands: {exc}\n".encode())

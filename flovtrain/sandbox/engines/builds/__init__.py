@@ -1,7 +1,8 @@
 """The CodeBuild runner: a buildspec really run on this machine.
 
 Modules: :mod:`.buildspec` (parse, the shell session, artifacts), :mod:`.build` (one build's
-record, log and phases), :mod:`.record` (a new build from its project), :mod:`.environment`
+record, log and phases), :mod:`.logstore` (its CloudWatch log on disk, events capped as AWS
+caps them), :mod:`.record` (a new build from its project), :mod:`.environment`
 (what commands see), :mod:`.steps` (commands, source, artifacts) and :mod:`.runner` (the
 builds of one account and region).
 

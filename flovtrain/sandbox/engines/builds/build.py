@@ -1,14 +1,25 @@
-"""One build: its ``batch_get_builds`` record, its CloudWatch log and its phases."""
+"""One build: its ``batch_get_builds`` record, its CloudWatch log and its phases.
+
+The log is written to CloudWatch Logs in batches, each event capped as AWS caps them, and kept
+on disk (:mod:`.logstore`); the build itself holds only its last lines (for phase contexts).
+"""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from flovtrain.sandbox.engines.builds import logstore
+
 LOG_TAIL_LINES = 20
+#: A batch goes to CloudWatch Logs at these sizes at the latest (PutLogEvents' batch limits).
+FLUSH_BYTES = 1_048_576
+FLUSH_EVENTS = 10_000
 
 
 def utcnow() -> datetime:
@@ -51,9 +62,11 @@ class Build:
         self.pgids: list[int] = []
         self.stop_reason: str | None = None  # "STOPPED" or "TIMED_OUT"
         self.artifact: bytes | None = None
-        self.log_lines: list[str] = []
+        self.log_lines: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         self.pending: list[dict[str, Any]] = []
+        self.pending_bytes = 0
         self.last_flush = 0.0
+        self.log_path: Path | None = None  # where the stream's events live (set by the runner)
 
     @property
     def id(self) -> str:
@@ -74,15 +87,25 @@ class Build:
         group = backend.groups[logs["groupName"]]
         if logs["streamName"] not in group.streams:
             backend.create_log_stream(logs["groupName"], logs["streamName"])
+        if self.log_path is not None:
+            logstore.keep_on_disk(group.streams[logs["streamName"]], self.log_path)
 
     def log(self, message: str, container: bool = True, flush: bool = False) -> None:
         """Add a line to the log: ``[Container] <time> message``, or ``message`` alone."""
         now = utcnow()
         text = f"[Container] {_timestamp(now)} {message}" if container else message
+        stamp = int(now.timestamp() * 1000)
         with self.lock:
-            self.log_lines.append(text)
-            self.pending.append({"timestamp": int(now.timestamp() * 1000), "message": text})
-            if flush or time.monotonic() - self.last_flush > 0.25:
+            for piece in logstore.split_message(text):  # a longer line: several events
+                self.log_lines.append(piece)
+                self.pending.append({"timestamp": stamp, "message": piece})
+                self.pending_bytes += len(piece) + logstore.EVENT_OVERHEAD_BYTES
+            if (
+                flush
+                or time.monotonic() - self.last_flush > 0.25
+                or self.pending_bytes > FLUSH_BYTES
+                or len(self.pending) >= FLUSH_EVENTS
+            ):
                 self.flush_log()
 
     def flush_log(self) -> None:
@@ -91,6 +114,7 @@ class Build:
             if not self.pending:
                 return
             events, self.pending = self.pending, []
+            self.pending_bytes = 0
             self.last_flush = time.monotonic()
             logs = self.record["logs"]
             try:
@@ -100,9 +124,9 @@ class Build:
                 print(f"codebuild: could not write logs for {self.id}: {exc}", file=sys.stderr)
 
     def tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        """Return the last ``lines`` lines of the build's log."""
+        """Return the last ``lines`` lines of the build's log (at most :data:`LOG_TAIL_LINES`)."""
         with self.lock:
-            return "\n".join(self.log_lines[-lines:])
+            return "\n".join(list(self.log_lines)[-lines:])
 
     # -- phases ----------------------------------------------------------------------------
     def begin_phase(self, phase: str) -> dict[str, Any]:

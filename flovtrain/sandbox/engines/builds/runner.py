@@ -107,6 +107,7 @@ class BuildRunner:
         )
         with self.lock:
             self.builds[build.id] = build
+        build.log_path = Path(settings["workdir"]) / "cloudwatch-log.jsonl"
         build.open_log()
         threading.Thread(
             target=_run, args=(build, settings), name=f"codebuild {build.id}", daemon=True
@@ -202,6 +203,7 @@ def _finish(build: Build, status: str) -> None:
             os.killpg(pgid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        processes.forget(pgid)  # out of the supervision record once it has ended
     build.log("Phase complete: FINALIZING State: SUCCEEDED")
     build.end_phase(entry, "SUCCEEDED")
     with build.lock:

@@ -16,7 +16,11 @@ from typing import Any
 from flovtrain.sandbox.engines import gitstore, processes
 from flovtrain.sandbox.engines import s3 as sandbox_s3
 from flovtrain.sandbox.engines.builds import buildspec as bspec
+from flovtrain.sandbox.engines.builds import logstore
 from flovtrain.sandbox.engines.builds.build import Build, PhaseFailed
+
+#: How much command output is read into memory at once.
+READ_CHUNK = 1 << 20
 
 
 def _deadline_left(build: Build, deadline: float) -> float:
@@ -26,12 +30,19 @@ def _deadline_left(build: Build, deadline: float) -> float:
 def run_command(
     build: Build, command: str, env: dict[str, str], state: Path, workdir: Path, deadline: float
 ) -> int:
-    """Run one command in the build's shell session, streaming output to the log."""
+    """Run one command in the build's shell session, streaming output to the log.
+
+    The output goes to a file under the sandbox home and is read back a chunk at a time, so a
+    command printing 100 MB never sits in memory; a line longer than CloudWatch Logs takes
+    becomes several events (:func:`.logstore.split_message`).
+    """
     build.log(f"Running command {command}")
     out_path = state / "output.log"
     with open(out_path, "wb") as out:
         proc = processes.spawn(
             bspec.command_args(state, command),
+            kind="build",
+            name=build.id,
             cwd=str(workdir),
             env=env,
             stdin=subprocess.DEVNULL,
@@ -44,16 +55,22 @@ def run_command(
     position = 0
     partial = b""
 
+    def emit(line: bytes) -> None:
+        build.log(line.decode(errors="replace"), container=False)
+
     def pump() -> None:
         nonlocal position, partial
         with open(out_path, "rb") as handle:
             handle.seek(position)
-            data = handle.read()
-            position += len(data)
-        data = partial + data
-        *lines, partial = data.split(b"\n")
-        for line in lines:
-            build.log(line.decode(errors="replace"), container=False)
+            while data := handle.read(READ_CHUNK):
+                position += len(data)
+                *lines, partial = (partial + data).split(b"\n")
+                for line in lines:
+                    emit(line)
+                while len(partial) > logstore.MAX_MESSAGE_BYTES:  # one endless line
+                    piece = logstore.split_message(partial.decode(errors="replace"))[0]
+                    emit(piece.encode())
+                    partial = partial[len(piece.encode()) :]
 
     while True:
         try:
@@ -67,7 +84,7 @@ def run_command(
                 processes.stop(proc, timeout=1.0)
     pump()
     if partial:
-        build.log(partial.decode(errors="replace"), container=False)
+        emit(partial)
     with build.lock:
         build.proc = None
     return proc.returncode

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flovtrain.sandbox.engines import instances
+from flovtrain.sandbox.engines import instances, processes
 from flovtrain.sandbox.engines.deploy import appspec
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ def run_script(
             proc = instances.spawn(
                 record,
                 appspec.script_command(script),
+                kind="hook",
+                name=f"{record.instance_id} {event} {hook.location}",
                 cwd=str(archive),
                 env=env,
                 stdout=out,
@@ -106,6 +108,8 @@ def run_script(
     log = _tail([("stdout", out_path), ("stderr", err_path)])
     if proc.pid not in instances.running_groups(record):
         instances.forget_group(record, proc.pid)  # nothing of the hook is left running
+    else:  # the shell has exited and left an app running in its group
+        processes.relabel(proc.pid, "app", f"{record.instance_id} app of {hook.location}")
     if record.terminated:
         raise EventFailed(
             "UnknownError",
