@@ -61,6 +61,43 @@ def sandbox_port(value: str | int | None = None) -> int:
     return port
 
 
+def aws_account() -> str:
+    """The account named in ``$FLOVTRAIN_AWS_ACCOUNT`` ("" when unset), checked before any call.
+
+    Raises
+    ------
+    RealAwsNotAllowed
+        Set to anything but 12 digits: AWS account ids are exactly 12 digits, so no call to
+        STS could ever match it.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ[ACCOUNT_VAR] = " 111122223333 "
+    >>> aws_account()
+    '111122223333'
+    >>> os.environ[ACCOUNT_VAR] = "abc"
+    >>> aws_account()
+    Traceback (most recent call last):
+    ...
+    flovtrain.exceptions.RealAwsNotAllowed: FLOVTRAIN_AWS_ACCOUNT='abc' is not an AWS account \
+id: use the 12 digits of your account (e.g. 111122223333, as the console's account menu \
+shows it, without dashes).
+    >>> del os.environ[ACCOUNT_VAR]
+    """
+    from flovtrain.exceptions import RealAwsNotAllowed
+
+    raw = os.environ.get(ACCOUNT_VAR, "")
+    value = raw.strip()
+    if value and not (len(value) == 12 and value.isascii() and value.isdigit()):
+        raise RealAwsNotAllowed(
+            f"{ACCOUNT_VAR}={raw!r} is not an AWS account id: use the 12 digits of your "
+            "account (e.g. 111122223333, as the console's account menu shows it, without "
+            "dashes)."
+        )
+    return value
+
+
 def workshop_name() -> str:
     """Return the workshop name used in the ``flovtrain:workshop`` tag."""
     return os.environ.get(WORKSHOP_VAR, DEFAULT_WORKSHOP)

@@ -172,7 +172,7 @@ def _say_new_sandbox(info: dict, pointed_at: str | None) -> None:
 def _connect_aws(region: str) -> Connection:
     from flovtrain.sandbox import netguard
 
-    wanted = os.environ.get(config.ACCOUNT_VAR, "").strip()
+    wanted = config.aws_account()  # a malformed id is refused before any call to STS
     if not wanted:
         raise RealAwsNotAllowed(
             f"{config.BACKEND_VAR}=aws needs {config.ACCOUNT_VAR}=<12-digit account id> too: "

@@ -237,6 +237,9 @@ def test_set_alarm_state_unknown_alarm_is_moto_error(cw):
     with pytest.raises(ClientError) as err:
         cw.set_alarm_state(AlarmName="nope", StateValue="ALARM", StateReason="x")
     assert err.value.response["Error"]["Code"] == "ResourceNotFound"
+    # AWS answers no message (its CLI prints "Unknown"), not moto's invented one
+    assert err.value.response["Error"].get("Message", "") == ""
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
 def test_actions_disabled_changes_state_without_notifying(cw, topic_queue):
@@ -367,3 +370,34 @@ def test_evaluation_without_change_draws_no_random_numbers(cw):
         return subscription_arn()
 
     assert run(no_op_evaluations=True) == run(no_op_evaluations=False)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            {"Statistic": "Median", "ComparisonOperator": "Bigger"},
+            "2 validation errors detected: Value 'Median' at 'statistic' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [SampleCount, Average, Sum, Minimum, "
+            "Maximum]; Value 'Bigger' at 'comparisonOperator' failed to satisfy constraint: "
+            "Member must satisfy enum value set: [GreaterThanOrEqualToThreshold, "
+            "GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold, "
+            "LessThanLowerOrGreaterThanUpperThreshold, LessThanLowerThreshold, "
+            "GreaterThanUpperThreshold]",
+        ),
+        ({"Period": 45}, "Period must be 10, 20, 30 or a multiple of 60"),
+        ({"Period": 90}, "Period must be 10, 20, 30 or a multiple of 60"),
+    ],
+)
+def test_put_metric_alarm_refuses_what_aws_refuses(cw, extra, message):
+    with pytest.raises(ClientError) as err:
+        _put_alarm(cw, "invalid", **extra)
+    assert err.value.response["Error"]["Code"] == "ValidationError"
+    assert err.value.response["Error"]["Message"] == message
+    assert cw.describe_alarms(AlarmNames=["invalid"])["MetricAlarms"] == []
+
+
+@pytest.mark.parametrize("period", [10, 30, 120])
+def test_high_resolution_and_minute_periods_are_taken(cw, period):
+    _put_alarm(cw, f"every-{period}", Period=period)
+    assert _alarm(cw, f"every-{period}")["Period"] == period

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import subprocess
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -293,3 +297,136 @@ def test_internal_api_head_archive_on_push(local_home):
         assert info.value.code == "RepositoryDoesNotExistException"
     finally:
         gitstore.remove_listener(listener)
+
+
+# -- what CodeCommit refuses ---------------------------------------------------------------------
+def _pushed_repository(cc, tmp_path: Path, name: str, files: dict[str, bytes]) -> Path:
+    """A repository ``name`` whose main branch (the default) holds ``files``; returns its clone."""
+    meta = cc.create_repository(repositoryName=name)["repositoryMetadata"]
+    work = tmp_path / name
+    git("clone", meta["cloneUrlHttp"], str(work), cwd=tmp_path)
+    for path, content in files.items():
+        (work / path).write_bytes(content)
+    git("add", ".", cwd=work)
+    git("commit", "-qm", "first", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    return work
+
+
+def test_push_cannot_delete_the_default_branch(cc, tmp_path):
+    work = _pushed_repository(cc, tmp_path, "web", {"a.txt": b"a\n"})
+    git("push", "-q", "origin", "main:feature", cwd=work)
+    refused = subprocess.run(
+        ["git", "push", "origin", ":main"], cwd=work, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0
+    assert "[remote rejected] main (deletion of the current branch prohibited)" in refused.stderr
+    assert cc.get_branch(repositoryName="web", branchName="main")["branch"]["commitId"]
+    with pytest.raises(cc.exceptions.DefaultBranchCannotBeDeletedException) as info:
+        cc.delete_branch(repositoryName="web", branchName="main")
+    assert info.value.response["Error"]["Message"].startswith(
+        "The specified branch is the default branch for the repository, and cannot be deleted."
+    )
+    git("push", "-q", "origin", ":feature", cwd=work)  # any other branch may go
+    assert [b for b in cc.list_branches(repositoryName="web")["branches"]] == ["main"]
+
+
+def test_files_above_six_megabytes_are_too_large_for_the_api(cc, tmp_path):
+    limit = 6 * 1024 * 1024
+    _pushed_repository(
+        cc, tmp_path, "big", {"limit.bin": b"x" * limit, "over.bin": b"y" * (limit + 1)}
+    )
+    at_limit = cc.get_file(repositoryName="big", filePath="limit.bin")
+    assert at_limit["fileSize"] == limit
+    assert cc.get_blob(repositoryName="big", blobId=at_limit["blobId"])["content"] == b"x" * limit
+    with pytest.raises(cc.exceptions.FileTooLargeException) as info:
+        cc.get_file(repositoryName="big", filePath="over.bin")
+    assert info.value.response["Error"]["Message"].startswith(
+        "The specified file exceeds the file size limit for CodeCommit."
+    )
+    folder = cc.get_folder(repositoryName="big", folderPath="/")
+    over = next(f for f in folder["files"] if f["relativePath"] == "over.bin")
+    with pytest.raises(cc.exceptions.FileTooLargeException):
+        cc.get_blob(repositoryName="big", blobId=over["blobId"])
+    with pytest.raises(cc.exceptions.BlobIdDoesNotExistException):
+        cc.get_blob(repositoryName="big", blobId="0" * 40)
+    with pytest.raises(cc.exceptions.InvalidBlobIdException):
+        cc.get_blob(repositoryName="big", blobId="not-a-blob")
+
+
+def _info_refs(url: str, authorization: str | None) -> int:
+    request = urllib.request.Request(f"{url}/info/refs?service=git-upload-pack")
+    if authorization:
+        request.add_header("Authorization", authorization)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_git_credentials_sent_must_be_valid(cc):
+    from flovtrain import config
+    from flovtrain.sandbox.providers.codecommit import git_auth
+
+    url = cc.create_repository(repositoryName="auth")["repositoryMetadata"]["cloneUrlHttp"]
+    path = urllib.parse.urlsplit(url).path
+
+    def basic(user: str, password: str) -> str:
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    signed = git_auth.password(
+        config.SANDBOX_ACCESS_KEY_ID, config.SANDBOX_SECRET_ACCESS_KEY, "eu-west-1", path
+    )
+    assert _info_refs(url, None) == 200  # the chapters' git sends none
+    assert _info_refs(url, basic(config.SANDBOX_ACCESS_KEY_ID, signed)) == 200
+    assert _info_refs(url, basic("alice", "hunter2")) == 403
+    tampered = signed[:-1] + ("1" if signed.endswith("0") else "0")
+    assert _info_refs(url, basic(config.SANDBOX_ACCESS_KEY_ID, tampered)) == 403
+    assert _info_refs(url, basic("AKIAUNKNOWNKEY000000", signed)) == 403
+    stale = git_auth.password(
+        config.SANDBOX_ACCESS_KEY_ID,
+        config.SANDBOX_SECRET_ACCESS_KEY,
+        "eu-west-1",
+        path,
+        timestamp="20200101T000000",
+    )
+    assert _info_refs(url, basic(config.SANDBOX_ACCESS_KEY_ID, stale)) == 403
+    assert _info_refs(url, "Bearer abc") == 403
+    # an IAM user's active access key is valid, a deactivated one is not
+    iam = boto3.client("iam", region_name="eu-west-1")
+    iam.create_user(UserName="dev-git")
+    key = iam.create_access_key(UserName="dev-git")["AccessKey"]
+    by_user = git_auth.password(key["AccessKeyId"], key["SecretAccessKey"], "eu-west-1", path)
+    assert _info_refs(url, basic(key["AccessKeyId"], by_user)) == 200
+    iam.update_access_key(UserName="dev-git", AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    assert _info_refs(url, basic(key["AccessKeyId"], by_user)) == 403
+
+
+def test_clone_url_ssh_points_at_the_sandbox(cc):
+    meta = cc.create_repository(repositoryName="ssh")["repositoryMetadata"]
+    http, ssh = (
+        urllib.parse.urlsplit(meta["cloneUrlHttp"]),
+        urllib.parse.urlsplit(meta["cloneUrlSsh"]),
+    )
+    assert ssh.scheme == "ssh" and ssh.hostname == http.hostname and ssh.port is None
+    assert ssh.path == http.path and "amazonaws.com" not in meta["cloneUrlSsh"]
+
+
+def test_a_failed_push_leaves_no_temporary_pack(cc):
+    url = cc.create_repository(repositoryName="torn")["repositoryMetadata"]["cloneUrlHttp"]
+    command = f"{'0' * 40} {'1' * 40} refs/heads/main\0report-status\n"
+    pkt = f"{len(command) + 4:04x}{command}0000".encode()
+    # a pack that announces 1000 objects and then breaks off, as a push does when the disk fills
+    body = pkt + b"PACK" + (2).to_bytes(4, "big") + (1000).to_bytes(4, "big") + b"\x95\x0a" * 64
+    request = urllib.request.Request(
+        f"{url}/git-receive-pack",
+        data=body,
+        headers={"Content-Type": "application/x-git-receive-pack-request"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        report = response.read()
+    assert b"unpack " in report and b"unpack ok" not in report
+    objects = gitstore.repo_path("123456789012", "eu-west-1", "torn") / "objects"
+    assert list(objects.glob("tmp_pack_*")) == [] and list(objects.glob("pack/tmp*")) == []
+    assert cc.list_branches(repositoryName="torn")["branches"] == []

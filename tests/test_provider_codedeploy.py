@@ -400,3 +400,32 @@ def test_register_and_get_application_revision(aws):
     ]
     with pytest.raises(cd.exceptions.ApplicationDoesNotExistException):
         cd.list_application_revisions(applicationName="nope")
+
+
+def test_unknown_deployment_config_is_refused(aws):
+    from botocore.exceptions import ClientError
+
+    cd = aws["codedeploy"]
+    app = "configs" + aws["tag"]
+    cd.create_application(applicationName=app, computePlatform="Server")
+    role = "arn:aws:iam::123456789012:role/cd"
+    with pytest.raises(ClientError) as err:
+        cd.create_deployment_group(
+            applicationName=app,
+            deploymentGroupName="g",
+            deploymentConfigName="Ghost.Config",
+            serviceRoleArn=role,
+        )
+    assert err.value.response["Error"]["Code"] == "DeploymentConfigDoesNotExistException"
+    assert err.value.response["Error"]["Message"] == (
+        "No deployment configuration found for name: Ghost.Config"
+    )
+    assert cd.list_deployment_groups(applicationName=app)["deploymentGroups"] == []
+    cd.create_deployment_group(
+        applicationName=app,
+        deploymentGroupName="g",
+        deploymentConfigName="CodeDeployDefault.HalfAtATime",
+        serviceRoleArn=role,
+    )
+    info = cd.get_deployment_group(applicationName=app, deploymentGroupName="g")
+    assert info["deploymentGroupInfo"]["deploymentConfigName"] == "CodeDeployDefault.HalfAtATime"

@@ -8,6 +8,7 @@ import time
 import boto3
 import pytest
 from provider_fixtures import PIPELINE_TRUST, with_unique_name
+from sandbox_fixtures import create_build_project
 from test_provider_codedeploy import app_bundle, fetch, free_port
 
 from flovtrain.sandbox import control
@@ -195,17 +196,8 @@ def launch(aws, tag: str) -> list[dict]:
 
 
 def build_project(aws, name: str, buildspec: str = BUILDSPEC) -> None:
-    aws["codebuild"].create_project(
-        name=name,
-        source={"type": "CODEPIPELINE", "buildspec": buildspec},
-        artifacts={"type": "CODEPIPELINE"},
-        environment={
-            "type": "LINUX_CONTAINER",
-            "image": "aws/codebuild/standard:7.0",
-            "computeType": "BUILD_GENERAL1_SMALL",
-        },
-        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/cb",
-    )
+    role = f"arn:aws:iam::{ACCOUNT}:role/cb"
+    create_build_project(aws["codebuild"], name, buildspec, role, pipeline=True)
 
 
 def test_s3_source_build_deploy_serves_the_page(aws):
@@ -403,3 +395,59 @@ def test_codecommit_push_starts_the_pipeline(aws):
     write("feature", b"three", "on a branch nobody watches", parentCommitId=second)
     time.sleep(0.5)
     assert len(executions(aws, name)) == 2
+
+
+def test_structure_refused_as_aws_refuses_and_update_checks_too(aws):
+    cp = aws["codepipeline"]
+
+    def refused(stages: list[dict]) -> tuple[str, str]:
+        with pytest.raises(cp.exceptions.ClientError) as info:
+            create_pipeline(aws, stages)
+        error = info.value.response["Error"]
+        return error["Code"], error["Message"]
+
+    assert refused([source_stage("k.zip")]) == (
+        "InvalidStructureException",
+        "Pipeline has only 1 stage(s). There should be a minimum of 2 stages in a pipeline",
+    )
+    assert refused([build_stage("p"), source_stage("k.zip")])[0] == "InvalidStructureException"
+    code, message = refused([source_stage("k.zip"), deploy_stage("app", "group", "Nobody")])
+    assert code == "InvalidStructureException" and "Input artifact Nobody" in message
+    unknown = stage("Build", "Build", "Jenkinz", {}, inputs=("SourceOutput",))
+    assert refused([source_stage("k.zip"), unknown]) == (
+        "InvalidActionDeclarationException",
+        "ActionType (Category: 'Build', Provider: 'Jenkinz', Owner: 'AWS', Version: '1') in "
+        "action 'Build' is not available in region 'EU_WEST_1'",
+    )
+    assert aws["n"] not in {p["name"] for p in cp.list_pipelines()["pipelines"]}
+
+    name = create_pipeline(aws, [source_stage("k.zip"), approval_stage()])
+    declared = cp.get_pipeline(name=name)["pipeline"]
+    with pytest.raises(cp.exceptions.InvalidStructureException):
+        cp.update_pipeline(pipeline={**declared, "stages": declared["stages"][:1]})
+    assert len(cp.get_pipeline(name=name)["pipeline"]["stages"]) == 2  # nothing half-applied
+    renamed = [declared["stages"][0], {**declared["stages"][1], "name": "Check"}]
+    updated = cp.update_pipeline(pipeline={**declared, "stages": renamed})["pipeline"]
+    assert [s["name"] for s in updated["stages"]] == ["Source", "Check"]
+    with pytest.raises(cp.exceptions.PipelineNameInUseException):
+        cp.create_pipeline(pipeline={**declared, "stages": renamed})
+
+
+def test_approval_result_must_be_approved_or_rejected(aws):
+    aws["s3"].put_object(Bucket="sources", Key=f"{aws['n']}.zip", Body=app_bundle("v1", 1))
+    name = create_pipeline(aws, [source_stage(f"{aws['n']}.zip"), approval_stage()])
+    token = wait_approval_token(aws, name)
+    with pytest.raises(aws["codepipeline"].exceptions.ClientError) as info:
+        approve(aws, name, token, "not sure", status="Maybe")
+    error = info.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "ValidationException",
+        "1 validation error detected: Value 'Maybe' at 'result.status' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [Approved, Rejected]",
+    )
+    with pytest.raises(aws["codepipeline"].exceptions.InvalidApprovalTokenException):
+        approve(aws, name, "00000000-0000-0000-0000-000000000000", "wrong token")
+    approve(aws, name, token, "fine")  # the approval still waits, untouched by the refusals
+    assert wait_execution(aws, name)["status"] == "Succeeded"
+    with pytest.raises(aws["codepipeline"].exceptions.ApprovalAlreadyCompletedException):
+        approve(aws, name, token, "again")

@@ -110,3 +110,31 @@ def test_hook_is_installed_once():
     provider.install_inbox_hook()
     assert Subscription.publish is first
     assert not getattr(first.__wrapped__, "_flovtrain_inbox", False)
+
+
+def _refusal(call) -> tuple[str, str]:
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as err:
+        call()
+    return err.value.response["Error"]["Code"], err.value.response["Error"]["Message"]
+
+
+def test_bad_topic_name_missing_topic_and_unknown_protocol_are_refused(sns):
+    assert _refusal(lambda: sns.create_topic(Name="bad name")) == (
+        "InvalidParameter",
+        "Invalid parameter: Topic Name",
+    )
+    fifo = sns.create_topic(Name="orders.fifo", Attributes={"FifoTopic": "true"})
+    assert fifo["TopicArn"].endswith(":orders.fifo")
+    ghost = f"arn:aws:sns:{REGION}:123456789012:ghost"
+    assert _refusal(lambda: sns.publish(TopicArn=ghost, Message="hi")) == (
+        "NotFound",
+        "Topic does not exist",
+    )
+    topic = sns.create_topic(Name="news")["TopicArn"]
+    assert _refusal(lambda: sns.subscribe(TopicArn=topic, Protocol="pigeon", Endpoint="x")) == (
+        "InvalidParameter",
+        "Invalid parameter: Amazon SNS does not support this protocol string: pigeon",
+    )
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []

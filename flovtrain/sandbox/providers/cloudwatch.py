@@ -156,6 +156,18 @@ def _fire_actions(account_id: str, region: str, alarm: Any, old_state: str) -> N
         _record(account_id, region, alarm.name, "Action", summary, data)
 
 
+def _state(alarm: Any) -> tuple[str, str, str | None] | None:
+    """An alarm's state value, reason and reason data (None for no alarm)."""
+    if alarm is None:
+        return None
+    return (alarm.state_value, alarm.state_reason, alarm.state_reason_data)
+
+
+def _set_state(alarm: Any, value: str, reason: str, reason_data: str | None) -> None:
+    """Give ``alarm`` a state value, reason and reason data (what AWS reports as its state)."""
+    alarm.state_value, alarm.state_reason, alarm.state_reason_data = value, reason, reason_data
+
+
 def _transition(
     account_id: str,
     region: str,
@@ -184,7 +196,7 @@ def _transition(
         {
             "version": "1.0",
             "oldState": state(old_state, old_reason, old_reason_data),
-            "newState": state(alarm.state_value, alarm.state_reason, alarm.state_reason_data),
+            "newState": state(*_state(alarm)),
         },
         when=alarm.state_updated_timestamp,
     )
@@ -218,10 +230,8 @@ def _evaluate_alarm(
     if decision is None or decision[0] == alarm.state_value:
         return None  # nothing changes: touch nothing, draw no random numbers
     new_state, reason, reason_data = decision
-    old = (alarm.state_value, alarm.state_reason, alarm.state_reason_data)
-    alarm.state_value = new_state
-    alarm.state_reason = reason
-    alarm.state_reason_data = json.dumps(reason_data, separators=(",", ":"))
+    old = _state(alarm)
+    _set_state(alarm, new_state, reason, json.dumps(reason_data, separators=(",", ":")))
     alarm.state_updated_timestamp = utcnow()
     return _transition(account_id, region, alarm, *old)
 
@@ -254,8 +264,63 @@ def evaluate(
     return changes
 
 
+# -- refusing what CloudWatch refuses ------------------------------------------------------------
+# moto stores any comparison operator, statistic and period; AWS validates them first.
+_PERIODS = "Period must be 10, 20, 30 or a multiple of 60"
+
+
+def _enum_errors(params: dict[str, Any]) -> list[str]:
+    """AWS's per-member enum errors of a PutMetricAlarm request, in the request's member order."""
+    from moto.core.utils import get_service_model
+
+    shapes = get_service_model("cloudwatch").operation_model("PutMetricAlarm").input_shape.members
+    errors = []
+    for member in ("Statistic", "ComparisonOperator"):
+        allowed = shapes[member].enum
+        value = params.get(member)
+        if value is not None and value not in allowed:
+            errors.append(
+                f"Value '{value}' at '{member[0].lower()}{member[1:]}' failed to satisfy "
+                f"constraint: Member must satisfy enum value set: [{', '.join(allowed)}]"
+            )
+    return errors
+
+
+def check_alarm(params: dict[str, Any]) -> None:
+    """Refuse a PutMetricAlarm request AWS refuses (enum values, then the period).
+
+    Examples
+    --------
+    >>> check_alarm({"Statistic": "Median"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    flovtrain.sandbox.seam.AwsError: ...Value 'Median' at 'statistic' failed to satisfy ...
+    >>> check_alarm({"Period": 45})
+    Traceback (most recent call last):
+    flovtrain.sandbox.seam.AwsError: ValidationError: Period must be 10, 20, 30 or a multiple of 60
+    """
+    errors = _enum_errors(params)
+    if errors:
+        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
+        raise seam.AwsError("ValidationError", count + "; ".join(errors))
+    period = params.get("Period")
+    if period is not None and int(period) not in (10, 20, 30) and int(period) % 60:
+        raise seam.AwsError("ValidationError", _PERIODS)
+
+
+def _set_state_or_not_found(call: seam.Call) -> Any:
+    """moto's SetAlarmState; a missing alarm is ``ResourceNotFound`` without a message, as on
+    AWS (the AWS CLI prints ``Unknown``), not moto's "An unspecified service error occurred"."""
+    from moto.cloudwatch.exceptions import ResourceNotFound
+
+    try:
+        return call.moto()
+    except ResourceNotFound:
+        raise seam.AwsError("ResourceNotFound", "", 404) from None
+
+
 # -- operations ------------------------------------------------------------------------------
 def put_metric_alarm(call: seam.Call) -> Any:
+    check_alarm(call.params)
     name = call.params.get("AlarmName")
     with LOCK:
         backend = _backend(call.account_id, call.region)
@@ -265,9 +330,7 @@ def put_metric_alarm(call: seam.Call) -> Any:
         if alarm is None or alarm is old:
             return result
         if old is None:
-            alarm.state_value = "INSUFFICIENT_DATA"
-            alarm.state_reason = INITIAL_REASON
-            alarm.state_reason_data = "{}"
+            _set_state(alarm, "INSUFFICIENT_DATA", INITIAL_REASON, "{}")
             _configuration_update(
                 call,
                 name,
@@ -276,9 +339,7 @@ def put_metric_alarm(call: seam.Call) -> Any:
                 when=alarm.configuration_updated_timestamp,
             )
         else:  # AWS keeps an updated alarm's state
-            alarm.state_value = old.state_value
-            alarm.state_reason = old.state_reason
-            alarm.state_reason_data = old.state_reason_data
+            _set_state(alarm, *_state(old))
             alarm.state_updated_timestamp = old.state_updated_timestamp
             before, after = alarms.configuration(old), alarms.configuration(alarm)
             if before == after:  # re-running the same cell changes nothing
@@ -320,9 +381,8 @@ def set_alarm_state(call: seam.Call) -> Any:
     name = call.params.get("AlarmName")
     with LOCK:
         backend = _backend(call.account_id, call.region)
-        alarm = backend.alarms.get(name)
-        old = (alarm.state_value, alarm.state_reason, alarm.state_reason_data) if alarm else None
-        result = call.moto()  # validates (ResourceNotFound, state value, JSON reason data)
+        old = _state(backend.alarms.get(name))
+        result = _set_state_or_not_found(call)  # validates (state value, JSON reason data)
         alarm = backend.alarms[name]
         if old is not None and alarm.state_value != old[0]:
             hold_until = time.monotonic() + MANUAL_HOLD

@@ -79,6 +79,27 @@ def _section(params: dict[str, Any], key: str, creating: bool) -> dict[str, Any]
     return value or {}
 
 
+def _validate_compute_type(environment: dict[str, Any]) -> None:
+    """Refuse a ``computeType`` outside CodeBuild's enum, in AWS's validation words.
+
+    Examples
+    --------
+    >>> _validate_compute_type({"computeType": "HUGE"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    flovtrain.sandbox.seam.AwsError: ...'HUGE' at 'environment.computeType' failed...
+    """
+    from moto.core.utils import get_service_model
+
+    value = environment.get("computeType")
+    allowed = get_service_model("codebuild").shape_for("ComputeType").enum
+    if value is not None and value not in allowed:
+        raise AwsError(
+            "InvalidInputException",
+            f"1 validation error detected: Value '{value}' at 'environment.computeType' failed "
+            f"to satisfy constraint: Member must satisfy enum value set: [{', '.join(allowed)}]",
+        )
+
+
 def _validate_project(account: str, region: str, params: dict[str, Any], creating: bool) -> None:
     name = params.get("name") or ""
     if creating and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9\-_]{1,254}", name):
@@ -130,6 +151,7 @@ def _validate_project(account: str, region: str, params: dict[str, Any], creatin
             raise AwsError(
                 "InvalidInputException", f"Invalid type provided: {environment.get('type')}"
             )
+        _validate_compute_type(environment)
     timeout = params.get("timeoutInMinutes")
     if timeout is not None and not 5 <= int(timeout) <= 2160:
         raise AwsError("InvalidInputException", "timeoutInMinutes must be between 5 and 2160")

@@ -281,6 +281,25 @@ def get_deployment_config(call: Call) -> dict[str, Any]:
     }
 
 
+def _known_config(call: Call) -> Any:
+    """Refuse a deployment group naming a deployment configuration that does not exist
+    (moto keeps any name), then let moto create the group.
+
+    Examples
+    --------
+    ``create_deployment_group(..., deploymentConfigName="Ghost.Config")`` answers
+    ``DeploymentConfigDoesNotExistException: No deployment configuration found for name:
+    Ghost.Config``.
+    """
+    name = call.params.get("deploymentConfigName")
+    if name is not None and name not in CONFIGS:
+        raise AwsError(
+            "DeploymentConfigDoesNotExistException",
+            f"No deployment configuration found for name: {name}",
+        )
+    return call.moto()
+
+
 def delete_application(call: Call) -> dict[str, Any]:
     delete_application_internal(call.account_id, call.region, call.params["applicationName"])
     return {}
@@ -472,6 +491,7 @@ PROVIDER = Provider(
         "ListDeploymentConfigs": list_deployment_configs,
         "GetDeploymentConfig": get_deployment_config,
         "DeleteApplication": delete_application,
+        "CreateDeploymentGroup": _known_config,
         "DeleteDeploymentGroup": delete_deployment_group,
         "GetDeploymentGroup": get_deployment_group,
     },

@@ -15,8 +15,9 @@ from moto.core.base_backend import BackendDict
 
 from flovtrain.sandbox.engines import gitstore
 from flovtrain.sandbox.engines.pipeline import PipelineExecutor, shutdown
+from flovtrain.sandbox.engines.pipeline.validation import validate
 from flovtrain.sandbox.providers import cfn_types
-from flovtrain.sandbox.seam import Call, Provider, engine_backends, existing
+from flovtrain.sandbox.seam import AwsError, Call, Provider, engine_backends, existing
 
 STATE: BackendDict = engine_backends("codepipeline", PipelineExecutor)
 
@@ -30,7 +31,22 @@ def _executor(call: Call) -> PipelineExecutor:
     return executor(call.account_id, call.region)
 
 
+def _check_new(account_id: str, region: str, pipeline: dict[str, Any]) -> None:
+    """What CreatePipeline refuses before storing: a taken name, a structure AWS rejects."""
+    from moto.codepipeline.models import codepipeline_backends
+
+    name = pipeline.get("name")
+    if name in codepipeline_backends[account_id][region].pipelines:
+        # moto answers InvalidStructureException; AWS has its own code for a taken name
+        raise AwsError(
+            "PipelineNameInUseException",
+            f"A pipeline with name '{name}' already exists in account '{account_id}'",
+        )
+    validate(pipeline, region)
+
+
 def create_pipeline(call: Call) -> Any:
+    _check_new(call.account_id, call.region, call.params["pipeline"])
     result = call.moto()
     name = call.params["pipeline"]["name"]
     # like AWS: a new pipeline starts its first execution at once
@@ -44,6 +60,7 @@ def create_pipeline_internal(
     """Create a pipeline and start its first execution (CloudFormation's path)."""
     from moto.codepipeline.models import codepipeline_backends
 
+    _check_new(account_id, region, pipeline)
     created, _ = codepipeline_backends[account_id][region].create_pipeline(pipeline, tags)
     executor(account_id, region).start(
         pipeline["name"],
@@ -51,6 +68,11 @@ def create_pipeline_internal(
         f"arn:aws:cloudformation:{region}:{account_id}:stack",
     )
     return created
+
+
+def update_pipeline(call: Call) -> Any:
+    validate(call.params["pipeline"], call.region)
+    return call.moto()
 
 
 def delete_pipeline_internal(account_id: str, region: str, name: str) -> None:
@@ -275,8 +297,20 @@ def list_action_executions(call: Call) -> dict[str, Any]:
     return {"actionExecutionDetails": details[:limit]}
 
 
+#: ApprovalStatus's values in CodePipeline's API model, in the order AWS lists them.
+APPROVAL_STATUSES = ("Approved", "Rejected")
+
+
 def put_approval_result(call: Call) -> dict[str, Any]:
     p = call.params
+    status = (p.get("result") or {}).get("status")
+    if status not in APPROVAL_STATUSES:  # botocore does not check enums: AWS does
+        raise AwsError(
+            "ValidationException",
+            f"1 validation error detected: Value '{status}' at 'result.status' failed to "
+            "satisfy constraint: Member must satisfy enum value set: "
+            f"[{', '.join(APPROVAL_STATUSES)}]",
+        )
     at = _executor(call).put_approval(
         p["pipelineName"], p["stageName"], p["actionName"], p["result"], p["token"]
     )
@@ -392,6 +426,7 @@ PROVIDER = Provider(
     service="codepipeline",
     operations={
         "CreatePipeline": create_pipeline,
+        "UpdatePipeline": update_pipeline,
         "DeletePipeline": delete_pipeline,
         "StartPipelineExecution": start_pipeline_execution,
         "GetPipelineExecution": get_pipeline_execution,

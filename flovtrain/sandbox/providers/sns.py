@@ -4,7 +4,8 @@ moto confirms e-mail subscriptions at once but delivers nothing for protocols ``
 ``email-json``. We wrap moto's ``Subscription.publish`` so that each such delivery is kept in an
 inbox per account and region; ``GET /flovtrain-api/sns/inbox[?endpoint=addr]`` returns every
 inbox's messages, in arrival order, as JSON. Every other protocol (SQS, HTTP, Lambda) keeps
-moto's behaviour.
+moto's behaviour. CreateTopic, Publish and Subscribe refuse a bad topic name, a missing topic and
+an unknown protocol with SNS's codes and words.
 
 Other providers (CloudWatch alarm actions, Budgets alerts) publish through :func:`publish`, which
 calls moto's SNS backend in-process, so SQS subscribers get the message at once.
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.base_backend import BackendDict
 
-from flovtrain.sandbox.seam import Provider, ProviderBackend, existing
+from flovtrain.sandbox.seam import AwsError, Call, Provider, ProviderBackend, existing
 
 EMAIL_PROTOCOLS = ("email", "email-json")
 _PATCH_MARK = "_flovtrain_inbox"
@@ -179,6 +181,61 @@ def publish(
         raise LookupError("Resource not found") from exc
 
 
+# -- refusing what SNS refuses, in its words -----------------------------------------------
+PROTOCOLS = (
+    "http",
+    "https",
+    "email",
+    "email-json",
+    "sms",
+    "sqs",
+    "application",
+    "lambda",
+    "firehose",
+)
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _topic_exists(call: Call, arn: str) -> bool:
+    from moto.sns.models import sns_backends
+
+    return arn in sns_backends[call.account_id][call.region].topics
+
+
+def create_topic(call: Call) -> Any:
+    """CreateTopic refuses a name SNS does not take with SNS's own short message.
+
+    Examples
+    --------
+    ``sns.create_topic(Name="bad name")`` answers ``InvalidParameter: Invalid parameter: Topic
+    Name`` (moto explains the naming rules instead).
+    """
+    name = call.params.get("Name") or ""
+    fifo = str((call.params.get("Attributes") or {}).get("FifoTopic", "")).lower() == "true"
+    base = name[: -len(".fifo")] if fifo and name.endswith(".fifo") else name
+    if not _TOPIC_NAME.match(base):
+        raise AwsError("InvalidParameter", "Invalid parameter: Topic Name")
+    return call.moto()
+
+
+def publish_to_topic(call: Call) -> Any:
+    """Publish to a missing topic is ``NotFound: Topic does not exist`` (moto says Endpoint)."""
+    arn = call.params.get("TopicArn")
+    if arn and not _topic_exists(call, arn):
+        raise AwsError("NotFound", "Topic does not exist", 404)
+    return call.moto()
+
+
+def subscribe(call: Call) -> Any:
+    """Subscribe refuses a protocol SNS does not have (moto subscribes any string)."""
+    protocol = call.params.get("Protocol") or ""
+    arn = call.params.get("TopicArn") or ""
+    if _topic_exists(call, arn) and protocol not in PROTOCOLS:
+        message = f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}"
+        raise AwsError("InvalidParameter", message)
+    return call.moto()
+
+
 def _inbox_route(request: Any) -> Any:
     from werkzeug.wrappers import Response
 
@@ -193,4 +250,11 @@ def _setup() -> None:
     seam.after_import("moto.sns.models", install_inbox_hook)
 
 
-PROVIDER = Provider(name="sns", routes={"inbox": _inbox_route}, setup=_setup)
+PROVIDER = Provider(
+    name="sns",
+    response_class="moto.sns.responses.SNSResponse",
+    service="sns",
+    operations={"CreateTopic": create_topic, "Publish": publish_to_topic, "Subscribe": subscribe},
+    routes={"inbox": _inbox_route},
+    setup=_setup,
+)

@@ -1,17 +1,22 @@
 """The git store's smart-HTTP endpoint: plain ``git clone``/``push``/``pull`` against the sandbox.
 
-Served at ``<sandbox>/flovtrain-api/codecommit/git/v1/repos/<account>/<region>/<name>``; any
-credentials (or none) are accepted. The CodeCommit provider mounts :func:`http_route` under
+Served at ``<sandbox>/flovtrain-api/codecommit/git/v1/repos/<account>/<region>/<name>``; the
+CodeCommit provider checks credentials and mounts :func:`http_route` under
 :data:`~flovtrain.sandbox.engines.gitstore.repos.ROUTE`.
+
+As CodeCommit, a push that deletes the default branch is refused (the branch stays), and a push
+that fails leaves no temporary pack behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from pathlib import Path
 from typing import Any
 
 from dulwich.errors import NotGitRepository
-from dulwich.server import Backend
+from dulwich.server import DEFAULT_HANDLERS, Backend, ReceivePackHandler
 
 from flovtrain.sandbox.engines.gitstore.repos import (
     URL_PATH,
@@ -39,6 +44,33 @@ class _SandboxBackend(Backend):
         if repo is None:
             raise NotGitRepository(f"no repository at {path}")
         return repo
+
+
+#: What git prints for a refused deletion of the default branch (git's own receive-pack words).
+DELETE_DEFAULT_REFUSED = b"deletion of the current branch prohibited"
+_ZERO = b"0" * 40
+
+
+class _ReceivePack(ReceivePackHandler):
+    """receive-pack that refuses to delete the branch HEAD names, as CodeCommit does."""
+
+    def _on_update(self, ref_name: bytes, old_sha: bytes, new_sha: bytes) -> bytes | None:
+        if new_sha == _ZERO:
+            with contextlib.suppress(KeyError):
+                head = self.repo.refs.read_ref(b"HEAD")
+                if head and head.startswith(b"ref: ") and head[5:].strip() == ref_name:
+                    return DELETE_DEFAULT_REFUSED
+        return super()._on_update(ref_name, old_sha, new_sha)
+
+
+_HANDLERS = {**DEFAULT_HANDLERS, b"git-receive-pack": _ReceivePack}
+
+
+def _remove_temp_packs(repo: Any) -> None:
+    """Delete what an interrupted pack write left (the caller holds the repository's lock)."""
+    objects = Path(repo.object_store.path)
+    for leftover in [*objects.glob("tmp_pack_*"), *(objects / "pack").glob("tmp*.pack")]:
+        leftover.unlink(missing_ok=True)
 
 
 _PATH = re.compile(
@@ -80,9 +112,12 @@ def http_route(request: Any) -> Any:
     try:
         with locked(account, region, name) as repo:
             before = dict(repo.refs.as_dict())
-            app = make_wsgi_chain(_SandboxBackend())
-            for chunk in app(environ, start_response):
-                chunks.append(chunk)
+            app = make_wsgi_chain(_SandboxBackend(), handlers=_HANDLERS)
+            try:
+                for chunk in app(environ, start_response):
+                    chunks.append(chunk)
+            finally:
+                _remove_temp_packs(repo)
             after = dict(repo.refs.as_dict())
             if after != before:
                 _fix_head(repo)

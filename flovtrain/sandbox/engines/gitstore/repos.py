@@ -22,6 +22,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dulwich.object_store import iter_tree_contents
 from dulwich.objects import S_ISGITLINK, Commit
@@ -83,9 +84,21 @@ def clone_url(account: str, region: str, name: str) -> str:
     return f"{host.sandbox_endpoint() or host.NOWHERE}{URL_PATH}/{account}/{region}/{name}"
 
 
-def clone_url_ssh(region: str, name: str) -> str:
-    """Return an AWS-shaped ``cloneUrlSsh`` (the sandbox serves no SSH)."""
-    return f"ssh://git-codecommit.{region}.amazonaws.com/v1/repos/{name}"
+def clone_url_ssh(account: str, region: str, name: str) -> str:
+    """Return the ``cloneUrlSsh`` of a sandbox repository: the host of ``cloneUrlHttp`` and the
+    same path, with ``ssh://`` and no port (SSH's own).
+
+    Never AWS's ``git-codecommit.<region>.amazonaws.com``: the sandbox sends nothing off the
+    machine, and its account and region are in the path as in ``cloneUrlHttp``.
+
+    Examples
+    --------
+    >>> clone_url_ssh("123456789012", "eu-west-1", "web")  # doctest: +SKIP
+    'ssh://127.0.0.1/flovtrain-api/codecommit/git/v1/repos/123456789012/eu-west-1/web'
+    """
+    endpoint = host.sandbox_endpoint() or host.NOWHERE
+    hostname = urlsplit(endpoint).hostname or "127.0.0.1"
+    return f"ssh://{hostname}{URL_PATH}/{account}/{region}/{name}"
 
 
 # -- repository handles ---------------------------------------------------------------------

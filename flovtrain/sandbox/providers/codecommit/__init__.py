@@ -7,8 +7,8 @@ branches, commits, files, folders, differences and pull requests. Git tags pushe
 git refs (CodeCommit has no tag API besides resource tags).
 
 Modules: :mod:`.repos` (repositories, branches, what every operation checks, the declared
-CloudFormation type and pipeline action), :mod:`.commits` (commits, files, folders,
-differences) and :mod:`.pulls` (pull requests).
+CloudFormation type and pipeline action), :mod:`.commits` (commits, files, blobs, folders,
+differences), :mod:`.pulls` (pull requests) and :mod:`.git_auth` (who may use git).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from moto.codecommit.responses import CodeCommitResponse
 
 from flovtrain.sandbox.engines import gitstore
-from flovtrain.sandbox.providers.codecommit import commits, pulls, repos
+from flovtrain.sandbox.providers.codecommit import commits, git_auth, pulls, repos
 from flovtrain.sandbox.providers.codecommit.repos import (
     create_repository_internal,
     delete_repository_internal,
@@ -51,6 +51,7 @@ PROVIDER = Provider(
         "DeleteBranch": repos.delete_branch,
         "GetCommit": commits.get_commit,
         "GetFile": commits.get_file,
+        "GetBlob": commits.get_blob,
         "GetFolder": commits.get_folder,
         "PutFile": commits.put_file,
         "CreateCommit": commits.create_commit,
@@ -62,6 +63,6 @@ PROVIDER = Provider(
         "MergePullRequestByFastForward": pulls.merge_pull_request_by_fast_forward,
         "MergePullRequestBySquash": pulls.merge_pull_request_by_squash,
     },
-    routes={gitstore.ROUTE: gitstore.http_route},
+    routes={gitstore.ROUTE: git_auth.route},
     reset=_reset,
 )

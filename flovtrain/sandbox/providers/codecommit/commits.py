@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from dulwich.diff_tree import tree_changes
@@ -77,6 +78,34 @@ def get_commit(call: Call) -> dict[str, Any]:
         return {"commit": _commit_dict(obj)}
 
 
+#: The largest file GetFile and GetBlob return (CodeCommit quotas: 6 MB).
+MAX_FILE_BYTES = 6 * 1024 * 1024
+#: CodeCommit's FileTooLargeException message (its API reference's wording).
+FILE_TOO_LARGE = (
+    "The specified file exceeds the file size limit for CodeCommit. For more information "
+    "about limits in CodeCommit, see Quotas in the CodeCommit User Guide."
+)
+
+
+def _blob_content(repo: Any, blob_id: bytes) -> bytes:
+    """The blob's bytes; FileTooLargeException above CodeCommit's 6 MB API limit.
+
+    BlobIdDoesNotExistException when ``blob_id`` names no blob.
+    """
+    try:
+        type_num, raw = repo.object_store.get_raw(blob_id)
+    except (KeyError, ValueError, AssertionError):
+        type_num, raw = 0, b""
+    if type_num != 3:  # git's type number of a blob
+        raise AwsError(
+            "BlobIdDoesNotExistException",
+            f"Could not find the blob {blob_id.decode(errors='replace')} in the repository.",
+        )
+    if len(raw) > MAX_FILE_BYTES:
+        raise AwsError("FileTooLargeException", FILE_TOO_LARGE)
+    return raw
+
+
 def _resolve(repo: Any, spec: str | None) -> bytes:
     try:
         return gitstore.resolve(repo, spec)
@@ -99,7 +128,7 @@ def get_file(call: Call) -> dict[str, Any]:
                 f"The file {params['filePath']} does not exist at commit "
                 f"{sha.decode()} in {params['repositoryName']}.",
             )
-        content = repo[blob_id].as_raw_string()
+        content = _blob_content(repo, blob_id)
         return {
             "commitId": sha.decode(),
             "blobId": blob_id.decode(),
@@ -108,6 +137,16 @@ def get_file(call: Call) -> dict[str, Any]:
             "fileSize": len(content),
             "fileContent": content,
         }
+
+
+def get_blob(call: Call) -> dict[str, Any]:
+    """GetBlob: a blob's content by its id."""
+    params = call.params
+    with _open_repo(call, "blobId") as repo:
+        blob_id = str(params["blobId"]).strip()
+        if not re.fullmatch(r"[0-9a-f]{40}", blob_id):
+            raise AwsError("InvalidBlobIdException", f"The blob ID {blob_id} is not valid.")
+        return {"content": _blob_content(repo, blob_id.encode())}
 
 
 def get_folder(call: Call) -> dict[str, Any]:
