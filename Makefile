@@ -7,7 +7,7 @@ CHAPTER ?= notebooks/00_welcome.ipynb
 NBVAL_DIRS := notebooks solutions
 
 LOCK := requirements.lock
-.PHONY: lab test install lock outputs exercises bench newest-boto3 clean
+.PHONY: lab test install lock outputs exercises bench conformance newest-client clean
 
 # Everything a learner, a test run or CI installs comes from the lock (exact versions, hashes);
 # pyproject.toml keeps ranges for people who embed the package.
@@ -55,6 +55,10 @@ exercises: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m flovtrain.bench
+
+## make conformance: Trino's documented examples through the sandbox's Athena API, pass rate per area (~60 s)
+conformance: $(STAMP)
+	$(BIN)/python tools/conformance.py
 
 ## make newest-client: the newest boto3 + PyAthena from the index (not the lock) query the sandbox
 newest-client: $(STAMP)

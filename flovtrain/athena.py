@@ -144,6 +144,8 @@ def results(execution: dict[str, Any], session: Any = None) -> pd.DataFrame:
     names = [c["Name"] for c in columns]
     if dml and rows and rows[0] == names:
         rows = rows[1:]
+    # DESCRIBE: Athena names three columns but returns each row as one tab-separated cell
+    rows = [r + [None] * (len(names) - len(r)) for r in rows]
     return _typed(pd.DataFrame(rows, columns=names), columns)
 
 

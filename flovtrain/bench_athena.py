@@ -140,7 +140,34 @@ def rows(scale: str = "10M", session: Any = None) -> list[dict]:
         )
     )
     out.append(_memory_row(int(summary.bytes.sum()), baseline))
+    out.append(retained_row(q))
     return out
+
+
+def retained_row(q: Any, rows_each: int = 100_000, times: int = 4) -> dict:
+    """How much resident memory the sandbox keeps after ``times`` ``SELECT *`` of
+    ``rows_each`` rows: results stream to a file on disk and are paged from there, so the
+    executions kept for GetQueryResults should not hold their rows in memory.
+
+    ``q`` runs one query and returns its frame (the klines table must have enough rows).
+    """
+    sql = f"SELECT * FROM klines LIMIT {rows_each}"
+    q(sql)  # warm-up: the engine's imports and caches are not what we measure
+    before, _ = _sandbox_memory()
+    for _ in range(times):
+        got = q(sql)
+        assert len(got) == rows_each, "the SELECT * returned fewer rows than asked"
+    after, _ = _sandbox_memory()
+    growth = after - before
+    return {
+        "name": f"sandbox RSS retained after {times} x {rows_each:,}-row SELECT *",
+        "seconds": None,
+        "value": f"{growth / 2**20:+.0f} MB",
+        "ok": growth <= 20 * 2**20,
+        "bytes_scanned": None,
+        "target": "<= +20 MB",
+        "note": f"RSS {before / 2**20:.0f} MB before, {after / 2**20:.0f} MB after",
+    }
 
 
 def _row(

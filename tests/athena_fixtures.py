@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import boto3
 import pandas as pd
 
@@ -46,3 +48,13 @@ def object_sizes(prefix: str) -> dict[str, int]:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
         for o in page.get("Contents", [])
     }
+
+
+def wait_query(client, query_id: str, tries: int = 600) -> dict:
+    """The query execution once it left QUEUED and RUNNING (50 polls a second, 12 s at most)."""
+    for _ in range(tries):
+        execution = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        if execution["Status"]["State"] not in ("QUEUED", "RUNNING"):
+            return execution
+        time.sleep(0.02)
+    raise AssertionError("query did not finish")

@@ -6,7 +6,7 @@ import time
 
 import boto3
 import pytest
-from athena_fixtures import BUCKET, RESULTS, q, setup_market
+from athena_fixtures import BUCKET, RESULTS, q, setup_market, wait_query
 from botocore.exceptions import ClientError
 
 from flovtrain.exceptions import AthenaQueryFailed
@@ -23,15 +23,6 @@ def athena():
     return boto3.client("athena")
 
 
-def _wait(client, qid):
-    for _ in range(600):
-        e = client.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-        if e["Status"]["State"] not in ("QUEUED", "RUNNING"):
-            return e
-        time.sleep(0.02)
-    raise AssertionError("query did not finish")
-
-
 def _start(client, sql, **kw):
     if "WorkGroup" not in kw:  # a work group brings its own output location
         kw.setdefault("ResultConfiguration", {"OutputLocation": RESULTS})
@@ -44,7 +35,7 @@ def test_lifecycle_statistics_and_result_files(market, athena):
     qid = _start(athena, "SELECT symbol, count(*) AS n FROM klines GROUP BY symbol ORDER BY symbol")
     first = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"]
     assert first in ("QUEUED", "RUNNING", "SUCCEEDED")
-    e = _wait(athena, qid)
+    e = wait_query(athena, qid)
     assert e["Status"]["State"] == "SUCCEEDED"
     assert e["StatementType"] == "DML"
     assert e["Statistics"]["DataScannedInBytes"] > 0
@@ -77,7 +68,7 @@ def test_paging_with_max_results_and_next_token(market, athena):
         "SELECT open_time FROM klines WHERE symbol = 'BTCUSDT' AND \"date\" = '2025-01-01' "
         "ORDER BY 1",
     )
-    _wait(athena, qid)
+    wait_query(athena, qid)
     rows, token, pages = [], None, 0
     while True:
         kw = {"NextToken": token} if token else {}
@@ -171,7 +162,7 @@ def test_bad_input_fails_with_athena_messages(market, athena):
     qid = _start(
         athena, "SELECT 1", ResultConfiguration={"OutputLocation": "s3://no-such-bucket-xyz/r/"}
     )
-    e = _wait(athena, qid)
+    e = wait_query(athena, qid)
     assert e["Status"]["State"] == "FAILED"
     assert (
         e["Status"]["StateChangeReason"]
@@ -230,7 +221,11 @@ def test_workgroup_byte_limit_cancels_query(market, athena):
             "BytesScannedCutoffPerQuery": 10_000_000,
         },
     )
-    e = _wait(athena, _start(athena, "SELECT count(*) FROM klines", WorkGroup="capped"))
+    with pytest.raises(
+        athena.exceptions.InvalidRequestException, match="capped is already created"
+    ):
+        athena.create_work_group(Name="capped", Configuration={})  # a re-run: refused as on AWS
+    e = wait_query(athena, _start(athena, "SELECT count(*) FROM klines", WorkGroup="capped"))
     # 2 days of 3 symbols is ~4.4 MB: under the limit
     assert e["Status"]["State"] == "SUCCEEDED"
     athena.update_work_group(
@@ -238,7 +233,7 @@ def test_workgroup_byte_limit_cancels_query(market, athena):
     )
     boto3.client("s3").put_object(Bucket=BUCKET, Key="big/x.csv", Body=b"1\n" * 6_000_000)
     q(f"CREATE EXTERNAL TABLE big (a bigint) LOCATION 's3://{BUCKET}/big/'")
-    e = _wait(athena, _start(athena, "SELECT count(*) FROM big", WorkGroup="capped"))
+    e = wait_query(athena, _start(athena, "SELECT count(*) FROM big", WorkGroup="capped"))
     assert e["Status"]["State"] == "CANCELLED"
     assert e["Status"]["StateChangeReason"] == "Bytes scanned limit was exceeded"
 
@@ -263,7 +258,7 @@ def test_stop_while_running(market, athena):
         athena.stop_query_execution(QueryExecutionId=qid)
     finally:
         control.api("athena/hold", method="POST", data=b'{"hold": false}')
-    e = _wait(athena, qid)
+    e = wait_query(athena, qid)
     assert e["Status"]["State"] == "CANCELLED"
     assert e["Status"]["StateChangeReason"] == "Query was cancelled by user"
 

@@ -8,6 +8,15 @@ runs it with DuckDB over the sandbox's own S3 objects, tables from Glue, and wri
 CSV and ``.metadata`` to the OutputLocation. Executions are kept per account and region;
 execution ids come from moto's seeded random generator.
 
+What clients read: SELECT results as ``<id>.csv`` (DML) or ``<id>.txt`` (DDL, UTILITY) and
+``.metadata``; CTAS and UNLOAD report ``Statistics.DataManifestLocation``
+(``tables/<id>-manifest.csv``, ``<id>-manifest.csv``: the data files written, one a line),
+which awswrangler's default
+``read_sql_query`` and PyAthena's ``unload=True`` read. PyAthena's ArrowCursor reads through
+pyarrow's own S3 client, which ignores ``AWS_ENDPOINT_URL``: give pyarrow the endpoint, e.g.
+``pyarrow.fs.S3FileSystem(endpoint_override="127.0.0.1:<port>", scheme="http", ...)`` (see
+tests/test_athena_clients.py); PyAthena's default and pandas cursors use boto3 and need nothing.
+
 Sandbox-only route: ``POST /flovtrain-api/athena/hold`` with ``{"hold": true}`` parks the worker
 right after a query turns RUNNING (tests stop a query "while running" that way);
 ``{"hold": false}`` releases it.
@@ -94,7 +103,8 @@ def start_query_execution(call: Call) -> dict[str, Any]:
         account_id=call.account_id,
         region=call.region,
         query=query,
-        database=(context.get("Database") or "default").lower(),
+        # awswrangler quotes it in backticks, as Athena accepts
+        database=(context.get("Database") or "default").strip("`").lower(),
         catalog=context.get("Catalog") or "AwsDataCatalog",
         workgroup=wg_name,
         output_folder=output if output.endswith("/") else output + "/",
@@ -181,16 +191,15 @@ def get_query_results(call: Call) -> dict[str, Any]:
             f"satisfy constraint: Member must have value less than or equal to {MAX_RESULTS}",
         )
     result = execution.result
-    rows = result.api_rows()
     start = _offset(call.params.get("NextToken"))
     out: dict[str, Any] = {
         "UpdateCount": 0,
         "ResultSet": {
-            "Rows": rows[start : start + limit],
+            "Rows": result.page(start, limit),
             "ResultSetMetadata": {"ColumnInfo": result.column_info()},
         },
     }
-    if start + limit < len(rows):
+    if start + limit < result.api_row_count():
         out["NextToken"] = _token(start + limit)
     return out
 
@@ -283,6 +292,9 @@ def create_work_group(call: Call) -> Any:
             "InvalidRequestException",
             "BytesScannedCutoffPerQuery must be at least 10000000 bytes (10 MB).",
         )
+    name = call.params.get("Name", "")
+    if name in _backend(call).work_groups:  # moto answers an HTML error page here
+        raise AwsError("InvalidRequestException", f"WorkGroup {name} is already created")
     return call.moto()
 
 

@@ -165,3 +165,14 @@ def add_partition(
 def drop_partition(account_id: str, region: str, table: TableInfo, values: list[str]) -> bool:
     fake = glue(account_id, region).databases[table.database].tables[table.name]
     return fake.partitions.pop(str(values), None) is not None
+
+
+def table_dict(account_id: str, region: str, database: str, name: str) -> dict[str, Any]:
+    """A Glue table (or view) as ``GetTable`` shows it, or Athena's not-found error."""
+    db = glue(account_id, region).databases.get(database)
+    if db is None:
+        raise schema_not_found(database)
+    table = db.tables.get(name)
+    if table is None:
+        raise table_not_found("awsdatacatalog", database, name)
+    return table.as_dict()

@@ -87,7 +87,10 @@ def try_text_statement(sql: str, ctx: Any) -> Result | None:
                 "",
             ]
             lines += [f"{c.name:<20}\t{c.type:<20}\t{c.comment}" for c in table.partition_keys]
-        return text_result("col_name", lines, sub="DESCRIBE_TABLE")
+        # Athena's ColumnInfo names three columns; each row is one tab-separated cell
+        result = text_result("col_name", lines, sub="DESCRIBE_TABLE")
+        result.columns += [("data_type", "VARCHAR"), ("comment", "VARCHAR")]
+        return result
     if m := _MSCK.match(text):
         return msck_repair(
             catalog.get_table(acct, region, *split_name(m.group(1), ctx.database)), ctx

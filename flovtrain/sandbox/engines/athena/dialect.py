@@ -78,11 +78,21 @@ def parse(sql: str) -> Any:
     try:
         statements = [s for s in sqlglot.parse(text, read="athena") if s is not None]
     except ParseError as exc:
+        blanked = re.sub(r"'(?:[^']|'')*'", lambda m: " " * len(m.group()), text)
+        if "`" in blanked:  # Trino: backticks quote names in DDL (Hive) only, never in queries
+            at = blanked.index("`")
+            raise syntax_error(
+                text.count("\n", 0, at) + 1,
+                at - (text.rfind("\n", 0, at) + 1) + 1,
+                "backquoted identifiers are not supported; use double quotes to quote identifiers",
+            ) from None
         first = exc.errors[0] if exc.errors else {}
         token = (first.get("highlight") or "").strip() or "<EOF>"
+        # sqlglot gives the column where the token ends; Trino the one where it starts
+        col = first.get("col", 1) - (len(token) - 1 if token != "<EOF>" else 0)
         raise syntax_error(
             first.get("line", 1),
-            first.get("col", 1),
+            max(1, col),
             f"mismatched input '{token}'. {first.get('description', '')}".strip(),
         ) from None
     except TokenError as exc:
@@ -108,9 +118,13 @@ def to_duckdb(tree: Any, schema: dict[str, dict[str, dict[str, str]]], default_d
     from sqlglot.optimizer.qualify import qualify
 
     tree = tree.copy()
-    if isinstance(tree, exp.Select):
-        # Athena names unnamed result columns _col0, _col1, ... by position
-        for i, node in enumerate(list(tree.expressions)):
+    # Athena names unnamed result columns _col0, _col1, ... by position; a set operation
+    # takes its names from its first SELECT
+    first = tree
+    while isinstance(first, (exp.SetOperation, exp.Subquery)):
+        first = first.this
+    if isinstance(first, exp.Select):
+        for i, node in enumerate(list(first.expressions)):
             if not isinstance(node, (exp.Alias, exp.Column, exp.Star)):
                 node.replace(exp.alias_(node.copy(), f"_col{i}", quoted=True))
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from flovtrain.sandbox.engines.athena.results import TRINO_TYPES
+
 
 class QueryError(Exception):
     """The query FAILED; ``str(exc)`` is Athena's StateChangeReason.
@@ -70,19 +72,107 @@ _DUCK_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         "INVALID_CAST_ARGUMENT: Cannot cast '{0}' to {1}",
     ),
     (
-        re.compile(r"No function matches the given name and argument types '([^(]+)\(", re.I),
-        "FUNCTION_NOT_FOUND: line 1:1: Function '{0}' not registered",
-    ),
-    (
         re.compile(r"Scalar Function with name (\w+) does not exist", re.I),
         "FUNCTION_NOT_FOUND: line 1:1: Function '{0}' not registered",
     ),
 ]
 
 
+_CALL = re.compile(
+    r"(?:No function matches the given name and argument types|Could not choose a best "
+    r"candidate function for the function call) ['\"]([^(]+)\((.*?)\)['\"]",
+    re.I,
+)
+_OPERATORS = {"+", "-", "*", "/", "//", "%", "||", "=", "<>", "!=", "<", ">", "<=", ">="}
+#: DuckDB argument types in a binder error -> the Trino type names Athena prints.
+_TRINO_TYPES = {
+    **TRINO_TYPES,
+    "STRING_LITERAL": "varchar",
+    "INTEGER_LITERAL": "integer",
+    "TIMESTAMP": "timestamp(3)",
+    "TIMESTAMP WITH TIME ZONE": "timestamp(3) with time zone",
+}
+
+
+def _trino_type(duck: str) -> str:
+    duck = duck.strip()
+    if duck.endswith("[]"):
+        return f"array({_trino_type(duck[:-2])})"
+    if duck.startswith("DECIMAL"):
+        return duck.lower()
+    return _TRINO_TYPES.get(duck, duck.lower())
+
+
+def _mismatch(name: str, args: str) -> QueryError:
+    """A call DuckDB cannot bind: Trino's TYPE_MISMATCH for an operator, FUNCTION_NOT_FOUND
+    (unexpected parameters) for a function."""
+    types = [_trino_type(a) for a in re.split(r",\s*(?![^(]*\))", args) if a.strip()]
+    if name in _OPERATORS and len(types) == 2:
+        return QueryError(
+            f"TYPE_MISMATCH: line 1:1: Cannot apply operator: {types[0]} {name} {types[1]}",
+            2,
+            1006,
+        )
+    return QueryError(
+        f"FUNCTION_NOT_FOUND: line 1:1: Unexpected parameters ({', '.join(types)}) for "
+        f"function {name.lower()}",
+        2,
+        1006,
+    )
+
+
+def position(sql: str, offset: int) -> tuple[int, int]:
+    """The 1-based (line, column) of a character offset in ``sql``.
+
+    Examples
+    --------
+    >>> position("SELECT\n  x", 9)
+    (2, 3)
+    """
+    line = sql.count("\n", 0, offset) + 1
+    return line, offset - (sql.rfind("\n", 0, offset) + 1) + 1
+
+
+def positioned(exc: QueryError, sql: str) -> QueryError:
+    """Give an error raised without a position (``line 1:1:``) the line:column Trino reports:
+    where the function, table or operand it names first appears in the query text."""
+    reason = exc.reason
+    if ": line 1:1: " not in reason:
+        return exc
+    name = re.search(r"Function '([^']+)'|for function (\w+)", reason)
+    table = re.search(r"Table '(?:[^'.]+\.)*([^'.]+)' does not exist", reason)
+    operator = re.search(r"Cannot apply operator: \S+ (\S+) ", reason)
+    if operator:  # Trino points at the operator; string literals may hold the same characters
+        blanked = re.sub(r"'(?:[^']|'')*'", lambda m: " " * len(m.group()), sql)
+        found = re.search(r"(" + re.escape(operator.group(1)) + r")", blanked)
+        table = found  # offset taken from group 1
+        name = None
+    elif name:
+        found = re.search(r"\b" + re.escape(name.group(1) or name.group(2)) + r"\s*\(", sql, re.I)
+    elif table:
+        found = re.search(
+            r"\b(?:FROM|JOIN)\s+((?:[\w\"`]+\.)*[\"`]?" + re.escape(table.group(1)) + r"\b)",
+            sql,
+            re.I,
+        )
+    else:
+        found = None
+    if found is None:
+        return exc
+    offset = found.start(1) if table and not name else found.start()
+    line, col = position(sql, offset)
+    fixed = QueryError(
+        reason.replace(": line 1:1: ", f": line {line}:{col}: ", 1), exc.category, exc.error_type
+    )
+    return fixed
+
+
 def from_duckdb(exc: Exception) -> QueryError:
     """Translate a DuckDB error into Athena's words where we know them."""
     text = str(exc)
+    call = _CALL.search(text)
+    if call:
+        return _mismatch(call.group(1), call.group(2))
     for pattern, template in _DUCK_PATTERNS:
         match = pattern.search(text)
         if match:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from flovtrain.sandbox.engines.athena import (
     catalog,
     ddl,
     dialect,
+    insert,
     pruning,
+    statements,
     storage,
     tables,
     trino_functions,
+    views,
+    writer,
 )
-from flovtrain.sandbox.engines.athena.errors import QueryCancelled, QueryError, from_duckdb
+from flovtrain.sandbox.engines.athena.errors import (
+    QueryCancelled,
+    QueryError,
+    from_duckdb,
+    positioned,
+)
 from flovtrain.sandbox.engines.athena.results import Result, cell
 
 _GLUE_TYPES = {
@@ -48,6 +55,7 @@ class Context:
     execution_id: str = ""
     output_location: str = ""  # the folder results go to (s3://.../)
     meter: storage.ScanMeter = field(default_factory=storage.ScanMeter)
+    workgroup: str = "primary"
     _connection: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,13 +76,23 @@ def run(sql: str, ctx: Context) -> Result:
     Raises
     ------
     QueryError
-        The statement FAILED (message in Athena's words).
+        The statement FAILED (message in Athena's words, with Trino's line:column).
     QueryCancelled
         Stopped by the user or over the workgroup's byte limit.
     """
+    try:
+        return _run(sql, ctx)
+    except QueryError as exc:
+        raise positioned(exc, sql) from None
+
+
+def _run(sql: str, ctx: Context) -> Result:
     from sqlglot import exp
 
     catalog.ensure_default_database(ctx.account_id, ctx.region)
+    special = statements.try_statement(sql, ctx, run)
+    if special is not None:
+        return special
     text = ddl.try_text_statement(sql, ctx)
     if text is not None:
         return text
@@ -83,15 +101,17 @@ def run(sql: str, ctx: Context) -> Result:
         kind = (tree.args.get("kind") or "").upper()
         if kind in ("DATABASE", "SCHEMA"):
             return ddl.create_database(tree, ctx)
+        if kind == "VIEW":
+            return views.create(tree, ctx, lambda select: _execute(select, ctx, _describe))
         if tree.args.get("expression") is not None:
             return ctas(tree, ctx)
-        if kind == "VIEW":
-            raise QueryError(
-                "Views are not supported by the sandbox's Athena: use CTAS or a WITH query."
-            )
         return ddl.create_table(tree, ctx)
     if isinstance(tree, exp.Drop):
+        if (tree.args.get("kind") or "").upper() == "VIEW":
+            return views.drop(tree, ctx)
         return ddl.drop(tree, ctx)
+    if isinstance(tree, exp.Insert):
+        return insert.insert(tree, ctx, lambda select, runner: _execute(select, ctx, runner))
     if isinstance(tree, exp.Alter):
         return ddl.alter(tree, ctx)
     if isinstance(tree, exp.Describe):
@@ -195,6 +215,7 @@ def _execute(tree: Any, ctx: Context, runner: Any) -> Any:
     """Prepare and run with a fresh connection; retry leniently when a CSV row is malformed."""
     import duckdb
 
+    tree = views.expand(tree.copy(), ctx)
     for lenient in (False, True):
         con = _connect(ctx)
         with ctx._lock:
@@ -230,17 +251,28 @@ def _execute(tree: Any, ctx: Context, runner: Any) -> Any:
     raise AssertionError("unreachable")
 
 
+def _describe(con: Any, sql: str) -> list[tuple[str, str]]:
+    """The result columns of a query, (name, DuckDB type), without running it."""
+    rel = con.sql(sql)
+    return [(_athena_name(n), str(t)) for n, t in zip(rel.columns, rel.types, strict=True)]
+
+
 def query(tree: Any, ctx: Context) -> Result:
     """Run a SELECT / WITH query and return typed string rows."""
 
     def runner(con: Any, sql: str) -> Result:
         rel = con.sql(sql)
-        columns = [
-            (_athena_name(name), str(kind))
-            for name, kind in zip(rel.columns, rel.types, strict=True)
-        ]
-        rows = [tuple(cell(v) for v in row) for row in rel.fetchall()]
-        return Result(columns=columns, rows=rows)
+        result = Result(
+            columns=[
+                (_athena_name(name), str(kind))
+                for name, kind in zip(rel.columns, rel.types, strict=True)
+            ]
+        )
+        cursor = con.execute(sql)
+        # a batch at a time: a long result streams to disk instead of piling up in memory
+        while batch := cursor.fetchmany(5000):
+            result.add_rows([tuple(cell(v) for v in row) for row in batch])
+        return result
 
     result = _execute(tree, ctx, runner)
     result.bytes_scanned, result.files_read = ctx.meter.bytes_read, ctx.meter.files_read
@@ -306,23 +338,11 @@ def ctas(tree: Any, ctx: Context) -> Result:
     )
     if not location.endswith("/"):
         location += "/"
-    bucket, prefix = storage.parse_s3_url(location)
-    if storage.bucket_or_none(ctx.account_id, ctx.region, bucket) is None:
-        raise QueryError(
-            f"HIVE_PATH_ALREADY_EXISTS: Unable to write to s3://{bucket}: the bucket does not exist"
-        )
-    if storage.list_keys(ctx.account_id, ctx.region, bucket, prefix):
-        raise QueryError(
-            f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{database}.{name}' "
-            f"already exists: {location}. You may need to manually clean the data at "
-            "location before creating the table."
-        )
+    bucket, prefix = writer.check_target(ctx, location, f"table '{database}.{name}'")
     partitioned_by = props.get("partitioned_by") or []
     select = tree.args["expression"]
 
-    def runner(
-        con: Any, sql: str
-    ) -> tuple[list[tuple[str, str]], list[tuple[list[str], str]], int]:
+    def runner(con: Any, sql: str) -> tuple[list[tuple[str, str]], writer.Written]:
         rel = con.sql(sql)
         cols = [(c.lower(), str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
         missing = [p for p in partitioned_by if p not in [c for c, _ in cols]]
@@ -337,39 +357,18 @@ def ctas(tree: Any, ctx: Context) -> Result:
             f'CAST("{c}" AS TIMESTAMP) AS "{c}"' if t == "TIMESTAMP WITH TIME ZONE" else f'"{c}"'
             for c, t in cols
         )
-        written = 0
-        parts: list[tuple[list[str], str]] = []
-        with tempfile.TemporaryDirectory(prefix="flovtrain-ctas-") as tmp:
-            target = Path(tmp) / "out"
-            options = "FORMAT parquet, COMPRESSION snappy"
-            if partitioned_by:
-                options += ", PARTITION_BY (" + ", ".join(f'"{p}"' for p in partitioned_by) + ")"
-                options += ", FILENAME_PATTERN 'part-{i}'"
-            out = target if partitioned_by else target.with_suffix(".parquet")
-            # one writer thread: row groups (so file bytes and bytes scanned later) are reproducible
-            con.execute("SET threads = 1")
-            con.execute(f"COPY (SELECT {casts} FROM ({sql})) TO '{out}' ({options})")
-            files = sorted(target.rglob("*.parquet")) if partitioned_by else [out]
-            seen: set[str] = set()
-            for path in files:
-                rel_key = (
-                    path.relative_to(target).as_posix()
-                    if partitioned_by
-                    else f"{ctx.execution_id or 'data'}.parquet"
-                )
-                storage.put_bytes(
-                    ctx.account_id, ctx.region, bucket, prefix + rel_key, path.read_bytes()
-                )
-                written += path.stat().st_size
-                if partitioned_by:
-                    folder = rel_key.rsplit("/", 1)[0]
-                    if folder not in seen:
-                        seen.add(folder)
-                        values = [seg.split("=", 1)[1] for seg in folder.split("/")]
-                        parts.append((values, f"s3://{bucket}/{prefix}{folder}/"))
-        return cols, parts, written
+        written = writer.write(
+            con,
+            f"SELECT {casts} FROM ({sql})",
+            ctx,
+            bucket,
+            prefix,
+            partitioned_by=partitioned_by,
+            compression=props.get("write_compression") or props.get("parquet_compression"),
+        )
+        return cols, written
 
-    cols, parts, _ = _execute(select, ctx, runner)
+    cols, written = _execute(select, ctx, runner)
     data_cols = [(c, t) for c, t in cols if c not in partitioned_by]
     table_input = {
         "Name": name,
@@ -392,15 +391,9 @@ def ctas(tree: Any, ctx: Context) -> Result:
     }
     catalog.create_table(ctx.account_id, ctx.region, database, table_input, exists_ok=False)
     info = catalog.get_table(ctx.account_id, ctx.region, database, name)
-    for values, part_location in parts:
+    for values, part_location in written.partitions:
         catalog.add_partition(ctx.account_id, ctx.region, info, values, part_location)
-    return Result(
-        header_row=False,
-        statement_type="DDL",
-        substatement_type="CREATE_TABLE_AS_SELECT",
-        bytes_scanned=ctx.meter.bytes_read,
-        files_read=ctx.meter.files_read,
-    )
+    return Result.of_write("DDL", "CREATE_TABLE_AS_SELECT", ctx.meter, written.paths)
 
 
 def _glue_type(duck: str) -> str:

@@ -50,16 +50,20 @@ class Execution:
     ctx: Any = None
     statement_type: str = "DML"
     substatement_type: str = "SELECT"
+    manifest_location: str = ""
 
     @property
     def output_location(self) -> str:
-        """The results file: ``<output folder><id>.csv`` (``.txt`` for DDL but CTAS)."""
-        ext = (
-            "txt"
-            if self.statement_type == "DDL" and self.substatement_type != "CREATE_TABLE_AS_SELECT"
-            else "csv"
-        )
-        return f"{self.output_folder.rstrip('/')}/{self.id}.{ext}"
+        """The results file: ``<output folder><id>.csv``, ``.txt`` for DDL; a CTAS's is
+        ``<output folder>tables/<id>`` and an UNLOAD's ``<output folder><id>`` (no file: their
+        result is the data manifest beside it)."""
+        folder = self.output_folder.rstrip("/")
+        if self.substatement_type == "CREATE_TABLE_AS_SELECT":
+            return f"{folder}/tables/{self.id}"
+        if self.substatement_type == "UNLOAD":
+            return f"{folder}/{self.id}"
+        ext = "csv" if self.statement_type == "DML" else "txt"
+        return f"{folder}/{self.id}.{ext}"
 
     def describe(self) -> dict[str, Any]:
         """Return the execution as ``get_query_execution`` shows it."""
@@ -105,6 +109,8 @@ class Execution:
                 "EffectiveEngineVersion": "Athena engine version 3",
             },
         }
+        if self.manifest_location:
+            out["Statistics"]["DataManifestLocation"] = self.manifest_location
         if self.parameters:
             out["ExecutionParameters"] = self.parameters
         return out
@@ -229,6 +235,7 @@ class QueryQueue:
                 execution.id,
                 execution.output_folder,
                 storage.ScanMeter(limit=execution.cutoff),
+                workgroup=execution.workgroup,
             )
             execution.ctx = ctx
         if self.hold.is_set():
@@ -258,16 +265,39 @@ class QueryQueue:
         execution.bytes_scanned = result.bytes_scanned
         execution.statement_type = result.statement_type
         execution.substatement_type = result.substatement_type
-        out_bucket, key = storage.parse_s3_url(execution.output_location)
-        storage.put_bytes(
-            execution.account_id, execution.region, out_bucket, key, result.csv_bytes()
-        )
-        storage.put_bytes(
-            execution.account_id,
-            execution.region,
-            out_bucket,
-            key + ".metadata",
-            result.metadata_bytes(),
-        )
+        _write_outputs(execution, result)
         execution.result = result
         self.finish(execution, "SUCCEEDED")
+        _release_freed_memory()
+
+
+def _release_freed_memory() -> None:
+    """Hand the heap freed since the last query (DuckDB's buffers, a big result's rows, the
+    results file served to a client) back to the OS, so an idle sandbox stays small; glibc
+    keeps freed heap otherwise. A no-op where there is no glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _write_outputs(execution: Execution, result: Any) -> None:
+    """Write the results file and ``.metadata`` (or, for CTAS and UNLOAD, the data manifest
+    and ``.metadata``) where Athena writes them."""
+    from flovtrain.sandbox.engines.athena import storage, writer
+
+    location = execution.output_location
+    bucket, key = storage.parse_s3_url(location)
+    acct, region = execution.account_id, execution.region
+    if result.manifest is not None:
+        execution.manifest_location = f"{location}-manifest.csv"
+        storage.put_bytes(
+            acct, region, bucket, key + "-manifest.csv", writer.manifest_bytes(result.manifest)
+        )
+        storage.put_bytes(acct, region, bucket, key + ".metadata", result.metadata_bytes())
+        return
+    result.store(lambda chunks: storage.put_chunks(acct, region, bucket, key, chunks))
+    storage.put_bytes(acct, region, bucket, key + ".metadata", result.metadata_bytes())

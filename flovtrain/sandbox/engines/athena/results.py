@@ -7,12 +7,12 @@ import datetime as dt
 import decimal
 import io
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-#: DuckDB type name -> Athena result type.
-_ATHENA_TYPES = {
+#: DuckDB type name -> the Trino type name Athena prints, for the types that never vary (result
+#: metadata and error messages extend it with their own spellings).
+TRINO_TYPES = {
     "VARCHAR": "varchar",
     "BIGINT": "bigint",
     "INTEGER": "integer",
@@ -22,14 +22,18 @@ _ATHENA_TYPES = {
     "FLOAT": "real",
     "BOOLEAN": "boolean",
     "DATE": "date",
+    "INTERVAL": "interval day to second",
+    "BLOB": "varbinary",
+}
+#: DuckDB type name -> Athena result type.
+_ATHENA_TYPES = {
+    **TRINO_TYPES,
     "TIMESTAMP": "timestamp",
     "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
     "HUGEINT": "decimal",
     "UBIGINT": "decimal",
     "UINTEGER": "bigint",
-    "INTERVAL": "interval day to second",
     "TIME": "time",
-    "BLOB": "varbinary",
     "UUID": "varchar",
 }
 
@@ -37,6 +41,8 @@ _ATHENA_TYPES = {
 def athena_type(duck_type: str) -> tuple[str, int, int]:
     """Return (Athena type, precision, scale) for a DuckDB type string."""
     text = duck_type.upper()
+    if text.endswith("[]"):  # before DECIMAL: an array of decimals is an array
+        return "array", 0, 0
     if text.startswith("DECIMAL"):
         inner = text[text.index("(") + 1 : -1].split(",") if "(" in text else ["38", "0"]
         return "decimal", int(inner[0]), int(inner[1])
@@ -63,35 +69,104 @@ def athena_type(duck_type: str) -> tuple[str, int, int]:
     return name, precision, 0
 
 
+def interval_text(value: dt.timedelta) -> str:
+    """An ``interval day to second`` as Trino prints it.
+
+    Examples
+    --------
+    >>> interval_text(dt.timedelta(days=2, hours=3))
+    '2 03:00:00.000'
+    >>> interval_text(-dt.timedelta(seconds=1.5))
+    '-0 00:00:01.500'
+    """
+    sign = "-" if value < dt.timedelta(0) else ""
+    millis = abs(value) // dt.timedelta(milliseconds=1)
+    seconds, ms = divmod(millis, 1000)
+    minutes, sec = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    return f"{sign}{days} {hour:02d}:{minute:02d}:{sec:02d}.{ms:03d}"
+
+
 def cell(value: Any) -> str | None:
     """Format one value as Athena's VarCharValue (None stays NULL)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return repr(value)
+    if isinstance(value, float):  # Java's Double.toString, as Athena prints a double
+        from flovtrain.sandbox.engines.athena.trino_java_format import _java_double
+
+        return _java_double(value)
     if isinstance(value, dt.datetime):
         text = value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
         return text + (" UTC" if value.tzinfo is not None else "")
+    if isinstance(value, dt.timedelta):
+        return interval_text(value)
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
     if isinstance(value, (dt.date, decimal.Decimal, int)):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join("null" if v is None else str(cell(v)) for v in value) + "]"
+        return "[" + ", ".join(_nested(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={cell(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_nested(k)}={_nested(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bytes):
         return value.hex(" ")
     return str(value)
 
 
+#: Rows kept in memory; a longer result goes to a file on disk and is paged from there.
+IN_MEMORY_ROWS = 2000
+
+
+class RowFile:
+    """String rows spilled to an anonymous temp file, one JSON array a line, with an index of
+    where each row starts: a page is one seek and one read, whatever its offset."""
+
+    def __init__(self) -> None:
+        import array
+        import tempfile
+
+        self.file = tempfile.TemporaryFile(prefix="flovtrain-athena-rows-")
+        self.starts = array.array("q")
+        self.size = 0
+
+    def append(self, rows: list[tuple[str | None, ...]]) -> None:
+        lines = []
+        for row in rows:
+            line = json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            self.starts.append(self.size)
+            self.size += len(line)
+            lines.append(line)
+        self.file.seek(0, 2)
+        self.file.write(b"".join(lines))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def read(self, start: int, stop: int) -> list[list[str | None]]:
+        stop = min(stop, len(self.starts))
+        if start >= stop:
+            return []
+        end = self.starts[stop] if stop < len(self.starts) else self.size
+        self.file.seek(self.starts[start])
+        body = self.file.read(end - self.starts[start])
+        return [json.loads(line) for line in body.splitlines()]
+
+
+def _nested(value: Any) -> str:
+    """A value inside an array, map or row: NULL prints as ``null``."""
+    return "null" if value is None else str(cell(value))
+
+
 @dataclass
 class Result:
-    """A finished statement: columns, string rows, and whether Athena shows a header row."""
+    """A finished statement: columns, string rows, and whether Athena shows a header row.
+
+    Rows beyond :data:`IN_MEMORY_ROWS` are kept in a :class:`RowFile` on disk, so a large
+    result does not stay in the sandbox's memory; :meth:`page` reads any slice of them.
+    """
 
     columns: list[tuple[str, str]] = field(default_factory=list)  # (name, duckdb type)
     rows: list[tuple[str | None, ...]] = field(default_factory=list)
@@ -100,6 +175,55 @@ class Result:
     files_read: int = 0
     statement_type: str = "DML"
     substatement_type: str = "SELECT"
+    manifest: list[str] | None = None  # CTAS / UNLOAD: the data files written
+    spill: RowFile | None = None
+
+    @classmethod
+    def of_write(
+        cls, statement_type: str, substatement_type: str, meter: Any, paths: Any
+    ) -> Result:
+        """A statement that wrote data files (CTAS, UNLOAD): no header row, what ``meter`` saw
+        it read, and the ``paths`` written as its manifest.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> meter = SimpleNamespace(bytes_read=10, files_read=1)
+        >>> r = Result.of_write("DML", "UNLOAD", meter, ["s3://b/out/q_0"])
+        >>> r.header_row, r.bytes_scanned, r.manifest
+        (False, 10, ['s3://b/out/q_0'])
+        """
+        return cls(
+            header_row=False,
+            statement_type=statement_type,
+            substatement_type=substatement_type,
+            bytes_scanned=meter.bytes_read,
+            files_read=meter.files_read,
+            manifest=paths,
+        )
+
+    def add_rows(self, rows: list[tuple[str | None, ...]]) -> None:
+        """Append rows, moving them all to disk once there are more than fit in memory."""
+        if self.spill is None and len(self.rows) + len(rows) <= IN_MEMORY_ROWS:
+            self.rows.extend(rows)
+            return
+        if self.spill is None:
+            self.spill = RowFile()
+            self.spill.append(self.rows)
+            self.rows = []
+        self.spill.append(rows)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.spill) if self.spill is not None else len(self.rows)
+
+    def iter_rows(self, batch: int = 5000) -> Any:
+        """Every row, read a batch at a time."""
+        if self.spill is None:
+            yield from self.rows
+            return
+        for start in range(0, len(self.spill), batch):
+            yield from self.spill.read(start, start + batch)
 
     def column_info(self) -> list[dict[str, Any]]:
         info = []
@@ -121,42 +245,62 @@ class Result:
             )
         return info
 
-    def api_rows(self) -> list[dict[str, Any]]:
-        """All rows as GetQueryResults ``Rows`` (header first for queries, as Athena does).
+    def api_row_count(self) -> int:
+        """Rows GetQueryResults returns in all: the header (for queries) and the data."""
+        return self.row_count + int(self.header_row and bool(self.columns))
 
-        Built once per result: every page of a paged read slices the same list.
-        """
-        cached = self.__dict__.get("_api_rows")
-        if cached is not None and cached[0] == len(self.rows):
-            return cached[1]
-        out = self._build_api_rows()
-        self.__dict__["_api_rows"] = (len(self.rows), out)
-        return out
-
-    def _build_api_rows(self) -> list[dict[str, Any]]:
+    def page(self, start: int, limit: int) -> list[dict[str, Any]]:
+        """GetQueryResults ``Rows`` ``[start, start + limit)`` (header first, as Athena does)."""
         out = []
-        if self.header_row and self.columns:
+        header = int(self.header_row and bool(self.columns))
+        if header and start == 0:
             out.append({"Data": [{"VarCharValue": name} for name, _ in self.columns]})
-        for row in self.rows:
+            limit -= 1
+        first = max(0, start - header)
+        if self.spill is not None:
+            rows: Any = self.spill.read(first, first + limit)
+        else:
+            rows = self.rows[first : first + limit]
+        for row in rows:
             out.append({"Data": [{} if v is None else {"VarCharValue": v} for v in row]})
         return out
 
-    def csv_bytes(self) -> bytes:
-        """The results file Athena writes: quoted CSV with a header (DDL: plain text lines)."""
-        buf = io.StringIO()
+    def api_rows(self) -> list[dict[str, Any]]:
+        """All rows as GetQueryResults ``Rows`` (header first for queries)."""
+        return self.page(0, self.api_row_count())
+
+    def csv_chunks(self, batch: int = 5000) -> Any:
+        """The results file Athena writes, a chunk of bytes at a time: quoted CSV with a
+        header (DDL: plain text lines)."""
         if not self.header_row:
-            for row in self.rows:
-                buf.write("\t".join("" if v is None else v for v in row) + "\n")
-            return buf.getvalue().encode()
-        writer = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        writer.writerow([name for name, _ in self.columns])
-        for row in self.rows:
-            buf.write(",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row))
-            buf.write("\n")
-        return buf.getvalue().encode()
+            for row in self.iter_rows():
+                yield ("\t".join("" if v is None else v for v in row) + "\n").encode()
+            return
+        buf = io.StringIO()
+        csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n").writerow(
+            [name for name, _ in self.columns]
+        )
+        lines = [buf.getvalue()]
+        for row in self.iter_rows(batch):
+            lines.append(
+                ",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n"
+            )
+            if len(lines) >= batch:
+                yield "".join(lines).encode()
+                lines = []
+        if lines:
+            yield "".join(lines).encode()
+
+    def csv_bytes(self) -> bytes:
+        """The whole results file (see :meth:`csv_chunks`)."""
+        return b"".join(self.csv_chunks())
+
+    def store(self, put_chunks: Any) -> None:
+        """Hand :meth:`csv_chunks` to ``put_chunks`` (which writes them to S3)."""
+        put_chunks(self.csv_chunks())
 
     def metadata_bytes(self) -> bytes:
         """The ``.metadata`` object (Athena's is binary; ours has the same ColumnInfo as JSON)."""
         return json.dumps(
-            {"ColumnInfo": self.column_info(), "RowCount": len(self.rows)}, indent=1
+            {"ColumnInfo": self.column_info(), "RowCount": self.row_count}, indent=1
         ).encode()

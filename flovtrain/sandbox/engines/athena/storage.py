@@ -157,3 +157,15 @@ class ScanMeter:
     def check(self) -> None:
         if self.cancelled.is_set():
             raise QueryCancelled("Query was cancelled by user")
+
+
+def put_chunks(account_id: str, region: str, bucket: str, key: str, chunks: Any) -> None:
+    """Write an object from an iterable of byte chunks, never holding it whole in memory
+    (moto spools a key's bytes to a temp file beyond a few MB)."""
+    fake = backend(account_id, region).put_object(bucket_name=bucket, key_name=key, value=b"")
+    size = 0
+    for chunk in chunks:
+        fake._value_buffer.write(chunk)
+        size += len(chunk)
+    fake.contentsize = size
+    fake._etag = None  # computed again from the bytes now written

@@ -418,6 +418,7 @@ _RENAMED = {
     "parse_duration": "_trino_parse_duration",
     "zip": "list_zip",
     "every": "bool_and",
+    "luhn_check": "_trino_luhn_check",
     **{f"url_extract_{part}": f"_trino_url_{part}" for part in _URL_PARTS},
 }
 

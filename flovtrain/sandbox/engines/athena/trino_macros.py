@@ -32,6 +32,15 @@ _NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
 
 #: (name, parameters, body): installed as ``CREATE OR REPLACE TEMP MACRO name(parameters)``.
 MACROS: list[tuple[str, str, str]] = [
+    # -- string ------------------------------------------------------------------------------
+    # the Luhn checksum: from the right, every second digit doubled (minus 9 over 9)
+    (
+        "_trino_luhn_check",
+        "s",
+        "list_sum(list_transform(range(length(s)), lambda i: (CAST(substr(reverse(s), i + 1, 1)"
+        " AS INTEGER) * (1 + i % 2)) - CASE WHEN i % 2 = 1 AND CAST(substr(reverse(s), i + 1, 1)"
+        " AS INTEGER) > 4 THEN 9 ELSE 0 END)) % 10 = 0",
+    ),
     # -- aggregate finishers ---------------------------------------------------------------
     # e: list({'k': key, 'v': value} ORDER BY key); one entry per key (Trino keeps any one)
     (
