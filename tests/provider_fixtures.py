@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -24,18 +25,32 @@ FLOVTRAIN = Path(sys.executable).with_name("flovtrain")
 _serial = itertools.count()
 
 
-def trust_policy(service: str) -> dict:
-    """The trust policy of a role that ``service`` (e.g. ``"firehose.amazonaws.com"``) assumes."""
+def trust_policy(service: str | None = None, *, account: str | None = None) -> dict:
+    """The trust policy of a role that ``service`` (e.g. ``"firehose.amazonaws.com"``) assumes,
+    or, given ``account`` instead, that the account's own principals may assume."""
+    principal = {"Service": service} if service else {"AWS": f"arn:aws:iam::{account}:root"}
     return {
         "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}
-        ],
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}],
     }
 
 
 #: The trust policy of a role CodePipeline assumes.
 PIPELINE_TRUST = trust_policy("codepipeline.amazonaws.com")
+
+
+def seeded_repository(name: str, bucket: str, key: str, depends_on: Any = None) -> dict:
+    """A template's ``AWS::CodeCommit::Repository`` ``name``, first commit the zip s3://bucket/key.
+
+    ``depends_on`` becomes its ``DependsOn`` (a logical id or a list of them) when given.
+    """
+    resource: dict[str, Any] = {
+        "Type": "AWS::CodeCommit::Repository",
+        "Properties": {"RepositoryName": name, "Code": {"S3": {"Bucket": bucket, "Key": key}}},
+    }
+    if depends_on is not None:
+        resource["DependsOn"] = depends_on
+    return resource
 
 
 @contextlib.contextmanager

@@ -60,6 +60,17 @@ def lab_root(tmp_path) -> Path:
     return root
 
 
+def assert_clean_outputs(result: dict, notebook: str, screenshot: Path, error_count: int) -> None:
+    """No error or stderr output, in the notebook or rendered, and at least one widget output."""
+    bad = [o for o in result["outputs"] if o["type"] == "error" or o["name"] == "stderr"]
+    assert not bad, f"errors or stderr in {notebook} (screenshot {screenshot}): {bad}"
+    assert error_count == 0, f"{error_count} stderr/error outputs rendered; see {screenshot}"
+    widget_outputs = [
+        o for o in result["outputs"] if "application/vnd.jupyter.widget-view+json" in o["mimes"]
+    ]
+    assert widget_outputs, f"no widget output in {notebook}: FLOVTRAIN_STATIC_WIDGETS leaked?"
+
+
 def kernel_env() -> dict[str, str]:
     env = dict(os.environ)  # the session sandbox's endpoint, fake credentials, FLOVTRAIN_HOME
     env.pop("FLOVTRAIN_STATIC_WIDGETS", None)  # real widgets in a real browser
@@ -92,13 +103,7 @@ def test_notebook_runs_in_jupyterlab(notebook, lab_root, tmp_path):
             )
 
     assert result["cells"] > 0
-    bad = [o for o in result["outputs"] if o["type"] == "error" or o["name"] == "stderr"]
-    assert not bad, f"errors or stderr in {notebook} (screenshot {screenshot}): {bad}"
-    assert error_count == 0, f"{error_count} stderr/error outputs rendered; see {screenshot}"
-    widget_outputs = [
-        o for o in result["outputs"] if "application/vnd.jupyter.widget-view+json" in o["mimes"]
-    ]
-    assert widget_outputs, f"no widget output in {notebook}"
+    assert_clean_outputs(result, notebook, screenshot, error_count)
     assert widgets > 0, f"widgets did not render in the browser; see {screenshot}"
     assert images > 0, f"no plot image rendered; see {screenshot}"
     assert screenshot.stat().st_size > 10_000
@@ -158,13 +163,7 @@ def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
         ).count()
 
-    bad = [o for o in result["outputs"] if o["type"] == "error" or o["name"] == "stderr"]
-    assert not bad, f"errors or stderr in {notebook} (screenshot {screenshot}): {bad}"
-    assert error_count == 0, f"{error_count} stderr/error outputs rendered; see {screenshot}"
-    widget_outputs = [
-        o for o in result["outputs"] if "application/vnd.jupyter.widget-view+json" in o["mimes"]
-    ]
-    assert widget_outputs, f"no widget output in {notebook}: FLOVTRAIN_STATIC_WIDGETS leaked?"
+    assert_clean_outputs(result, notebook, screenshot, error_count)
     assert stage_names == ["Source", "Build", "Deploy"], stage_names
     for label in ("Refresh", "Release change", "Retry failed stage", "Approve", "Reject"):
         assert any(label in b for b in buttons), f"no {label!r} button in {buttons}"

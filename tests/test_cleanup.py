@@ -62,15 +62,12 @@ def _create_workshop_state(s: boto3.Session) -> None:
     iam.create_user(UserName="tagged-helper", Tags=TAGS)
     trust = json.dumps(trust_policy("firehose.amazonaws.com"))
     iam.create_role(RoleName="flovtrain-firehose-role", AssumeRolePolicyDocument=trust)
+    write = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
+    }
     iam.put_role_policy(
-        RoleName="flovtrain-firehose-role",
-        PolicyName="write",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
-            }
-        ),
+        RoleName="flovtrain-firehose-role", PolicyName="write", PolicyDocument=json.dumps(write)
     )
 
     sns = s.client("sns", region_name="us-east-1")

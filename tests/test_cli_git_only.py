@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_provider_codepipeline import stage
 
 from flovtrain.sandbox import control
 
@@ -212,70 +213,21 @@ def test_pipeline_from_cli_and_git_serves_the_page(cli_env: dict[str, str], tmp_
     instance_id = launched["InstanceId"]
 
     # 4. the pipeline, from a JSON file, as the CLI docs show it
+    source = {"RepositoryName": NAME, "BranchName": "main", "PollForSourceChanges": "false"}
+    build = {"ProjectName": NAME}
+    deploy = {"ApplicationName": NAME, "DeploymentGroupName": f"{NAME}-env"}
+    stages = [
+        stage("Source", "Source", "CodeCommit", source, outputs=("SourceOutput",)),
+        stage("Build", "Build", "CodeBuild", build, ("SourceOutput",), ("BuildOutput",)),
+        stage("Deploy", "Deploy", "CodeDeploy", deploy, inputs=("BuildOutput",)),
+    ]
     pipeline = {
         "pipeline": {
             "name": NAME,
             "roleArn": role,
             "version": 1,
             "artifactStore": {"type": "S3", "location": bucket},
-            "stages": [
-                {
-                    "name": "Source",
-                    "actions": [
-                        {
-                            "name": "Source",
-                            "actionTypeId": {
-                                "category": "Source",
-                                "owner": "AWS",
-                                "provider": "CodeCommit",
-                                "version": "1",
-                            },
-                            "configuration": {
-                                "RepositoryName": NAME,
-                                "BranchName": "main",
-                                "PollForSourceChanges": "false",
-                            },
-                            "outputArtifacts": [{"name": "SourceOutput"}],
-                        }
-                    ],
-                },
-                {
-                    "name": "Build",
-                    "actions": [
-                        {
-                            "name": "Build",
-                            "actionTypeId": {
-                                "category": "Build",
-                                "owner": "AWS",
-                                "provider": "CodeBuild",
-                                "version": "1",
-                            },
-                            "configuration": {"ProjectName": NAME},
-                            "inputArtifacts": [{"name": "SourceOutput"}],
-                            "outputArtifacts": [{"name": "BuildOutput"}],
-                        }
-                    ],
-                },
-                {
-                    "name": "Deploy",
-                    "actions": [
-                        {
-                            "name": "Deploy",
-                            "actionTypeId": {
-                                "category": "Deploy",
-                                "owner": "AWS",
-                                "provider": "CodeDeploy",
-                                "version": "1",
-                            },
-                            "configuration": {
-                                "ApplicationName": NAME,
-                                "DeploymentGroupName": f"{NAME}-env",
-                            },
-                            "inputArtifacts": [{"name": "BuildOutput"}],
-                        }
-                    ],
-                },
-            ],
+            "stages": stages,
         }
     }
     spec = tmp_path / "pipeline.json"

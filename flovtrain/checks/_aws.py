@@ -7,6 +7,7 @@ Paging and error codes are the library's own: :func:`flovtrain._aws.paginate`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
 import boto3
@@ -56,3 +57,9 @@ def topic_arn(sns: Any, name: str) -> str | None:
     """Return the ARN of the SNS topic called ``name`` in the client's region, or None."""
     arns = (t["TopicArn"] for t in paginate(sns, "list_topics", "Topics"))
     return next((arn for arn in arns if arn.rsplit(":", 1)[-1] == name), None)
+
+
+def topic_lookup(sns: Any, name: str) -> Callable[[], str | None]:
+    """Return a function giving :func:`topic_arn` of ``name``, asked once however often called
+    (several items of a check need the topic)."""
+    return cache(lambda: topic_arn(sns, name))

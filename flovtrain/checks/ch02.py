@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import boto3
 
 from flovtrain._aws import paginate
@@ -82,38 +85,39 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         problems += [f"{flag} is false" for flag in REQUIRED_FLAGS if not policy.get(flag)]
         return "; ".join(problems) or None
 
-    for name in USERS:
-        cl.add(
-            f"user {name} exists",
-            lambda n=name: user_exists(n),
-            f"iam.create_user(UserName='{name}') — or IAM console > Users > Create user",
-        )
+    def for_each_user(item: str, test: Callable[[str], str | None], hint: str) -> None:
+        # one item per user, in the order of USERS; {name} and {group} fill in the texts
+        for name in USERS:
+            fill = {"name": name, "group": GROUP}
+            cl.add(item.format(**fill), partial(test, name), hint.format(**fill))
+
+    for_each_user(
+        "user {name} exists",
+        user_exists,
+        "iam.create_user(UserName='{name}') — or IAM console > Users > Create user",
+    )
     cl.add(f"group {GROUP} exists", group_exists, f"iam.create_group(GroupName='{GROUP}')")
     cl.add(
         f"{GROUP} has AdministratorAccess attached",
         admin_attached,
         f"iam.attach_group_policy(GroupName='{GROUP}', PolicyArn='{ADMIN_POLICY_ARN}')",
     )
-    for name in USERS:
-        cl.add(
-            f"{name} is a member of {GROUP}",
-            lambda n=name: member(n),
-            f"iam.add_user_to_group(GroupName='{GROUP}', UserName='{name}')",
-        )
-    for name in USERS:
-        cl.add(
-            f"{name} has a console password",
-            lambda n=name: login_profile(n),
-            f"iam.create_login_profile(UserName='{name}', Password=<a strong password>, "
-            "PasswordResetRequired=True)",
-        )
-    for name in USERS:
-        cl.add(
-            f"{name} has an active access key",
-            lambda n=name: active_key(n),
-            f"iam.create_access_key(UserName='{name}') — store the secret safely, it is "
-            "shown only once",
-        )
+    for_each_user(
+        "{name} is a member of {group}",
+        member,
+        "iam.add_user_to_group(GroupName='{group}', UserName='{name}')",
+    )
+    for_each_user(
+        "{name} has a console password",
+        login_profile,
+        "iam.create_login_profile(UserName='{name}', Password=<a strong password>, "
+        "PasswordResetRequired=True)",
+    )
+    for_each_user(
+        "{name} has an active access key",
+        active_key,
+        "iam.create_access_key(UserName='{name}') — store the secret safely, it is shown only once",
+    )
     cl.add(
         f"password policy: >= {MIN_PASSWORD_LENGTH} characters with symbols, numbers, "
         "upper and lower case",

@@ -9,8 +9,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from flovtrain._aws import error_code, paginate
-from flovtrain.checks._aws import client
-from flovtrain.checks._aws import topic_arn as find_topic
+from flovtrain.checks._aws import client, topic_lookup
 from flovtrain.checks._checklist import Checklist, Failed
 
 TITLE = "billing alarm and budget"
@@ -41,11 +40,8 @@ def _problems(alarm: dict[str, Any]) -> list[str]:
 def collect(cl: Checklist, session: boto3.Session) -> None:
     sns = client(session, "sns", BILLING_REGION)
     cloudwatch = client(session, "cloudwatch", BILLING_REGION)
-    state: dict[str, Any] = {}
 
-    @cache  # asked by several items: one lookup per check
-    def topic_arn() -> str | None:
-        return find_topic(sns, TOPIC)
+    topic_arn = topic_lookup(sns, TOPIC)
 
     def topic() -> str | None:
         return None if topic_arn() else f"no SNS topic named {TOPIC} in {BILLING_REGION}"
@@ -91,6 +87,8 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
                 f"(its alarm actions: {actions})"
             )
         return None
+
+    state: dict[str, Any] = {}  # the budgets, their account and client: asked once
 
     def budgets() -> list[dict[str, Any]]:
         if "budgets" not in state:

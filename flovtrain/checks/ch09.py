@@ -4,15 +4,13 @@ CloudWatch alarm and Parameter Store (all in eu-west-1)."""
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from flovtrain._aws import paginate
-from flovtrain.checks._aws import client, missing
-from flovtrain.checks._aws import topic_arn as find_topic
+from flovtrain.checks._aws import client, missing, topic_lookup
 from flovtrain.checks._checklist import Checklist
 
 TITLE = "messaging, streaming, archive, monitoring, parameters"
@@ -31,9 +29,7 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     sqs = client(session, "sqs", REGION)
     state: dict[str, Any] = {}
 
-    @cache  # asked by several items: one lookup per check
-    def topic_arn() -> str | None:
-        return find_topic(sns, TOPIC)
+    topic_arn = topic_lookup(sns, TOPIC)
 
     def queue_arn() -> str | None:
         if "queue" not in state:

@@ -1,6 +1,7 @@
 """The registry of resource kinds, and one scan of an account (clients and shared lists made once).
 
-A kind is declared once, in the module of its service, with :func:`register`:
+A kind is declared once, in the module of its service, with :func:`declare` (which makes a
+:class:`Kind` and :func:`register`s it):
 
 - ``list(scan, region)`` — the candidates, from the service's list call (a service the account
   or region does not offer lists nothing);
@@ -212,14 +213,14 @@ def _label(item: Any) -> str:
 
 # -- declaring a kind in few words -----------------------------------------------------------
 def listed(
-    service: str, operation: str, key: str, paged: bool = True, **kwargs: Any
+    service: str, operation: str, key: str, **kwargs: Any
 ) -> Callable[[Scan, str], Iterable[Any]]:
     """A ``list`` that pages ``operation`` of ``service`` and yields the items under ``key``
-    (``paged=False``: one call, for an operation AWS does not page)."""
+    (one call for an operation botocore has no paginator for)."""
 
     def list_(scan: Scan, region: str) -> Iterable[Any]:
         client = scan.client(service, region)
-        if not paged:
+        if not client.can_paginate(operation):
             return getattr(client, operation)(**kwargs).get(key, [])
         return paginate(client, operation, key, **kwargs)
 
@@ -236,6 +237,18 @@ def rows_of(kind: str) -> Callable[[Scan, str], list[dict[str, Any]]]:
     return list_
 
 
+def plan_row(chapter: str, name: str, id_: str | None = None) -> dict[str, Any]:
+    """What a ``describe`` returns for one of ours: its ``chapter``, ``name`` and ``id`` (default:
+    the name); the kind fills in the other columns.
+
+    Examples
+    --------
+    >>> plan_row("09", "flovtrain-orders")
+    {'chapter': '09', 'name': 'flovtrain-orders', 'id': 'flovtrain-orders'}
+    """
+    return {"chapter": chapter, "name": name, "id": name if id_ is None else id_}
+
+
 def named_ours(
     chapter: str,
     name: Callable[[Any], str] = str,
@@ -250,7 +263,7 @@ def named_ours(
         found = name(item)
         if not ours(found) or unless_owned and found in scan.owned(region):
             return None
-        return {"chapter": chapter, "name": found, "id": id_(item) if id_ else found}
+        return plan_row(chapter, found, id_(item) if id_ else None)
 
     return describe
 
@@ -266,3 +279,75 @@ def call_with_id(
         getattr(client, operation)(**{parameter: row[column]}, **fixed)
 
     return delete
+
+
+#: Services whose kinds are listed once for the account (region ``global``), not per region.
+ACCOUNT_WIDE = frozenset({"budgets", "iam", "route53", "s3"})
+
+Listing = tuple[str, str] | Callable[[Scan, str], Iterable[Any]]
+Deleting = tuple[str, str] | Callable[[Scan, dict[str, Any]], None]
+
+
+def declare(
+    name: str,
+    order: int,
+    listing: Listing,
+    describe: Callable[[Scan, str, Any], Found],
+    deleting: Deleting,
+    removal: str = "",
+    **options: Any,
+) -> Kind:
+    """Register and return the :class:`Kind` ``name``, its service the first word of the name.
+
+    Parameters
+    ----------
+    name : str
+        ``"<service> <what>"``, e.g. ``"sqs queue"``.
+    order : int
+        Removal order: lower first.
+    listing : (str, str) or callable
+        ``(operation, items key)``: the service's list call, paged where botocore can
+        (:func:`listed`); or a ``list`` of its own.
+    describe : callable
+        The kind's ``describe`` (e.g. :func:`named_ours`).
+    deleting : (str, str) or callable
+        ``(operation, parameter)``: one call taking the row's id (:func:`call_with_id`); or a
+        ``delete`` of its own.
+    removal : str
+        The plan's ``removal`` text; default: the name of the ``deleting`` operation.
+    **options
+        The other fields of :class:`Kind` (``billable``, ``prepare``; ``regional`` defaults to
+        False for a service of :data:`ACCOUNT_WIDE`).
+
+    Returns
+    -------
+    Kind
+        The kind, now in :data:`KINDS`.
+
+    Raises
+    ------
+    ValueError
+        The name is registered already, or ``removal`` is missing for a ``delete`` of its own.
+
+    Examples
+    --------
+    >>> QUEUE = declare(  # doctest: +SKIP
+    ...     "sqs queue",
+    ...     160,
+    ...     ("list_queues", "QueueUrls"),
+    ...     named_ours("09"),
+    ...     ("delete_queue", "QueueUrl"),
+    ... )
+    >>> QUEUE.removal  # doctest: +SKIP
+    'delete_queue'
+    """
+    service = name.split(" ", 1)[0]
+    options.setdefault("regional", service not in ACCOUNT_WIDE)
+    if isinstance(listing, tuple):
+        listing = listed(service, *listing)
+    if isinstance(deleting, tuple):
+        removal = removal or deleting[0]
+        deleting = call_with_id(service, *deleting)
+    if not removal:
+        raise ValueError(f"cleanup kind {name!r}: say how it is removed (removal=...)")
+    return register(Kind(name, service, order, listing, describe, deleting, removal, **options))

@@ -6,7 +6,7 @@ from typing import Any
 
 from flovtrain._aws import paginate
 from flovtrain.cleanup._names import BUDGETS, ours
-from flovtrain.cleanup._registry import Found, Kind, Scan, register
+from flovtrain.cleanup._registry import Found, Scan, declare, plan_row
 
 #: Budgets has one endpoint.
 REGION = "us-east-1"
@@ -21,7 +21,7 @@ def _budgets(scan: Scan, region: str) -> Any:
 def _describe(scan: Scan, region: str, budget: dict[str, Any]) -> Found:
     name = budget["BudgetName"]
     if name in BUDGETS or ours(name):
-        return {"chapter": "03", "name": name, "id": name}
+        return plan_row("03", name)
     return None
 
 
@@ -29,15 +29,4 @@ def _delete(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("budgets", REGION).delete_budget(AccountId=scan.account(), BudgetName=row["id"])
 
 
-BUDGET = register(
-    Kind(
-        "budgets budget",
-        "budgets",
-        order=250,
-        list=_budgets,
-        describe=_describe,
-        delete=_delete,
-        removal="delete_budget",
-        regional=False,
-    )
-)
+BUDGET = declare("budgets budget", 250, _budgets, _describe, _delete, "delete_budget")

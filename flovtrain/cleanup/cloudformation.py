@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flovtrain.cleanup._names import tagged
-from flovtrain.cleanup._registry import Found, Kind, Scan, listed, register
+from flovtrain.cleanup._registry import Found, Scan, declare
 from flovtrain.views.cloudformation import wait_for_stack_deleted
 
 #: A stack in this state is gone (AWS lists it for a while).
@@ -34,15 +34,12 @@ def _delete(scan: Scan, row: dict[str, Any]) -> None:
     wait_for_stack_deleted(row["id"], session=scan.session, region=row["region"])
 
 
-STACK = register(
-    Kind(
-        "cloudformation stack",
-        "cloudformation",
-        order=30,
-        list=listed("cloudformation", "describe_stacks", "Stacks"),
-        describe=_describe,
-        delete=_delete,
-        removal="delete_stack",
-        billable=True,
-    )
+STACK = declare(
+    "cloudformation stack",
+    30,
+    ("describe_stacks", "Stacks"),
+    _describe,
+    _delete,
+    "delete_stack",
+    billable=True,
 )

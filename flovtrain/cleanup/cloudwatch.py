@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flovtrain.cleanup._names import BILLING_ALARMS, ours, tags_say_ours
-from flovtrain.cleanup._registry import Found, Kind, Scan, listed, register
+from flovtrain.cleanup._registry import Found, Scan, declare
 
 
 def _describe(scan: Scan, region: str, alarm: dict[str, Any]) -> Found:
@@ -29,14 +29,6 @@ def _delete(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("cloudwatch", row["region"]).delete_alarms(AlarmNames=[row["name"]])
 
 
-ALARM = register(
-    Kind(
-        "cloudwatch alarm",
-        "cloudwatch",
-        order=20,
-        list=listed("cloudwatch", "describe_alarms", "MetricAlarms"),
-        describe=_describe,
-        delete=_delete,
-        removal="delete_alarms",
-    )
+ALARM = declare(
+    "cloudwatch alarm", 20, ("describe_alarms", "MetricAlarms"), _describe, _delete, "delete_alarms"
 )

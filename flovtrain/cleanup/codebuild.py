@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from flovtrain.cleanup._registry import Kind, call_with_id, listed, named_ours, register
+from flovtrain.cleanup._registry import declare, named_ours
 
-PROJECT = register(
-    Kind(
-        "codebuild project",
-        "codebuild",
-        order=50,
-        list=listed("codebuild", "list_projects", "projects"),
-        describe=named_ours("07"),
-        delete=call_with_id("codebuild", "delete_project", "name"),
-        removal="delete_project",
-    )
+PROJECT = declare(
+    "codebuild project",
+    50,
+    ("list_projects", "projects"),
+    named_ours("07"),
+    ("delete_project", "name"),
 )

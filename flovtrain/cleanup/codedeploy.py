@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from flovtrain.cleanup._registry import Kind, call_with_id, listed, named_ours, register
+from flovtrain.cleanup._registry import declare, named_ours
 
-APPLICATION = register(
-    Kind(
-        "codedeploy application",
-        "codedeploy",
-        order=60,
-        list=listed("codedeploy", "list_applications", "applications"),
-        describe=named_ours("07"),
-        delete=call_with_id("codedeploy", "delete_application", "applicationName"),
-        removal="delete_application (its deployment groups go with it)",
-    )
+APPLICATION = declare(
+    "codedeploy application",
+    60,
+    ("list_applications", "applications"),
+    named_ours("07"),
+    ("delete_application", "applicationName"),
+    "delete_application (its deployment groups go with it)",
 )

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from flovtrain.cleanup._registry import Kind, call_with_id, listed, named_ours, register
+from flovtrain.cleanup._registry import declare, named_ours
 
-PIPELINE = register(
-    Kind(
-        "codepipeline pipeline",
-        "codepipeline",
-        order=40,
-        list=listed("codepipeline", "list_pipelines", "pipelines"),
-        describe=named_ours("07", name=lambda pipeline: pipeline["name"]),
-        delete=call_with_id("codepipeline", "delete_pipeline", "name"),
-        removal="delete_pipeline",
-        billable=True,
-    )
+PIPELINE = declare(
+    "codepipeline pipeline",
+    40,
+    ("list_pipelines", "pipelines"),
+    named_ours("07", name=lambda pipeline: pipeline["name"]),
+    ("delete_pipeline", "name"),
+    billable=True,
 )

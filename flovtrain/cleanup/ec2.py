@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flovtrain.cleanup._names import ours, tagged
-from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
+from flovtrain.cleanup._registry import Found, Scan, call_with_id, declare, plan_row
 from flovtrain.views import ec2
 
 
@@ -43,47 +43,38 @@ def _describe_key_pair(scan: Scan, region: str, key: dict[str, Any]) -> Found:
     if name in scan.owned(region) or key.get("KeyPairId") in scan.owned(region):
         return None
     if ours(name) or tagged(key.get("Tags")):
-        return {"chapter": "04", "name": name, "id": key.get("KeyPairId", name)}
+        return plan_row("04", name, key.get("KeyPairId", name))
     return None
 
 
 def _describe_group(scan: Scan, region: str, group: dict[str, Any]) -> Found:
     if ours(group["GroupName"]) and group["GroupId"] not in scan.owned(region):
-        return {"chapter": "07", "name": group["GroupName"], "id": group["GroupId"]}
+        return plan_row("07", group["GroupName"], group["GroupId"])
     return None
 
 
-INSTANCE = register(
-    Kind(
-        "ec2 instance",
-        "ec2",
-        order=70,
-        list=_instances,
-        describe=_describe_instance,
-        delete=_terminate,
-        removal="terminate_instances",
-        billable=True,
-    )
+INSTANCE = declare(
+    "ec2 instance",
+    70,
+    _instances,
+    _describe_instance,
+    _terminate,
+    "terminate_instances",
+    billable=True,
 )
-KEY_PAIR = register(
-    Kind(
-        "ec2 key pair",
-        "ec2",
-        order=110,
-        list=listed("ec2", "describe_key_pairs", "KeyPairs", paged=False),
-        describe=_describe_key_pair,
-        delete=call_with_id("ec2", "delete_key_pair", "KeyName", column="name"),
-        removal="delete_key_pair (delete the saved .pem too)",
-    )
+KEY_PAIR = declare(
+    "ec2 key pair",
+    110,
+    ("describe_key_pairs", "KeyPairs"),
+    _describe_key_pair,
+    call_with_id("ec2", "delete_key_pair", "KeyName", column="name"),
+    "delete_key_pair (delete the saved .pem too)",
 )
-SECURITY_GROUP = register(
-    Kind(
-        "ec2 security group",
-        "ec2",
-        order=120,
-        list=listed("ec2", "describe_security_groups", "SecurityGroups"),
-        describe=_describe_group,
-        delete=call_with_id("ec2", "delete_security_group", "GroupId"),
-        removal="delete_security_group (after its instances and load balancers are gone)",
-    )
+SECURITY_GROUP = declare(
+    "ec2 security group",
+    120,
+    ("describe_security_groups", "SecurityGroups"),
+    _describe_group,
+    ("delete_security_group", "GroupId"),
+    "delete_security_group (after its instances and load balancers are gone)",
 )

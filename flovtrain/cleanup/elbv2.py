@@ -6,27 +6,24 @@ Both kinds follow AWS's naming to the letter (``describe_<noun>s``, ``<Noun>Name
 
 from __future__ import annotations
 
-from flovtrain.cleanup._registry import Kind, call_with_id, listed, named_ours, register
+from flovtrain.cleanup._registry import Kind, declare, named_ours
 
 
 def _declare(noun: str, snake: str, order: int, removal: str, billable: bool = False) -> Kind:
     """Register the kind of AWS's ``noun`` (``"LoadBalancer"``, snake ``"load_balancer"``)."""
-    return register(
-        Kind(
-            f"elbv2 {snake.replace('_', ' ')}",
-            "elbv2",
-            order=order,
-            list=listed("elbv2", f"describe_{snake}s", f"{noun}s"),
-            describe=named_ours(
-                "07",
-                name=lambda item: item[f"{noun}Name"],
-                id_=lambda item: item[f"{noun}Arn"],
-                unless_owned=False,
-            ),
-            delete=call_with_id("elbv2", f"delete_{snake}", f"{noun}Arn"),
-            removal=removal,
-            billable=billable,
-        )
+    return declare(
+        f"elbv2 {snake.replace('_', ' ')}",
+        order,
+        (f"describe_{snake}s", f"{noun}s"),
+        named_ours(
+            "07",
+            name=lambda item: item[f"{noun}Name"],
+            id_=lambda item: item[f"{noun}Arn"],
+            unless_owned=False,
+        ),
+        (f"delete_{snake}", f"{noun}Arn"),
+        removal,
+        billable=billable,
     )
 
 

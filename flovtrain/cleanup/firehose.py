@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flovtrain.cleanup._names import ours, tagged
-from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
+from flovtrain.cleanup._registry import Found, Scan, declare, listed, plan_row
 
 
 def _describe(scan: Scan, region: str, name: str) -> Found:
@@ -16,20 +16,14 @@ def _describe(scan: Scan, region: str, name: str) -> Found:
     if ours(name) or tagged(
         firehose.list_tags_for_delivery_stream(DeliveryStreamName=name).get("Tags", [])
     ):
-        return {"chapter": "09", "name": name, "id": name}
+        return plan_row("09", name)
     return None
 
 
-STREAM = register(
-    Kind(
-        "firehose delivery stream",
-        "firehose",
-        order=170,
-        list=listed(
-            "firehose", "list_delivery_streams", "DeliveryStreamNames", paged=False, Limit=1000
-        ),
-        describe=_describe,
-        delete=call_with_id("firehose", "delete_delivery_stream", "DeliveryStreamName"),
-        removal="delete_delivery_stream",
-    )
+STREAM = declare(
+    "firehose delivery stream",
+    170,
+    listed("firehose", "list_delivery_streams", "DeliveryStreamNames", Limit=1000),
+    _describe,
+    ("delete_delivery_stream", "DeliveryStreamName"),
 )

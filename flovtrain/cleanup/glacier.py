@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from flovtrain.cleanup._registry import Kind, call_with_id, listed, named_ours, register
+from flovtrain.cleanup._registry import call_with_id, declare, named_ours
 
-VAULT = register(
-    Kind(
-        "glacier vault",
-        "glacier",
-        order=180,
-        list=listed("glacier", "list_vaults", "VaultList"),
-        describe=named_ours(
-            "09",
-            name=lambda vault: vault["VaultName"],
-            id_=lambda vault: vault["VaultARN"],
-            unless_owned=False,
-        ),
-        delete=call_with_id("glacier", "delete_vault", "vaultName", column="name"),
-        removal="delete its archives, then delete_vault (AWS: only after the next inventory, up to "
-        "a day)",
-        billable=True,
-    )
+VAULT = declare(
+    "glacier vault",
+    180,
+    ("list_vaults", "VaultList"),
+    named_ours(
+        "09",
+        name=lambda vault: vault["VaultName"],
+        id_=lambda vault: vault["VaultARN"],
+        unless_owned=False,
+    ),
+    call_with_id("glacier", "delete_vault", "vaultName", column="name"),
+    "delete its archives, then delete_vault (AWS: only after the next inventory, up to a day)",
+    billable=True,
 )

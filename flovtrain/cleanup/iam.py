@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from flovtrain._aws import paginate
 from flovtrain.cleanup._names import GROUPS, ROOT_MFA_DEVICE, USERS, gone, ours, tagged
-from flovtrain.cleanup._registry import GLOBAL, Found, Kind, Scan, call_with_id, listed, register
+from flovtrain.cleanup._registry import GLOBAL, Found, Scan, declare, listed, plan_row
 
 
 # -- roles -----------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def _delete_role(scan: Scan, row: dict[str, Any]) -> None:
 def _describe_user(scan: Scan, region: str, user: dict[str, Any]) -> Found:
     name = user["UserName"]
     if name in USERS or tagged(scan.client("iam").list_user_tags(UserName=name).get("Tags", [])):
-        return {"chapter": "02", "name": name, "id": user["UserId"]}
+        return plan_row("02", name, user["UserId"])
     return None
 
 
@@ -80,7 +80,7 @@ def _delete_user(scan: Scan, row: dict[str, Any]) -> None:
 
 def _describe_group(scan: Scan, region: str, group: dict[str, Any]) -> Found:
     if group["GroupName"] in GROUPS:
-        return {"chapter": "02", "name": group["GroupName"], "id": group["GroupId"]}
+        return plan_row("02", group["GroupName"], group["GroupId"])
     return None
 
 
@@ -112,7 +112,7 @@ def _describe_mfa(scan: Scan, region: str, device: dict[str, Any]) -> Found:
         or name in planned_users
         or (user_arn and user_arn.rsplit("/", 1)[-1] in planned_users)
     ):
-        return {"chapter": "01" if name == ROOT_MFA_DEVICE else "02", "name": name, "id": serial}
+        return plan_row("01" if name == ROOT_MFA_DEVICE else "02", name, serial)
     return None
 
 
@@ -127,7 +127,7 @@ def _delete_mfa(scan: Scan, row: dict[str, Any]) -> None:
 
 
 def _describe_alias(scan: Scan, region: str, alias: str) -> Found:
-    return {"chapter": "01", "name": alias, "id": alias}
+    return plan_row("01", alias)
 
 
 def _password_policy(scan: Scan, region: str) -> Any:
@@ -136,83 +136,59 @@ def _password_policy(scan: Scan, region: str) -> Any:
 
 
 def _describe_policy(scan: Scan, region: str, policy: dict[str, Any]) -> Found:
-    return {"chapter": "02", "name": "password policy", "id": "-"}
+    return plan_row("02", "password policy", "-")
 
 
 def _delete_policy(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("iam").delete_account_password_policy()
 
 
-ROLE = register(
-    Kind(
-        "iam role",
-        "iam",
-        order=260,
-        list=listed("iam", "list_roles", "Roles"),
-        describe=_describe_role,
-        delete=_delete_role,
-        removal="detach and delete its policies, then delete_role",
-        regional=False,
-    )
+ROLE = declare(
+    "iam role",
+    260,
+    ("list_roles", "Roles"),
+    _describe_role,
+    _delete_role,
+    "detach and delete its policies, then delete_role",
 )
-USER = register(
-    Kind(
-        "iam user",
-        "iam",
-        order=270,
-        list=listed("iam", "list_users", "Users"),
-        describe=_describe_user,
-        delete=_delete_user,
-        removal="delete access keys, login profile, MFA devices, group memberships and policies, "
-        "then delete_user",
-        regional=False,
-    )
+USER = declare(
+    "iam user",
+    270,
+    ("list_users", "Users"),
+    _describe_user,
+    _delete_user,
+    "delete access keys, login profile, MFA devices, group memberships and policies, then "
+    "delete_user",
 )
-GROUP = register(
-    Kind(
-        "iam group",
-        "iam",
-        order=280,
-        list=listed("iam", "list_groups", "Groups"),
-        describe=_describe_group,
-        delete=_delete_group,
-        removal="remove members, detach policies, then delete_group",
-        regional=False,
-    )
+GROUP = declare(
+    "iam group",
+    280,
+    ("list_groups", "Groups"),
+    _describe_group,
+    _delete_group,
+    "remove members, detach policies, then delete_group",
 )
-MFA_DEVICE = register(
-    Kind(
-        "iam virtual mfa device",
-        "iam",
-        order=290,
-        list=listed("iam", "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Any"),
-        describe=_describe_mfa,
-        delete=_delete_mfa,
-        removal="deactivate_mfa_device (if assigned), delete_virtual_mfa_device",
-        regional=False,
-    )
+MFA_DEVICE = declare(
+    "iam virtual mfa device",
+    290,
+    listed("iam", "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Any"),
+    _describe_mfa,
+    _delete_mfa,
+    "deactivate_mfa_device (if assigned), delete_virtual_mfa_device",
 )
-ACCOUNT_ALIAS = register(
-    Kind(
-        "iam account alias",
-        "iam",
-        order=300,
-        list=listed("iam", "list_account_aliases", "AccountAliases", paged=False),
-        describe=_describe_alias,
-        delete=call_with_id("iam", "delete_account_alias", "AccountAlias"),
-        removal="delete_account_alias (the sign-in URL falls back to the account id)",
-        regional=False,
-    )
+ACCOUNT_ALIAS = declare(
+    "iam account alias",
+    300,
+    ("list_account_aliases", "AccountAliases"),
+    _describe_alias,
+    ("delete_account_alias", "AccountAlias"),
+    "delete_account_alias (the sign-in URL falls back to the account id)",
 )
-PASSWORD_POLICY = register(
-    Kind(
-        "iam password policy",
-        "iam",
-        order=310,
-        list=_password_policy,
-        describe=_describe_policy,
-        delete=_delete_policy,
-        removal="delete_account_password_policy (AWS's default rules apply again)",
-        regional=False,
-    )
+PASSWORD_POLICY = declare(
+    "iam password policy",
+    310,
+    _password_policy,
+    _describe_policy,
+    _delete_policy,
+    "delete_account_password_policy (AWS's default rules apply again)",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flovtrain.cleanup._names import ours, tagged
-from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
+from flovtrain.cleanup._registry import Found, Scan, call_with_id, declare, plan_row
 
 
 def _describe(scan: Scan, region: str, db: dict[str, Any]) -> Found:
@@ -13,25 +13,22 @@ def _describe(scan: Scan, region: str, db: dict[str, Any]) -> Found:
     if db.get("DBInstanceStatus") == "deleting":
         return None
     if ours(name) or tagged(db.get("TagList")):
-        return {"chapter": "07", "name": name, "id": name}
+        return plan_row("07", name)
     return None
 
 
-DB_INSTANCE = register(
-    Kind(
-        "rds db instance",
+DB_INSTANCE = declare(
+    "rds db instance",
+    100,
+    ("describe_db_instances", "DBInstances"),
+    _describe,
+    call_with_id(
         "rds",
-        order=100,
-        list=listed("rds", "describe_db_instances", "DBInstances"),
-        describe=_describe,
-        delete=call_with_id(
-            "rds",
-            "delete_db_instance",
-            "DBInstanceIdentifier",
-            SkipFinalSnapshot=True,
-            DeleteAutomatedBackups=True,
-        ),
-        removal="delete_db_instance(SkipFinalSnapshot=True, DeleteAutomatedBackups=True)",
-        billable=True,
-    )
+        "delete_db_instance",
+        "DBInstanceIdentifier",
+        SkipFinalSnapshot=True,
+        DeleteAutomatedBackups=True,
+    ),
+    "delete_db_instance(SkipFinalSnapshot=True, DeleteAutomatedBackups=True)",
+    billable=True,
 )

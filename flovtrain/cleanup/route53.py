@@ -6,13 +6,13 @@ from typing import Any
 
 from flovtrain._aws import paginate
 from flovtrain.cleanup._names import PREFIX
-from flovtrain.cleanup._registry import Found, Kind, Scan, listed, register
+from flovtrain.cleanup._registry import Found, Scan, declare, plan_row
 
 
 def _describe(scan: Scan, region: str, zone: dict[str, Any]) -> Found:
     comment = zone.get("Config", {}).get("Comment", "") or ""
     if zone.get("CallerReference", "").startswith(PREFIX) or comment.startswith("flovtrain"):
-        return {"chapter": "07", "name": zone["Name"], "id": zone["Id"]}
+        return plan_row("07", zone["Name"], zone["Id"])
     return None
 
 
@@ -31,16 +31,12 @@ def _delete(scan: Scan, row: dict[str, Any]) -> None:
     route53.delete_hosted_zone(Id=zone_id)
 
 
-HOSTED_ZONE = register(
-    Kind(
-        "route53 hosted zone",
-        "route53",
-        order=130,
-        list=listed("route53", "list_hosted_zones", "HostedZones"),
-        describe=_describe,
-        delete=_delete,
-        removal="delete its records (not SOA/NS), then delete_hosted_zone",
-        billable=True,
-        regional=False,
-    )
+HOSTED_ZONE = declare(
+    "route53 hosted zone",
+    130,
+    ("list_hosted_zones", "HostedZones"),
+    _describe,
+    _delete,
+    "delete its records (not SOA/NS), then delete_hosted_zone",
+    billable=True,
 )

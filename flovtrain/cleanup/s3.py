@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flovtrain.cleanup._names import BUCKET_PREFIXES, tags_say_ours
-from flovtrain.cleanup._registry import Found, Kind, Scan, register
+from flovtrain.cleanup._registry import Found, Scan, declare
 
 
 def _buckets(scan: Scan, region: str) -> Any:
@@ -48,17 +48,13 @@ def _delete(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("s3", row["region"]).delete_bucket(Bucket=row["id"])
 
 
-BUCKET = register(
-    Kind(
-        "s3 bucket",
-        "s3",
-        order=140,
-        list=_buckets,
-        describe=_describe,
-        delete=_delete,
-        removal="empty it (every object version), then delete_bucket",
-        billable=True,
-        regional=False,
-        prepare=empty,
-    )
+BUCKET = declare(
+    "s3 bucket",
+    140,
+    _buckets,
+    _describe,
+    _delete,
+    "empty it (every object version), then delete_bucket",
+    billable=True,
+    prepare=empty,
 )

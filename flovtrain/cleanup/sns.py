@@ -9,7 +9,7 @@ from typing import Any
 
 from flovtrain._aws import paginate
 from flovtrain.cleanup._names import BILLING_TOPIC, ours, tags_say_ours
-from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register, rows_of
+from flovtrain.cleanup._registry import Found, Scan, declare, plan_row, rows_of
 
 
 def _describe_topic(scan: Scan, region: str, topic: dict[str, Any]) -> Found:
@@ -21,7 +21,7 @@ def _describe_topic(scan: Scan, region: str, topic: dict[str, Any]) -> Found:
         or tags_say_ours(scan.client("sns", region).list_tags_for_resource, ResourceArn=arn)
     ):
         return None
-    return {"chapter": "03" if name == BILLING_TOPIC else "09", "name": name, "id": arn}
+    return plan_row("03" if name == BILLING_TOPIC else "09", name, arn)
 
 
 def _describe_subscriptions(scan: Scan, region: str, topic: dict[str, Any]) -> Found:
@@ -44,25 +44,13 @@ def _describe_subscriptions(scan: Scan, region: str, topic: dict[str, Any]) -> F
     return rows
 
 
-SUBSCRIPTION = register(
-    Kind(
-        "sns subscription",
-        "sns",
-        order=10,
-        list=rows_of("sns topic"),
-        describe=_describe_subscriptions,
-        delete=call_with_id("sns", "unsubscribe", "SubscriptionArn"),
-        removal="unsubscribe",
-    )
+SUBSCRIPTION = declare(
+    "sns subscription",
+    10,
+    rows_of("sns topic"),
+    _describe_subscriptions,
+    ("unsubscribe", "SubscriptionArn"),
 )
-TOPIC = register(
-    Kind(
-        "sns topic",
-        "sns",
-        order=150,
-        list=listed("sns", "list_topics", "Topics"),
-        describe=_describe_topic,
-        delete=call_with_id("sns", "delete_topic", "TopicArn"),
-        removal="delete_topic",
-    )
+TOPIC = declare(
+    "sns topic", 150, ("list_topics", "Topics"), _describe_topic, ("delete_topic", "TopicArn")
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flovtrain.cleanup._names import ours, tagged
-from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
+from flovtrain.cleanup._registry import Found, Scan, declare, plan_row
 
 
 def _describe(scan: Scan, region: str, url: str) -> Found:
@@ -11,18 +11,10 @@ def _describe(scan: Scan, region: str, url: str) -> Found:
     if ours(name) or tagged(
         scan.client("sqs", region).list_queue_tags(QueueUrl=url).get("Tags", {})
     ):
-        return {"chapter": "09", "name": name, "id": url}
+        return plan_row("09", name, url)
     return None
 
 
-QUEUE = register(
-    Kind(
-        "sqs queue",
-        "sqs",
-        order=160,
-        list=listed("sqs", "list_queues", "QueueUrls"),
-        describe=_describe,
-        delete=call_with_id("sqs", "delete_queue", "QueueUrl"),
-        removal="delete_queue",
-    )
+QUEUE = declare(
+    "sqs queue", 160, ("list_queues", "QueueUrls"), _describe, ("delete_queue", "QueueUrl")
 )

@@ -5,26 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from flovtrain.cleanup._names import PARAMETER_PATH
-from flovtrain.cleanup._registry import Found, Kind, Scan, call_with_id, listed, register
+from flovtrain.cleanup._registry import Found, Scan, declare, listed, plan_row
 
 
 def _describe(scan: Scan, region: str, param: dict[str, Any]) -> Found:
-    return {"chapter": "09", "name": param["Name"], "id": param["Name"]}
+    return plan_row("09", param["Name"])
 
 
-PARAMETER = register(
-    Kind(
-        "ssm parameter",
-        "ssm",
-        order=190,
-        list=listed(
-            "ssm",
-            "describe_parameters",
-            "Parameters",
-            ParameterFilters=[{"Key": "Name", "Option": "BeginsWith", "Values": [PARAMETER_PATH]}],
-        ),
-        describe=_describe,
-        delete=call_with_id("ssm", "delete_parameter", "Name"),
-        removal="delete_parameter",
-    )
+#: Only the workbook's parameters are listed at all.
+_OURS = [{"Key": "Name", "Option": "BeginsWith", "Values": [PARAMETER_PATH]}]
+PARAMETER = declare(
+    "ssm parameter",
+    190,
+    listed("ssm", "describe_parameters", "Parameters", ParameterFilters=_OURS),
+    _describe,
+    ("delete_parameter", "Name"),
 )

@@ -1,4 +1,5 @@
-"""Small helpers shared by the view modules: fixed-column frames, UTC timestamps, durations.
+"""Small helpers shared by the view modules: fixed-column frames, UTC timestamps, durations,
+``batch_get_*`` calls in chunks.
 
 Paging and error codes are :func:`flovtrain._aws.paginate` and :func:`flovtrain._aws.error_code`.
 """
@@ -6,7 +7,7 @@ Paging and error codes are :func:`flovtrain._aws.paginate` and :func:`flovtrain.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -55,3 +56,26 @@ def newest_first(
     if len(df):
         df = df.sort_values(by, ascending=False, kind="stable").reset_index(drop=True)
     return to_utc_column(df, *times)
+
+
+def batch_get(
+    call: Callable[..., Mapping[str, Any]],
+    key: str,
+    param: str,
+    ids: Iterable[Any],
+    size: int,
+    **fixed: Any,
+) -> Iterator[Any]:
+    """Yield the items under ``key`` that ``call`` (a ``batch_get_*``) returns for all ``ids``,
+    passed as ``param`` at most ``size`` at a time (AWS refuses more in one call).
+
+    Examples
+    --------
+    >>> def get(numbers):  # stands in for e.g. codebuild's batch_get_builds
+    ...     return {"found": [n * 10 for n in numbers]}
+    >>> list(batch_get(get, "found", "numbers", range(5), size=2))
+    [0, 10, 20, 30, 40]
+    """
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield from call(**{param: ids[start : start + size]}, **fixed).get(key, [])

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from flovtrain.session import get_session
+from flovtrain.views._frames import batch_get
 
 EXECUTION_COLUMNS = [
     "execution_id",
@@ -21,17 +22,21 @@ EXECUTION_COLUMNS = [
     "query",
 ]
 NAMED_QUERY_COLUMNS = ["named_query_id", "name", "database", "workgroup", "query"]
+#: Athena's ``batch_get_*`` calls take at most this many ids.
+_BATCH = 50
 
 
 def iter_executions(workgroup: str = "primary", session: Any = None) -> Iterator[dict[str, Any]]:
     """Yield raw ``QueryExecution`` dicts of a workgroup, newest first."""
     athena = get_session(session).client("athena")
     for page in athena.get_paginator("list_query_executions").paginate(WorkGroup=workgroup):
-        ids = page.get("QueryExecutionIds", [])
-        for i in range(0, len(ids), 50):
-            yield from athena.batch_get_query_execution(QueryExecutionIds=ids[i : i + 50])[
-                "QueryExecutions"
-            ]
+        yield from batch_get(
+            athena.batch_get_query_execution,
+            "QueryExecutions",
+            "QueryExecutionIds",
+            page.get("QueryExecutionIds", []),
+            _BATCH,
+        )
 
 
 def executions(workgroup: str = "primary", session: Any = None) -> pd.DataFrame:
@@ -71,16 +76,16 @@ def named_queries(workgroup: str = "primary", session: Any = None) -> pd.DataFra
         for p in athena.get_paginator("list_named_queries").paginate(WorkGroup=workgroup)
         for i in p.get("NamedQueryIds", [])
     ]
-    rows = []
-    for i in range(0, len(ids), 50):
-        for q in athena.batch_get_named_query(NamedQueryIds=ids[i : i + 50])["NamedQueries"]:
-            rows.append(
-                {
-                    "named_query_id": q["NamedQueryId"],
-                    "name": q["Name"],
-                    "database": q["Database"],
-                    "workgroup": q.get("WorkGroup"),
-                    "query": q["QueryString"],
-                }
-            )
+    rows = [
+        {
+            "named_query_id": q["NamedQueryId"],
+            "name": q["Name"],
+            "database": q["Database"],
+            "workgroup": q.get("WorkGroup"),
+            "query": q["QueryString"],
+        }
+        for q in batch_get(
+            athena.batch_get_named_query, "NamedQueries", "NamedQueryIds", ids, _BATCH
+        )
+    ]
     return pd.DataFrame(rows, columns=NAMED_QUERY_COLUMNS).sort_values("name", ignore_index=True)

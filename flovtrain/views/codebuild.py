@@ -18,7 +18,7 @@ import pandas as pd
 
 from flovtrain._aws import client, paginate
 from flovtrain.session import get_session
-from flovtrain.views._frames import frame, newest_first, seconds_between
+from flovtrain.views._frames import batch_get, frame, newest_first, seconds_between
 
 BUILD_COLUMNS = [
     "build_id",
@@ -50,8 +50,7 @@ def iter_builds(
     ids = list(
         paginate(cb, "list_builds_for_project", "ids", projectName=project, sortOrder="DESCENDING")
     )
-    for start in range(0, len(ids), _BATCH):
-        yield from cb.batch_get_builds(ids=ids[start : start + _BATCH])["builds"]
+    yield from batch_get(cb.batch_get_builds, "builds", "ids", ids, _BATCH)
 
 
 def builds(

@@ -19,7 +19,7 @@ import boto3
 import pandas as pd
 
 from flovtrain._aws import client, paginate
-from flovtrain.views._frames import frame, to_utc_column
+from flovtrain.views._frames import batch_get, frame, to_utc_column
 
 REPOSITORY_COLUMNS = ["name", "default_branch", "clone_url_http", "description", "last_modified"]
 BRANCH_COLUMNS = ["branch", "commit_id", "default"]
@@ -43,10 +43,9 @@ def iter_repositories(
     """
     cc = client("codecommit", session, region)
     names = [r["repositoryName"] for r in paginate(cc, "list_repositories", "repositories")]
-    for start in range(0, len(names), _BATCH):
-        yield from cc.batch_get_repositories(repositoryNames=names[start : start + _BATCH])[
-            "repositories"
-        ]
+    yield from batch_get(
+        cc.batch_get_repositories, "repositories", "repositoryNames", names, _BATCH
+    )
 
 
 def repositories(session: boto3.Session | None = None, region: str | None = None) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import boto3
 import pandas as pd
 
 from flovtrain._aws import client, paginate
-from flovtrain.views._frames import frame, newest_first, to_utc_column
+from flovtrain.views._frames import batch_get, frame, newest_first, to_utc_column
 
 DEPLOYMENT_COLUMNS = [
     "deployment_id",
@@ -69,10 +69,7 @@ def iter_deployments(
             deploymentGroupName=g,
         )
     ]
-    for start in range(0, len(ids), _BATCH):
-        yield from cd.batch_get_deployments(deploymentIds=ids[start : start + _BATCH])[
-            "deploymentsInfo"
-        ]
+    yield from batch_get(cd.batch_get_deployments, "deploymentsInfo", "deploymentIds", ids, _BATCH)
 
 
 def _revision(rev: dict[str, Any] | None) -> str | None:
@@ -155,23 +152,26 @@ def revisions(
         paginate(cd, "list_application_revisions", "revisions", applicationName=application)
     )
     rows = []
-    for start in range(0, len(found), _BATCH):
-        info = cd.batch_get_application_revisions(
-            applicationName=application, revisions=found[start : start + _BATCH]
-        ).get("revisions", [])
-        for item in info:
-            s3 = (item.get("revisionLocation") or {}).get("s3Location") or {}
-            gi = item.get("genericRevisionInfo") or {}
-            rows.append(
-                {
-                    "bucket": s3.get("bucket"),
-                    "key": s3.get("key"),
-                    "bundle": s3.get("bundleType"),
-                    "registered": gi.get("registerTime"),
-                    "first_used": gi.get("firstUsedTime"),
-                    "last_used": gi.get("lastUsedTime"),
-                }
-            )
+    for item in batch_get(
+        cd.batch_get_application_revisions,
+        "revisions",
+        "revisions",
+        found,
+        _BATCH,
+        applicationName=application,
+    ):
+        s3 = (item.get("revisionLocation") or {}).get("s3Location") or {}
+        gi = item.get("genericRevisionInfo") or {}
+        rows.append(
+            {
+                "bucket": s3.get("bucket"),
+                "key": s3.get("key"),
+                "bundle": s3.get("bundleType"),
+                "registered": gi.get("registerTime"),
+                "first_used": gi.get("firstUsedTime"),
+                "last_used": gi.get("lastUsedTime"),
+            }
+        )
     return newest_first(
         rows, REVISION_COLUMNS, "registered", "registered", "first_used", "last_used"
     )
