@@ -20,6 +20,9 @@ _LAZY = {
     "current": "flovtrain.session",
     "check": "flovtrain.checks",
     "catch_up": "flovtrain.catchup",
+    "challenge": "flovtrain.challenges",
+    "resolve": "flovtrain.frontdoor",
+    "explain_denial": "flovtrain.explain",
 }
 
 
@@ -29,4 +32,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'flovtrain' has no attribute {name!r}")
 
 
-__all__ = ["connect", "current", "check", "catch_up", "__version__"]
+__all__ = [
+    "connect",
+    "current",
+    "check",
+    "catch_up",
+    "challenge",
+    "resolve",
+    "explain_denial",
+    "__version__",
+]

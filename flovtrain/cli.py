@@ -25,6 +25,13 @@ def _sandbox(args: argparse.Namespace) -> int:
                 f"running at {info['endpoint']} (pid {info['pid']}, providers: "
                 f"{', '.join(info.get('providers', []))}, home {info['home']})"
             )
+            for endpoint in info.get("endpoints", []):
+                same = endpoint["port"] == endpoint["aws_port"]
+                mapped = "" if same else f" (AWS's port {endpoint['aws_port']})"
+                print(
+                    f"  {endpoint['kind']:4} {endpoint['name']} on "
+                    f"{endpoint['address']}:{endpoint['port']}{mapped}"
+                )
         else:
             print(f"not running ({info['reason']}); start it with: flovtrain sandbox start")
             return 1
@@ -57,7 +64,7 @@ def _exercises(args: argparse.Namespace) -> int:
 def _catch_up(args: argparse.Namespace) -> int:
     from flovtrain.catchup import catch_up
 
-    catch_up(args.chapter)
+    catch_up(args.chapter, redo=args.redo)
     return 0
 
 
@@ -106,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     catch = sub.add_parser("catch-up", help="run earlier chapters' solutions to reach chapter NN")
     catch.add_argument("chapter")
+    catch.add_argument(
+        "--redo", action="store_true", help="run every solution, even if its check already passes"
+    )
     catch.set_defaults(func=_catch_up)
 
     doctor = sub.add_parser(

@@ -64,6 +64,7 @@ class SandboxApp:
         self.info = info
         self.routes: dict[str, Any] = {
             "health": self.health,
+            "endpoints": self.endpoints,
             "reset": self.reset,
             "stop": self.stop,
         }
@@ -131,8 +132,21 @@ class SandboxApp:
 
     def health(self, request: Any) -> Any:
         from flovtrain.sandbox.engines import processes
+        from flovtrain.sandbox.engines.frontdoor import endpoints
 
-        return self._json({**self.info, "children": len(processes.running())})
+        return self._json(
+            {
+                **self.info,
+                "children": len(processes.running()),
+                "endpoints": endpoints.all_endpoints(),
+            }
+        )
+
+    def endpoints(self, request: Any) -> Any:
+        """The front doors the sandbox serves (DNS, load balancers, SSH, MySQL)."""
+        from flovtrain.sandbox.engines.frontdoor import endpoints
+
+        return self._json(endpoints.all_endpoints())
 
     def debug_spawn_sleep(self, request: Any) -> Any:
         from flovtrain.sandbox.engines import processes
@@ -155,21 +169,20 @@ class SandboxApp:
 
 
 def reset_state(providers: list[Any], seed: int) -> None:
-    """Wipe moto and every provider, switch IAM enforcement off, and re-seed ids.
+    """Wipe moto and every provider and re-seed ids.
 
     The one reset path: each provider's ``reset`` ends its background work (builds,
     deployments, executions, queries) and clears what lives outside its backends; then
     :func:`_reset_moto` drops every ``BackendDict``, moto's and the providers' state alike.
     """
-    from moto import settings
-    from moto.core.responses import ActionAuthenticatorMixin
     from moto.moto_api._internal import mock_random
+
+    from flovtrain.sandbox.engines import processes
 
     for provider in providers:
         provider.reset()
+    processes.stop_all(processes.RESET_KINDS)  # what a provider did not end itself
     _reset_moto()
-    settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")  # reset alone leaves enforcement on
-    ActionAuthenticatorMixin.request_count = 0
     mock_random.seed(seed)
 
 
@@ -481,6 +494,11 @@ def main(argv: list[str] | None = None) -> int:
     from flovtrain.sandbox import netguard, protocols
     from flovtrain.sandbox.engines import processes
 
+    ended = processes.end_leftovers(args.home)  # first: a crashed run's apps hold addresses
+    if ended:
+        print(
+            f"flovtrain sandbox: ended {len(ended)} process groups a crashed run left", flush=True
+        )
     problems = protocols.checked_mismatches(args.home)
     if problems:  # refuse rather than answer every call of that service with an error
         print(

@@ -10,6 +10,7 @@ adds elsewhere: CloudFormation resource types (:mod:`.cfn_types`) and pipeline a
 
 PROVIDER_MODULES: tuple[str, ...] = (
     "flovtrain.sandbox.providers.iam",
+    "flovtrain.sandbox.providers.sts",
     "flovtrain.sandbox.providers.sns",
     "flovtrain.sandbox.providers.cloudwatch",
     "flovtrain.sandbox.providers.billing",
@@ -23,4 +24,8 @@ PROVIDER_MODULES: tuple[str, ...] = (
     "flovtrain.sandbox.providers.codecommit",
     "flovtrain.sandbox.providers.codebuild",
     "flovtrain.sandbox.providers.athena",
+    "flovtrain.sandbox.providers.route53",
+    "flovtrain.sandbox.providers.elbv2",
+    "flovtrain.sandbox.providers.glacier",
+    "flovtrain.sandbox.providers.rds",
 )
