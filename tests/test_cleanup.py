@@ -122,6 +122,8 @@ def _create_workshop_state(s: boto3.Session) -> None:
     )
     s.client("glacier").create_vault(vaultName="flovtrain-backup")
     s.client("logs").create_log_group(logGroupName="/aws/codebuild/flovtrain-test")
+    # chapter 07's builds log here; its projects are gone by the time the logs are listed
+    s.client("logs").create_log_group(logGroupName="/aws/codebuild/flovtec-webapp-publish")
     _create_chapter07_state(s)
 
 
@@ -324,6 +326,7 @@ def test_plan_lists_what_the_workbook_created_and_nothing_else(session):
         ("ssm parameter", "/flovtrain/shop/db-password"),
         ("glacier vault", "flovtrain-backup"),
         ("logs log group", "/aws/codebuild/flovtrain-test"),
+        ("logs log group", "/aws/codebuild/flovtec-webapp-publish"),
         ("iam role", "flovtec-toolchain"),
         ("s3 bucket", "flovtec-artifacts-test"),
         ("codebuild project", "flovtec-webapp-build"),

@@ -29,7 +29,12 @@ BUCKET_PREFIXES = PREFIXES
 WORKGROUPS = ("capped",)
 GLUE_DATABASES = ("marketdata",)
 PARAMETER_PATH = "/flovtrain/"
-LOG_GROUP_PREFIXES = (f"/aws/codebuild/{PREFIX}", f"/aws/kinesisfirehose/{PREFIX}")
+#: Build and delivery logs of every project the chapters name (04: flovtrain-…, 07: flovtec-…).
+LOG_GROUP_PREFIXES = tuple(
+    f"/aws/{service}/{prefix}"
+    for service in ("codebuild", "kinesisfirehose")
+    for prefix in PREFIXES
+)
 
 #: Error codes that mean "it is not there (any more)".
 GONE = {

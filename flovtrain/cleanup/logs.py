@@ -12,7 +12,7 @@ def _describe(scan: Scan, region: str, group: dict[str, Any]) -> Found:
     stacks = (f"/aws/codebuild/{s['name']}" for s in scan.rows("cloudformation stack", region))
     name = group["logGroupName"]
     if name.startswith((*LOG_GROUP_PREFIXES, *stacks)):
-        return plan_row("04", name)
+        return plan_row("07" if "/flovtec-" in name else "04", name)
     return None
 
 
