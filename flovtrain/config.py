@@ -35,6 +35,20 @@ def home() -> Path:
     return path
 
 
+def has_own_home() -> bool:
+    """True when ``FLOVTRAIN_HOME`` names a home other than the default ``~/.flovtrain``.
+
+    Examples
+    --------
+    >>> has_own_home()            # FLOVTRAIN_HOME=/tmp/attendee-07 in this shell  # doctest: +SKIP
+    True
+    """
+    named = os.environ.get(HOME_VAR)
+    if not named:
+        return False
+    return Path(named).expanduser().resolve() != (Path.home() / ".flovtrain").resolve()
+
+
 def sandbox_port(value: str | int | None = None) -> int:
     """The sandbox port asked for: ``value``, else ``$FLOVTRAIN_SANDBOX_PORT``; 0 = a free one.
 

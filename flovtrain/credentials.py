@@ -52,11 +52,13 @@ def project_root(start: Path | None = None) -> Path | None:
 def credentials_folder(folder: str | os.PathLike[str] | None = None) -> Path:
     """Return (creating it, mode 0700) where credential files go.
 
-    Default: ``credentials/`` at the project root (git-ignored), else
-    ``$FLOVTRAIN_HOME/credentials``.
+    Default: ``credentials/`` at the project root (git-ignored). When ``FLOVTRAIN_HOME`` names a
+    home of its own (sandboxes side by side, one per attendee, the test session), that home's
+    ``credentials/``: each sandbox's keys stay with it instead of the last writer winning. Outside
+    a project, ``$FLOVTRAIN_HOME/credentials`` too.
     """
     if folder is None:
-        root = project_root()
+        root = None if config.has_own_home() else project_root()
         path = (root / FOLDER_NAME) if root else config.home() / FOLDER_NAME
     else:
         path = Path(folder)

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import os
 import stat
+from pathlib import Path
 
 import boto3
 import pyotp
@@ -154,6 +155,7 @@ def test_console_password_csv(tmp_path):
 
 
 def test_default_folder_is_the_projects_credentials(tmp_path, monkeypatch):
+    monkeypatch.delenv("FLOVTRAIN_HOME")  # the default home (the test session names its own)
     project = tmp_path / "project"
     (project / "notebooks").mkdir(parents=True)
     (project / "pyproject.toml").write_text("[project]\nname='x'\n")
@@ -224,3 +226,24 @@ def test_generated_password_is_accepted_by_iam(iam):
     password = credentials.generate_password(policy)
     iam.create_login_profile(UserName="john", Password=password)
     assert iam.get_login_profile(UserName="john")["LoginProfile"]["UserName"] == "john"
+
+
+def test_each_own_home_keeps_its_own_credentials(tmp_path, monkeypatch):
+    """Sandboxes side by side (their own FLOVTRAIN_HOME each) never share credential files;
+    the default home keeps them in the project's git-ignored credentials/ folder."""
+    from flovtrain import config
+    from flovtrain.credentials import credentials_folder
+
+    folders = []
+    for name in ("attendee-1", "attendee-2"):
+        monkeypatch.setenv(config.HOME_VAR, str(tmp_path / name))
+        folders.append(credentials_folder())
+    assert folders == [
+        tmp_path / "attendee-1" / "credentials",
+        tmp_path / "attendee-2" / "credentials",
+    ]
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv(config.HOME_VAR, str(tmp_path / "user" / ".flovtrain"))  # the default, named
+    assert credentials_folder() == Path(__file__).resolve().parents[1] / "credentials"
+    monkeypatch.delenv(config.HOME_VAR)
+    assert credentials_folder() == Path(__file__).resolve().parents[1] / "credentials"
