@@ -141,8 +141,10 @@ def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
             f"() => ({_STAGES})().length > 0 && ({_STAGES})().every(s => s === 'Succeeded')",
             timeout=10_000,
         )
-        stage_names = view.first.locator(".flovtrain-stage > b").all_inner_texts()
-        buttons = view.first.locator("button").all_inner_texts()
+        # JupyterLab renders only the cells near the viewport: look at the view as a learner would
+        view.first.scroll_into_view_if_needed()
+        stage_names = view.first.locator(".flovtrain-stage > b").all_text_contents()
+        buttons = view.first.locator("button").all_text_contents()
 
         # Release change: the kernel runs it, the view follows the new run until it is done
         page.evaluate(_WATCH_STATUSES)
