@@ -1,4 +1,4 @@
-"""What several providers share: running a pipeline action type they declare."""
+"""What several providers share: pipeline action types they declare, AWS's validation errors."""
 
 from __future__ import annotations
 
@@ -35,3 +35,33 @@ def pipeline_action(
         return runner
 
     return decorate
+
+
+def constraint_failure(value: Any, member: str, constraint: str) -> str:
+    """One failure of AWS's request validation (the API-model check every service runs first).
+
+    Examples
+    --------
+    >>> constraint_failure("HUGE", "environment.computeType", enum_constraint(["SMALL"]))
+    "Value 'HUGE' at 'environment.computeType' failed to satisfy constraint: Member must \
+satisfy enum value set: [SMALL]"
+    """
+    return f"Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+
+
+def enum_constraint(allowed: Any) -> str:
+    """The constraint text of an enum member, its values in the API model's order."""
+    return f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+
+
+def validation_error(code: str, failures: list[str]) -> AwsError:
+    """AWS's ``N validation error(s) detected: …; …`` under the service's own error code.
+
+    Examples
+    --------
+    >>> str(validation_error("ValidationException", ["a", "b"]))
+    'ValidationException: 2 validation errors detected: a; b'
+    """
+    count = len(failures)
+    plural = "s" if count > 1 else ""
+    return AwsError(code, f"{count} validation error{plural} detected: " + "; ".join(failures))

@@ -35,6 +35,7 @@ from moto.core.base_backend import BackendDict
 
 from flovtrain.sandbox.engines.athena.queries import Execution, QueryQueue
 from flovtrain.sandbox.protocols import JsonBridge
+from flovtrain.sandbox.providers._common import constraint_failure, validation_error
 from flovtrain.sandbox.seam import AwsError, Call, Provider, ProviderBackend, existing
 
 DDL_PREFIXES = ("ALTER", "CREATE", "DESCRIBE", "DESC", "DROP", "MSCK", "SHOW")
@@ -185,10 +186,9 @@ def get_query_results(call: Call) -> dict[str, Any]:
         )
     limit = int(call.params.get("MaxResults") or MAX_RESULTS)
     if not 1 <= limit <= MAX_RESULTS:
-        raise AwsError(
-            "InvalidRequestException",
-            f"1 validation error detected: Value '{limit}' at 'maxResults' failed to "
-            f"satisfy constraint: Member must have value less than or equal to {MAX_RESULTS}",
+        bound = f"Member must have value less than or equal to {MAX_RESULTS}"
+        raise validation_error(
+            "InvalidRequestException", [constraint_failure(limit, "maxResults", bound)]
         )
     result = execution.result
     start = _offset(call.params.get("NextToken"))

@@ -39,6 +39,11 @@ from flovtrain.sandbox import seam
 from flovtrain.sandbox.engines import alarms
 from flovtrain.sandbox.engines.alarms import INITIAL_REASON, aware, utcnow
 from flovtrain.sandbox.providers import sns
+from flovtrain.sandbox.providers._common import (
+    constraint_failure,
+    enum_constraint,
+    validation_error,
+)
 
 #: Seconds between background evaluations.
 INTERVAL = 5.0
@@ -269,20 +274,22 @@ def evaluate(
 _PERIODS = "Period must be 10, 20, 30 or a multiple of 60"
 
 
-def _enum_errors(params: dict[str, Any]) -> list[str]:
-    """AWS's per-member enum errors of a PutMetricAlarm request, in the request's member order."""
+def _model_enum(shape: str) -> list[str]:
+    """The values CloudWatch's API model allows for an enum shape, in the model's order."""
     from moto.core.utils import get_service_model
 
-    shapes = get_service_model("cloudwatch").operation_model("PutMetricAlarm").input_shape.members
+    return get_service_model("cloudwatch").shape_for(shape).enum
+
+
+def _enum_errors(params: dict[str, Any]) -> list[str]:
+    """AWS's per-member enum errors of a PutMetricAlarm request, in the request's member order."""
     errors = []
     for member in ("Statistic", "ComparisonOperator"):
-        allowed = shapes[member].enum
+        allowed = _model_enum(member)
         value = params.get(member)
         if value is not None and value not in allowed:
-            errors.append(
-                f"Value '{value}' at '{member[0].lower()}{member[1:]}' failed to satisfy "
-                f"constraint: Member must satisfy enum value set: [{', '.join(allowed)}]"
-            )
+            path = member[0].lower() + member[1:]
+            errors.append(constraint_failure(value, path, enum_constraint(allowed)))
     return errors
 
 
@@ -300,8 +307,7 @@ def check_alarm(params: dict[str, Any]) -> None:
     """
     errors = _enum_errors(params)
     if errors:
-        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
-        raise seam.AwsError("ValidationError", count + "; ".join(errors))
+        raise validation_error("ValidationError", errors)
     period = params.get("Period")
     if period is not None and int(period) not in (10, 20, 30) and int(period) % 60:
         raise seam.AwsError("ValidationError", _PERIODS)
@@ -426,27 +432,19 @@ def _offset(token: str) -> int:
 def describe_alarm_history(call: seam.Call) -> dict[str, Any]:
     p = call.params
     item_type = p.get("HistoryItemType")
-    if item_type and item_type not in (
-        "ConfigurationUpdate",
-        "StateUpdate",
-        "Action",
-        "AlarmContributorStateUpdate",
-        "AlarmContributorAction",
-    ):
-        raise seam.AwsError(
-            "ValidationError",
-            f"1 validation error detected: Value '{item_type}' "
-            "at 'historyItemType' failed to satisfy constraint: Member must "
-            "satisfy enum value set: [ConfigurationUpdate, StateUpdate, Action, "
-            "AlarmContributorStateUpdate, AlarmContributorAction]",
-        )
+    item_types = _model_enum("HistoryItemType")
+    if item_type and item_type not in item_types:
+        failure = constraint_failure(item_type, "historyItemType", enum_constraint(item_types))
+        raise validation_error("ValidationError", [failure])
     max_records = int(p.get("MaxRecords") or 100)
     if not 1 <= max_records <= 100:
-        raise seam.AwsError(
+        raise validation_error(
             "ValidationError",
-            "1 validation error detected: Value "
-            f"'{max_records}' at 'maxRecords' failed to satisfy constraint: "
-            "Member must have value between 1 and 100",
+            [
+                constraint_failure(
+                    max_records, "maxRecords", "Member must have value between 1 and 100"
+                )
+            ],
         )
     types = p.get("AlarmTypes") or []
     start, end = p.get("StartDate"), p.get("EndDate")

@@ -28,7 +28,12 @@ from flovtrain.sandbox.engines.pipeline import (
     wait_or_stop,
 )
 from flovtrain.sandbox.providers import cfn_types
-from flovtrain.sandbox.providers._common import pipeline_action
+from flovtrain.sandbox.providers._common import (
+    constraint_failure,
+    enum_constraint,
+    pipeline_action,
+    validation_error,
+)
 from flovtrain.sandbox.seam import AwsError, Call, Provider, engine_backends, existing
 
 SOURCE_TYPES = {
@@ -93,11 +98,8 @@ def _validate_compute_type(environment: dict[str, Any]) -> None:
     value = environment.get("computeType")
     allowed = get_service_model("codebuild").shape_for("ComputeType").enum
     if value is not None and value not in allowed:
-        raise AwsError(
-            "InvalidInputException",
-            f"1 validation error detected: Value '{value}' at 'environment.computeType' failed "
-            f"to satisfy constraint: Member must satisfy enum value set: [{', '.join(allowed)}]",
-        )
+        failure = constraint_failure(value, "environment.computeType", enum_constraint(allowed))
+        raise validation_error("InvalidInputException", [failure])
 
 
 def _validate_project(account: str, region: str, params: dict[str, Any], creating: bool) -> None:

@@ -17,6 +17,11 @@ from flovtrain.sandbox.engines import gitstore
 from flovtrain.sandbox.engines.pipeline import PipelineExecutor, shutdown
 from flovtrain.sandbox.engines.pipeline.validation import validate
 from flovtrain.sandbox.providers import cfn_types
+from flovtrain.sandbox.providers._common import (
+    constraint_failure,
+    enum_constraint,
+    validation_error,
+)
 from flovtrain.sandbox.seam import AwsError, Call, Provider, engine_backends, existing
 
 STATE: BackendDict = engine_backends("codepipeline", PipelineExecutor)
@@ -305,12 +310,8 @@ def put_approval_result(call: Call) -> dict[str, Any]:
     p = call.params
     status = (p.get("result") or {}).get("status")
     if status not in APPROVAL_STATUSES:  # botocore does not check enums: AWS does
-        raise AwsError(
-            "ValidationException",
-            f"1 validation error detected: Value '{status}' at 'result.status' failed to "
-            "satisfy constraint: Member must satisfy enum value set: "
-            f"[{', '.join(APPROVAL_STATUSES)}]",
-        )
+        failure = constraint_failure(status, "result.status", enum_constraint(APPROVAL_STATUSES))
+        raise validation_error("ValidationException", [failure])
     at = _executor(call).put_approval(
         p["pipelineName"], p["stageName"], p["actionName"], p["result"], p["token"]
     )
