@@ -3,7 +3,9 @@
 moto stores applications, groups and deployments and leaves every deployment ``Created``. Here
 ``create_deployment`` hands the deployment to the deployment runner
 (:mod:`flovtrain.sandbox.engines.deploy`), one per account and region; get_deployment & co.
-add what it did (status, lifecycle events, diagnostics, errorInformation). This module also
+add what it did (status, lifecycle events, diagnostics, errorInformation). Blue/green groups
+(``deploymentStyle`` BLUE_GREEN, a target group) run as :mod:`...engines.deploy.bluegreen`
+describes; ``ContinueDeployment`` ends their waits. This module also
 declares CloudFormation's ``AWS::CodeDeploy::Application`` and ``DeploymentGroup`` and
 CodePipeline's ``Deploy`` action; revisions are kept by :mod:`.codedeploy_revisions`.
 """
@@ -64,11 +66,13 @@ def create_deployment_internal(
     description: str | None = None,
     ignore_stop_failures: bool = False,
     id_source: Any = None,
+    target_instances: dict[str, Any] | None = None,
 ) -> str:
     """Create and start a deployment (CodePipeline's deploy action and ``create_deployment``).
 
     ``id_source`` (a ``random.Random``) names deployments made off the request thread, so
-    they do not consume moto's seeded generator at unpredictable moments.
+    they do not consume moto's seeded generator at unpredictable moments. ``target_instances``
+    selects a blue/green deployment's replacement (green) instances.
     """
     revisions.check(revision)
     backend = _backend(account_id, region)
@@ -87,6 +91,7 @@ def create_deployment_internal(
         revision,
         description=description,
         ignore_application_stop_failures=ignore_stop_failures,
+        target_instances=target_instances,
     )
     new_id = _deployment_id(id_source)
     deployment = backend.deployments.pop(old_id)
@@ -101,6 +106,7 @@ def create_deployment_internal(
         deployment.deployment_group.deployment_group_id,
         revision,
         ignore_stop_failures=ignore_stop_failures,
+        target_instances=target_instances,
     )
     revisions.remember(account_id, region, application, revision, group=group)
     deployments.start(run)
@@ -120,6 +126,7 @@ def create_deployment(call: Call) -> dict[str, Any]:
             params.get("revision"),
             params.get("description"),
             bool(params.get("ignoreApplicationStopFailures")),
+            target_instances=params.get("targetInstances"),
         )
     }
 
@@ -168,7 +175,7 @@ def _summary(run: Run, inst: InstanceRun) -> dict[str, Any]:
         "status": inst.status,
         "lastUpdatedAt": inst.last_updated,
         "lifecycleEvents": [dict(e) for e in inst.events],
-        "instanceType": "Blue",
+        "instanceType": inst.instance_type,
     }
 
 
@@ -259,6 +266,31 @@ def stop_deployment(call: Call) -> dict[str, Any]:
     }
 
 
+def continue_deployment(call: Call) -> dict[str, Any]:
+    """Go on with a blue/green deployment that waits: ``READY_WAIT`` (a ``STOP_DEPLOYMENT``
+    group waits before rerouting) or ``TERMINATION_WAIT`` (blue waits to be terminated).
+
+    Examples
+    --------
+    ``continue_deployment(deploymentId=d, deploymentWaitType="READY_WAIT")`` on a deployment
+    that is not ``Ready`` answers ``DeploymentIsNotInReadyStateException``.
+    """
+    run = _run_or_error(call, call.params["deploymentId"])
+    wait_type = call.params.get("deploymentWaitType") or "READY_WAIT"
+    if run.done.is_set():
+        raise AwsError(
+            "DeploymentAlreadyCompletedException",
+            f"The deployment {run.deployment_id} has already completed.",
+        )
+    if run.waiting_for != wait_type:
+        raise AwsError(
+            "DeploymentIsNotInReadyStateException",
+            "The deployment does not have a status of Ready and can't continue yet.",
+        )
+    (run.continue_ready if wait_type == "READY_WAIT" else run.continue_termination).set()
+    return {}
+
+
 def list_deployment_configs(call: Call) -> dict[str, Any]:
     return {"deploymentConfigsList": sorted(CONFIGS)}
 
@@ -297,7 +329,41 @@ def _known_config(call: Call) -> Any:
             "DeploymentConfigDoesNotExistException",
             f"No deployment configuration found for name: {name}",
         )
+    _check_traffic_control(call.params)
     return call.moto()
+
+
+def _check_traffic_control(params: dict[str, Any]) -> None:
+    """Refuse what AWS refuses of a group behind a load balancer, in AWS's words.
+
+    ``WITH_TRAFFIC_CONTROL`` needs ``loadBalancerInfo`` (a target group or a Classic Load
+    Balancer); ``COPY_AUTO_SCALING_GROUP`` needs exactly one Auto Scaling group.
+    """
+    style = params.get("deploymentStyle") or {}
+    info = params.get("loadBalancerInfo") or {}
+    if style.get("deploymentOption") == "WITH_TRAFFIC_CONTROL" and not (
+        info.get("elbInfoList") or info.get("targetGroupInfoList")
+        or info.get("targetGroupPairInfoList")
+    ):  # fmt: skip
+        raise AwsError(
+            "InvalidLoadBalancerInfoException",
+            "The specification for load balancing in the deployment group is invalid. The "
+            "deploymentOption value is set to WITH_TRAFFIC_CONTROL, but either no load "
+            "balancer was specified in elbInfoList or no target group was specified in "
+            "targetGroupInfoList.",
+        )
+    config = params.get("blueGreenDeploymentConfiguration") or {}
+    provisioning = (config.get("greenFleetProvisioningOption") or {}).get("action")
+    if (
+        style.get("deploymentType") == "BLUE_GREEN"
+        and provisioning == "COPY_AUTO_SCALING_GROUP"
+        and len(params.get("autoScalingGroups") or []) != 1
+    ):
+        raise AwsError(  # AWS's own spelling ("specifed")
+            "InvalidBlueGreenDeploymentConfigurationException",
+            "Exactly one AutoScaling group must be specifed when selecting the "
+            "COPY_AUTO_SCALING_GROUP green fleet provisioning option.",
+        )
 
 
 def delete_application(call: Call) -> dict[str, Any]:
@@ -484,6 +550,7 @@ PROVIDER = Provider(
         "BatchGetDeploymentTargets": batch_get_deployment_targets,
         "GetDeploymentTarget": get_deployment_target,
         "StopDeployment": stop_deployment,
+        "ContinueDeployment": continue_deployment,
         "RegisterApplicationRevision": revisions.register_application_revision,
         "ListApplicationRevisions": revisions.list_application_revisions,
         "GetApplicationRevision": revisions.get_application_revision,

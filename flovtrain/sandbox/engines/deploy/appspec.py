@@ -41,7 +41,7 @@ HOOK_EVENTS = (
     "ApplicationStart",
     "ValidateService",
 )
-#: Hooks AWS accepts for EC2 that only matter behind a load balancer (they never run here).
+#: Hooks that run behind a load balancer: blue/green deployments run them (:mod:`.bluegreen`).
 TRAFFIC_EVENTS = (
     "BeforeBlockTraffic",
     "AfterBlockTraffic",

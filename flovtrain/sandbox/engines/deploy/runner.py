@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,8 @@ class InstanceRun:
     status: str = "Pending"
     last_updated: datetime = field(default_factory=utcnow)
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: ``Blue`` (in place, or the original environment) or ``Green`` (the replacement)
+    instance_type: str = "Blue"
 
 
 @dataclass
@@ -62,6 +65,11 @@ class Run:
     stop_requested: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     current_pgid: int | None = None
+    target_instances: dict[str, Any] | None = None  # blue/green: the replacement environment
+    #: ContinueDeployment sets these (READY_WAIT, TERMINATION_WAIT)
+    continue_ready: threading.Event = field(default_factory=threading.Event)
+    continue_termination: threading.Event = field(default_factory=threading.Event)
+    waiting_for: str | None = None  # READY_WAIT | TERMINATION_WAIT while the run waits
 
 
 class DeploymentRunner:
@@ -126,14 +134,14 @@ def _overview(run: Run, moto_deployment: Any) -> None:
     moto_deployment.deployment_overview = counts
 
 
-def _run_instance(
-    runner: DeploymentRunner, run: Run, inst: InstanceRun, bundle: Any, moto_deployment: Any
-) -> None:
-    record = instances.get(inst.instance_id)
-    deployment_root = record.root / AGENT_ROOT / run.group_id / run.deployment_id
-    archive = deployment_root / "deployment-archive"
-    logs = deployment_root / "logs"
-    previous = runner.last_success.get((inst.instance_id, run.group_id))
+def hook_environment(run: Run, record: Any) -> dict[str, str]:
+    """The variables a hook script gets: the instance's plus CodeDeploy's.
+
+    Examples
+    --------
+    >>> hook_environment(run, instances.get("i-0abc"))["DEPLOYMENT_GROUP_NAME"]  # doctest: +SKIP
+    'PROD'
+    """
     env = instances.environment(record)
     env.update(
         DEPLOYMENT_ID=run.deployment_id,
@@ -144,6 +152,50 @@ def _run_instance(
     if run.revision.get("revisionType") == "S3":
         env["BUNDLE_BUCKET"] = run.revision["s3Location"].get("bucket", "")
         env["BUNDLE_KEY"] = run.revision["s3Location"].get("key", "")
+    return env
+
+
+#: A step of one lifecycle event; it gets the function that runs that event's AppSpec hooks.
+ExtraStep = Callable[[Callable[[str], str]], str]
+
+
+def error_for(event: str, exc: EventFailed, instance_id: str) -> dict[str, str]:
+    """The deployment's ``errorInformation`` for a failed lifecycle event.
+
+    Examples
+    --------
+    >>> error_for("ValidateService", EventFailed("ScriptFailed", "exit code 3"), "i-1")["code"]
+    'SCRIPT_FAILED'
+    """
+    code = (
+        "INVALID_REVISION"
+        if exc.code == "UnknownError" and event == "DownloadBundle"
+        else "SCRIPT_FAILED"
+        if exc.code.startswith("Script")
+        else "HEALTH_CONSTRAINTS"
+    )
+    return {
+        "code": code,
+        "message": f"{event} failed on instance {instance_id}: {exc.message}"
+        + (f"\n{exc.log}" if exc.log else ""),
+    }
+
+
+def _run_instance(
+    runner: DeploymentRunner,
+    run: Run,
+    inst: InstanceRun,
+    bundle: Any,
+    moto_deployment: Any,
+    extra_steps: dict[str, ExtraStep] | None = None,
+) -> None:
+    """Run the instance's lifecycle events in order (``extra_steps``: blue/green's traffic)."""
+    record = instances.get(inst.instance_id)
+    deployment_root = record.root / AGENT_ROOT / run.group_id / run.deployment_id
+    archive = deployment_root / "deployment-archive"
+    logs = deployment_root / "logs"
+    previous = runner.last_success.get((inst.instance_id, run.group_id))
+    env = hook_environment(run, record)
     state: dict[str, Any] = {}
 
     def hooks(event: str, spec: Any, where: Path) -> str:
@@ -186,11 +238,15 @@ def _run_instance(
                 return ""
             raise
 
-    steps = {
+    steps: dict[str, Callable[[], str]] = {
         "ApplicationStop": application_stop,
         "DownloadBundle": download,
         "Install": install,
     }
+    for name, extra in (extra_steps or {}).items():
+        steps[name] = lambda extra=extra: extra(
+            lambda event: hooks(event, state.get("spec"), archive)
+        )
     inst.status = "InProgress"
     _overview(run, moto_deployment)
     failed = False
@@ -214,15 +270,7 @@ def _run_instance(
         except EventFailed as exc:
             failed = True
             end_event(event, "Failed", exc.code, exc.script, exc.message, exc.log)
-            run.error = run.error or {
-                "code": "INVALID_REVISION"
-                if exc.code == "UnknownError" and name == "DownloadBundle"
-                else "SCRIPT_FAILED"
-                if exc.code.startswith("Script")
-                else "HEALTH_CONSTRAINTS",
-                "message": f"{name} failed on instance {inst.instance_id}: {exc.message}"
-                + (f"\n{exc.log}" if exc.log else ""),
-            }
+            run.error = run.error or error_for(name, exc, inst.instance_id)
         except EngineError as exc:  # the revision is not in S3
             failed = True
             end_event(event, "Failed", "UnknownError", "", exc.message, "")
@@ -246,6 +294,25 @@ def _run_instance(
     _overview(run, moto_deployment)
 
 
+def skip(inst: InstanceRun) -> None:
+    """Mark an instance the deployment never reached ``Skipped``, with all its events."""
+    inst.status = "Skipped"
+    for event in inst.events:
+        event["status"] = "Skipped"
+
+
+def finish(run: Run, deployment: Any) -> None:
+    """Set the deployment's final status: Stopped, Failed or Succeeded."""
+    if run.stop_requested.is_set():
+        deployment.status = "Stopped"
+        run.error = run.error or {
+            "code": "MANUAL_STOP",
+            "message": "The deployment was stopped by a user.",
+        }
+    else:
+        deployment.status = "Failed" if run.error else "Succeeded"
+
+
 def _execute(runner: DeploymentRunner, run: Run) -> None:
     from moto.core.utils import utcnow as moto_utcnow  # as moto stamps its own deployments
 
@@ -263,7 +330,13 @@ def _execute(runner: DeploymentRunner, run: Run) -> None:
                 )
             return cache["data"]
 
-        targets = matching_instances(run.account_id, run.region, deployment.deployment_group)
+        group = deployment.deployment_group
+        if (group.deployment_style or {}).get("deploymentType") == "BLUE_GREEN":
+            from flovtrain.sandbox.engines.deploy import bluegreen
+
+            bluegreen.execute(runner, run, deployment, bundle)
+            return
+        targets = matching_instances(run.account_id, run.region, group)
         targets = [i for i in targets if instances.get(i.id) is not None]
         if not targets:
             run.error = {
@@ -283,19 +356,10 @@ def _execute(runner: DeploymentRunner, run: Run) -> None:
         _overview(run, deployment)
         for inst in run.instances.values():
             if run.error or run.stop_requested.is_set():
-                inst.status = "Skipped"
-                for event in inst.events:
-                    event["status"] = "Skipped"
+                skip(inst)
                 continue
             _run_instance(runner, run, inst, bundle, deployment)
-        if run.stop_requested.is_set():
-            deployment.status = "Stopped"
-            run.error = run.error or {
-                "code": "MANUAL_STOP",
-                "message": "The deployment was stopped by a user.",
-            }
-        else:
-            deployment.status = "Failed" if run.error else "Succeeded"
+        finish(run, deployment)
     except Exception as exc:  # never leave it InProgress
         run.error = run.error or {"code": "INTERNAL_ERROR", "message": repr(exc)}
         deployment.status = "Failed"

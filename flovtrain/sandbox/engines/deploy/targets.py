@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 
@@ -43,3 +44,16 @@ def matching_instances(account_id: str, region: str, group: Any) -> list[Any]:
         if ok:
             found.append(instance)
     return sorted(found, key=lambda i: i.id)
+
+
+def selected_by(
+    account_id: str,
+    region: str,
+    tag_filters: list[dict[str, Any]] | None,
+    ec2_tag_set: dict[str, Any] | None,
+) -> list[Any]:
+    """Return the running instances ``tagFilters`` / ``ec2TagSet`` select (``targetInstances``
+    of a blue/green deployment), sorted by id."""
+    # the two attributes matching_instances reads from a deployment group
+    selection = SimpleNamespace(ec2_tag_filters=tag_filters, ec2_tag_set=ec2_tag_set)
+    return matching_instances(account_id, region, selection)
