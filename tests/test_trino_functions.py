@@ -25,6 +25,7 @@ import yaml
 
 from flovtrain.sandbox.engines.athena.trino_functions import install, rewrite
 from flovtrain.sandbox.engines.athena.trino_macros import _java_double, trino_type_name
+from flovtrain.sandbox.engines.athena.trino_zones import marker_text
 
 CASES_FILE = Path(__file__).parent / "data" / "trino_examples.yaml"
 CASES: list[dict[str, Any]] = yaml.safe_load(CASES_FILE.read_text())
@@ -69,23 +70,54 @@ def _render(value: Any, kind: Any) -> str:
             )
             + "}"
         )
-    if kind.id == "tuple":
+    if kind.id == "tuple":  # Athena prints an anonymous row's fields as field0, field1...
         types = [t for _, t in kind.children]
-        return "ROW(" + ", ".join(_render(v, t) for v, t in zip(value, types, strict=True)) + ")"
-    if kind.id == "struct":
-        return "{" + ", ".join(f"{k}={_render(v, children[k])}" for k, v in value.items()) + "}"
+        pairs = enumerate(zip(value, types, strict=True))
+        return "{" + ", ".join(f"field{i}={_render(v, t)}" for i, (v, t) in pairs) + "}"
+    if kind.id == "struct" and marker_text(value) is not None:
+        return str(marker_text(value))
+    if kind.id == "struct":  # anonymous fields (sqlglot's _0, _1) print as field0, field1
+        return (
+            "{"
+            + ", ".join(f"{_field(k)}={_render(v, children[k])}" for k, v in value.items())
+            + "}"
+        )
     if isinstance(value, bytes):
         return value.hex(" ")
     return str(value)
 
 
+def _field(name: str) -> str:
+    return "field" + name[1:] if name[:1] == "_" and name[1:].isdigit() else name
+
+
 def normalise(text: str) -> str:
-    """Remove only formatting: literal wrappers, quotes, arrow/equals spelling, ROW(, NULL."""
+    """Remove only formatting: literal wrappers, quotes, arrow/equals spelling, NULL; a
+    ``ROW(a, b)`` as Athena prints an anonymous row, ``{field0=a, field1=b}``."""
     text = text.strip()
     text = re.sub(r"\b(?:JSON|DATE|TIME|TIMESTAMP) '((?:[^'\\]|\\.)*)'", r"\1", text)
     text = re.sub(r"'([^']*)'", r"\1", text)
-    text = text.replace(" -> ", "=").replace(" = ", "=").replace("ROW(", "(")
+    text = _athena_rows(text.replace(" -> ", "=").replace(" = ", "="))
     return _sorted_maps(re.sub(r"\bNULL\b", "null", text))
+
+
+def _athena_rows(text: str) -> str:
+    """``ROW(a, b)`` (Trino's CLI) as ``{field0=a, field1=b}`` (Athena, "Query arrays with
+    complex types": ``SELECT ROW('Bob', 38)`` gives ``{field0=Bob, field1=38}``)."""
+    while (start := text.find("ROW(")) >= 0:
+        depth, items, begin, j = 0, [], start + 4, start + 3
+        while j < len(text):
+            ch = text[j]
+            depth += 1 if ch in "{[(" else -1 if ch in "}])" else 0
+            if depth == 1 and ch == "," or depth == 0:
+                items.append(text[begin:j].strip())
+                begin = j + 1
+            if depth == 0:
+                break
+            j += 1
+        fields = ", ".join(f"field{i}={item}" for i, item in enumerate(items))
+        text = text[:start] + "{" + fields + "}" + text[j + 1 :]
+    return text
 
 
 def _sorted_maps(text: str) -> str:

@@ -99,7 +99,11 @@ def parse(sql: str) -> Any:
         raise syntax_error(1, 1, str(exc)) from None
     if len(statements) != 1:
         raise QueryError("Only one sql statement is allowed. Got: " + str(len(statements)), 2, 1004)
-    return statements[0]
+    statement = statements[0]
+    inner = statement.args.get("expression")
+    if isinstance(inner, sqlglot.exp.Query):  # CTAS, INSERT, CREATE VIEW: the rows are stored
+        inner.meta[trino_functions.WRITTEN] = True  # so their values are not made printable
+    return statement
 
 
 def to_duckdb(tree: Any, schema: dict[str, dict[str, dict[str, str]]], default_db: str) -> str:

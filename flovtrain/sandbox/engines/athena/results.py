@@ -35,6 +35,8 @@ _ATHENA_TYPES = {
     "UINTEGER": "bigint",
     "TIME": "time",
     "UUID": "varchar",
+    "JSON": "json",
+    "TIME WITH TIME ZONE": "time with time zone",
 }
 
 
@@ -49,6 +51,15 @@ def athena_type(duck_type: str) -> tuple[str, int, int]:
     if text.endswith("[]"):
         return "array", 0, 0
     if text.startswith("STRUCT"):
+        from flovtrain.sandbox.engines.athena.trino_zones import MARKERS
+
+        marked = [
+            kind for key, kind in MARKERS.items() if text.startswith(f"STRUCT({key.upper()} ")
+        ]
+        if marked:  # a value printed as Trino prints it (see trino_zones)
+            return marked[0], 3 if marked[0].startswith("timestamp") else 0, 0
+        return "row", 0, 0
+    if text.startswith("TUPLE"):  # DuckDB's unnamed struct: Trino's row with anonymous fields
         return "row", 0, 0
     if text.startswith("MAP"):
         return "map", 0, 0
@@ -107,10 +118,16 @@ def cell(value: Any) -> str | None:
         return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
     if isinstance(value, (dt.date, decimal.Decimal, int)):
         return str(value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):  # an unnamed struct: Athena names the fields field0, field1...
+        return "{" + ", ".join(f"field{i}={_nested(v)}" for i, v in enumerate(value)) + "}"
+    if isinstance(value, list):
         return "[" + ", ".join(_nested(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_nested(k)}={_nested(v)}" for k, v in value.items()) + "}"
+        from flovtrain.sandbox.engines.athena.trino_zones import marker_text
+
+        if (text := marker_text(value)) is not None:
+            return text
+        return "{" + ", ".join(f"{_field_name(k)}={_nested(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bytes):
         return value.hex(" ")
     return str(value)
@@ -153,6 +170,13 @@ class RowFile:
         self.file.seek(self.starts[start])
         body = self.file.read(end - self.starts[start])
         return [json.loads(line) for line in body.splitlines()]
+
+
+def _field_name(key: Any) -> str:
+    """A row field's name as Athena prints it: an anonymous field (sqlglot names the fields of
+    ``ROW(a, b)`` ``_0``, ``_1``) is ``field0``, ``field1``."""
+    text = _nested(key)
+    return "field" + text[1:] if text[:1] == "_" and text[1:].isdigit() else text
 
 
 def _nested(value: Any) -> str:

@@ -1,5 +1,5 @@
-"""Statements sqlglot keeps as raw commands: UNLOAD, SHOW CREATE TABLE / VIEW, PREPARE,
-EXECUTE ... USING and DEALLOCATE PREPARE.
+"""Statements sqlglot keeps as raw commands: EXPLAIN (see explain.py), UNLOAD, SHOW CREATE
+TABLE / VIEW, PREPARE, EXECUTE ... USING and DEALLOCATE PREPARE.
 
 Prepared statements live in moto's Athena backend (per work group), where the
 ``CreatePreparedStatement`` API keeps them too.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flovtrain.sandbox.engines.athena import catalog, storage, views
+from flovtrain.sandbox.engines.athena import catalog, explain, storage, trino_functions, views
 from flovtrain.sandbox.engines.athena.ddl import split_name, text_result
 from flovtrain.sandbox.engines.athena.errors import QueryError
 from flovtrain.sandbox.engines.athena.results import Result
@@ -43,6 +43,8 @@ def properties(text: str) -> dict[str, Any]:
 def try_statement(sql: str, ctx: Any, run: Any) -> Result | None:
     """Run ``sql`` when it is one of this module's statements (``run`` runs an inner one)."""
     text = sql.strip().rstrip(";").strip()
+    if m := explain.match(text):
+        return explain.explain(m, ctx)
     if m := _UNLOAD.match(text):
         return unload(m.group(1), m.group(2).replace("''", "'"), properties(m.group(3)), ctx)
     if m := _SHOW_CREATE.match(" ".join(text.split())):
@@ -110,6 +112,7 @@ def unload(select: str, location: str, props: dict[str, Any], ctx: Any) -> Resul
     from flovtrain.sandbox.engines.athena import dialect, executor, writer
 
     tree = dialect.parse(select)
+    tree.meta[trino_functions.WRITTEN] = True  # rows go to files, not printed
     from sqlglot import exp
 
     if not isinstance(tree, exp.Query):

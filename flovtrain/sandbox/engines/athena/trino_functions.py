@@ -21,6 +21,8 @@ from typing import Any
 from sqlglot import exp
 
 from flovtrain.sandbox.engines.athena import trino_macros as macros
+from flovtrain.sandbox.engines.athena import trino_math, trino_rows
+from flovtrain.sandbox.engines.athena import trino_zones as zones
 from flovtrain.sandbox.engines.athena.trino_tree import (
     _cast,
     _field,
@@ -35,7 +37,11 @@ from flovtrain.sandbox.engines.athena.trino_tree import (
     _substitute,
 )
 
-__all__ = ["install", "rewrite"]
+__all__ = ["WRITTEN", "install", "rewrite"]
+
+#: ``tree.meta`` key marking a query whose rows are written (CTAS, INSERT, UNLOAD, a view's
+#: body), not printed: its values keep their DuckDB types (see trino_zones).
+WRITTEN = zones.WRITTEN
 
 _INTEGRAL = {"TINYINT", "SMALLINT", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UINT"}
 _URL_PARTS = ("protocol", "host", "port", "path", "query", "fragment", "parameter")
@@ -168,6 +174,7 @@ def _at_time_zone(node: Any) -> None:
     value = node.this
     if not (isinstance(value, exp.Cast) and value.to.is_type("timestamptz")):
         value.replace(_cast(value.copy(), "TIMESTAMPTZ"))
+    node.set("zone", _fn("_trino_duck_zone", node.args["zone"].copy()))
 
 
 def _typeof(node: Any) -> None:
@@ -433,7 +440,11 @@ def _handlers(names: Any) -> tuple[dict[str, Any], dict[type, Any]]:
         "reduce_agg": lambda n: _reduce_agg(n, names),
         "approx_most_frequent": _approx_most_frequent,
         "with_timezone": lambda n: n.replace(
-            _fn("timezone", n.expressions[1].copy(), _cast(n.expressions[0].copy(), "TIMESTAMP"))
+            _fn(
+                "timezone",
+                _fn("_trino_duck_zone", n.expressions[1].copy()),
+                _cast(n.expressions[0].copy(), "TIMESTAMP"),
+            )
         ),
         "at_timezone": lambda n: n.replace(
             exp.AtTimeZone(
@@ -504,6 +515,9 @@ def rewrite(tree: Any) -> Any:
     or not) so its DuckDB rendering runs the Trino functions as Trino does. In place; returns
     ``tree``."""
     _annotate(tree)
+    zones.rewrite_zones(tree)  # first: it reads AT TIME ZONE / with_timezone as written
+    trino_rows.rewrite_rows(tree)
+    trino_math.rewrite_math(tree)
     anonymous, by_class = _handlers(_name_maker())
     # deepest first: a node's arguments are rewritten before it; a node whose ancestor an
     # aggregate's rewrite replaced (its FILTER, its OVER) is skipped once detached
@@ -556,8 +570,10 @@ def install(con: Any, sql: str | None = None) -> None:
         ("_trino_parse_duration", macros.parse_duration, ["VARCHAR"], "INTERVAL"),
         ("_trino_human_readable_seconds", macros.human_readable_seconds, ["DOUBLE"], "VARCHAR"),
         ("_trino_iso8601_date", macros.from_iso8601_date, ["VARCHAR"], "DATE"),
+        *zones.UDFS,
     ]
-    needed = _needed(sql, macros.MACROS)
+    all_macros = macros.MACROS + zones.MACROS + trino_math.MACROS
+    needed = _needed(sql, all_macros)
     for name, function, params, result in udfs:
         if needed is not None and name not in needed:
             continue
@@ -566,7 +582,7 @@ def install(con: Any, sql: str | None = None) -> None:
         except duckdb.Error:
             pass  # not there yet
         con.create_function(name, function, params, result)
-    chosen = [m for m in macros.MACROS if needed is None or m[0] in needed]
+    chosen = [m for m in all_macros if needed is None or m[0] in needed]
     if chosen:
         con.execute(
             ";\n".join(

@@ -353,6 +353,12 @@ def trino_type_name(duck: str) -> str:
     upper = text.upper()
     if upper in _SIMPLE_TYPES:
         return _SIMPLE_TYPES[upper]
+    for key, kind in (
+        ("__TRINO_TIMESTAMP_TZ", "timestamp(3) with time zone"),
+        ("__TRINO_INTERVAL_YM", "interval year to month"),
+    ):
+        if upper.startswith(f"STRUCT({key} "):  # a value printed as Trino does (trino_zones)
+            return kind
     if text.endswith("]"):  # LIST T[] or ARRAY T[n]
         return f"array({trino_type_name(text[: text.rindex('[')])})"
     match = re.fullmatch(r"(DECIMAL|MAP|STRUCT|TUPLE|UNION)\((.*)\)", text, re.S | re.I)
@@ -372,7 +378,11 @@ def trino_type_name(duck: str) -> str:
         if name.startswith('"'):
             end = part.index('"', 1)
             name, kind_text = part[1:end], part[end + 1 :]
-        fields.append(f"{name} {trino_type_name(kind_text)}")
+        # sqlglot names the fields of an anonymous ROW(...) _0, _1...: Trino prints no name
+        anonymous = name[:1] == "_" and name[1:].isdigit()
+        fields.append(
+            trino_type_name(kind_text) if anonymous else f"{name} {trino_type_name(kind_text)}"
+        )
     return f"row({', '.join(fields)})"
 
 
