@@ -12,8 +12,6 @@ import re
 from fault_world import (
     ACCOUNT,
     ATHENA,
-    IAM_CHECKS,
-    IAM_WORDS,
     KEEP,
     NO_SUCH_POLICY,
     NOT_AUTHORIZED,
@@ -126,7 +124,6 @@ PLATFORM_CASES: list[Case] = [
         lambda w: w["iam"].create_user(UserName=KEEP),
         "EntityAlreadyExists",
         rf"^User with name {KEEP} already exists\.$",
-        xfail=IAM_WORDS,
     ),
     Case(
         "iam-user-missing",
@@ -144,7 +141,6 @@ PLATFORM_CASES: list[Case] = [
             "1 validation error detected: Value 'bad name!' at 'userName' failed to satisfy "
             "constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
         ),
-        xfail=IAM_CHECKS,
     ),
     Case(
         "iam-group-twice",
@@ -152,7 +148,6 @@ PLATFORM_CASES: list[Case] = [
         lambda w: w["iam"].create_group(GroupName=KEEP),
         "EntityAlreadyExists",
         rf"^Group with name {KEEP} already exists\.$",
-        xfail=IAM_WORDS,
     ),
     Case(
         "iam-group-missing",
@@ -160,7 +155,6 @@ PLATFORM_CASES: list[Case] = [
         lambda w: w["iam"].add_user_to_group(GroupName="fault-ghost", UserName=KEEP),
         "NoSuchEntity",
         r"^The group with name fault-ghost cannot be found\.$",
-        xfail=IAM_WORDS,
     ),
     Case(
         "iam-delete-group-with-members",
@@ -189,7 +183,6 @@ PLATFORM_CASES: list[Case] = [
         lambda w: w["iam"].get_role(RoleName="fault-ghost"),
         "NoSuchEntity",
         r"^The role with name fault-ghost cannot be found\.$",
-        xfail=IAM_WORDS,
     ),
     Case(
         "iam-delete-role-missing",
@@ -197,7 +190,6 @@ PLATFORM_CASES: list[Case] = [
         lambda w: w["iam"].delete_role(RoleName="fault-ghost"),
         "NoSuchEntity",
         r"^The role with name fault-ghost cannot be found\.$",
-        xfail=IAM_WORDS,
     ),
     Case(
         "iam-role-trust-not-json",
@@ -205,7 +197,6 @@ PLATFORM_CASES: list[Case] = [
         lambda w: w["iam"].create_role(RoleName="fault-role", AssumeRolePolicyDocument="{nope"),
         "MalformedPolicyDocument",
         r"^This policy contains invalid Json$",
-        xfail=IAM_CHECKS,
     ),
     Case(
         "iam-attach-missing-policy",

@@ -406,6 +406,4 @@ NO_GROUP = (
 NOT_AUTHORIZED = "is not authorized to perform: sts:AssumeRole"
 CFN = "CloudFormation validation belongs to the CloudFormation engineer"
 ATHENA = "Athena belongs to the Athena engineer"
-IAM_WORDS = "moto's IAM words differ from AWS's (IAM belongs to the IAM engineer)"
-IAM_CHECKS = "moto's IAM does not validate names or JSON (IAM belongs to the IAM engineer)"
 R53 = "moto's Route 53 words change batches differently (not in this task)"

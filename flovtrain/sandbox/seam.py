@@ -299,6 +299,7 @@ def authorize_requests(
     def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         s3 = iam_request_cls.__name__ == "S3IAMRequest"
         refusal = check(self, resource, s3)
+        _seen(self, resource, s3, refusal)
         if refusal is None:
             return
         _refusing.callback = on_request_id
@@ -339,6 +340,63 @@ def authorize_requests(
         BaseResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign,assignment]
     authorize._flovtrain = True  # type: ignore[attr-defined]
     ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize  # type: ignore[method-assign]
+
+
+# -- observing the requests served: who asked what, and the answer (CloudTrail) --------------
+
+
+@dataclass
+class Observer:
+    """Sees every AWS request the sandbox serves (not its own ``/flovtrain-api/`` calls).
+
+    ``seen(response, resource, s3, refusal)`` runs at the request's authorization step and
+    returns a note (or ``None``: not of interest); ``answered(note, status, headers, body)``
+    gets the request's last note once its answer is known (``body``: error answers only).
+    Both run on the thread serving the request; an observer must never raise.
+    """
+
+    seen: Callable[[BaseResponse, str, bool, Any], Any]
+    answered: Callable[[Any, int, dict[str, str], bytes | None], None]
+
+
+OBSERVERS: list[Observer] = []
+_answering = threading.local()
+
+
+def _seen(response: BaseResponse, resource: str, s3: bool, refusal: Any) -> None:
+    notes = getattr(_answering, "notes", None)
+    if notes is None:  # not inside observe_answer: nobody waits for a note
+        return
+    for i, observer in enumerate(OBSERVERS):
+        notes[i] = observer.seen(response, resource, s3, refusal)
+
+
+def observe_answer(app: Callable[..., Any], environ: dict[str, Any], start_response: Any) -> Any:
+    """Serve one AWS request with WSGI ``app``, then tell the :data:`OBSERVERS` its answer."""
+    if not OBSERVERS:
+        return app(environ, start_response)
+    _answering.notes = notes = [None] * len(OBSERVERS)
+    answer: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answer["status"], answer["headers"] = int(status.split()[0]), dict(headers)
+        return start_response(status, headers, exc_info)
+
+    try:
+        body = app(environ, capture)
+    finally:
+        _answering.notes = None
+    error = None
+    if answer.get("status", 500) >= 400:  # errors are small: read them for code and message
+        error = b"".join(body)  # (an app that answers lazily has answered by now)
+        if hasattr(body, "close"):
+            body.close()
+        body = [error]
+    status = answer.get("status", 500)
+    for observer, note in zip(OBSERVERS, notes, strict=True):
+        if note is not None:
+            observer.answered(note, status, answer.get("headers", {}), error)
+    return body
 
 
 # -- patching a moto module when it is first imported ------------------------------------------

@@ -89,12 +89,16 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(API_PREFIX):
-            from flovtrain.sandbox.error_format import never_html
+            from flovtrain.sandbox.seam import observe_answer
 
             self.last_aws_request = time.monotonic()
             if self.gateway.handles(environ):
-                return self.gateway(environ, self._moto_never_html, start_response)
-            return never_html(self.moto_app, environ, start_response, self.info.get("log"))
+                return observe_answer(
+                    lambda env, start: self.gateway(env, self._moto_never_html, start),
+                    environ,
+                    start_response,
+                )
+            return observe_answer(self._moto_never_html, environ, start_response)
         from werkzeug.wrappers import Request, Response
 
         request = Request(environ)
@@ -492,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from flovtrain.sandbox import netguard, protocols
-    from flovtrain.sandbox.engines import processes
+    from flovtrain.sandbox.engines import memory, processes
 
     ended = processes.end_leftovers(args.home)  # first: a crashed run's apps hold addresses
     if ended:
@@ -508,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_PROTOCOL_MISMATCH
     netguard.install()
+    memory.fix_malloc_thresholds()  # freed heap goes back to the OS (issue #11)
     started = time.time()
     _defer_rfc3987_syntax()
     from moto.server import MotoRequestHandler

@@ -28,4 +28,5 @@ PROVIDER_MODULES: tuple[str, ...] = (
     "flovtrain.sandbox.providers.elbv2",
     "flovtrain.sandbox.providers.glacier",
     "flovtrain.sandbox.providers.rds",
+    "flovtrain.sandbox.providers.cloudtrail",
 )

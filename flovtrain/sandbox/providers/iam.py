@@ -9,16 +9,23 @@ might still have in a CSV file.
 
 ``SimulatePrincipalPolicy`` and ``SimulateCustomPolicy`` answer with the evaluator the sandbox
 enforces every request with (:mod:`flovtrain.sandbox.engines.policy_simulator`).
+
+AWS's words where moto's differ: ``User with name X already exists.``, ``The role with name X
+cannot be found.`` (:data:`AWS_WORDS`); names checked against IAM's pattern
+(``ValidationError``) and a trust policy that is not JSON refused (``MalformedPolicyDocument``).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from moto.iam.responses import IamResponse
 
 from flovtrain.sandbox.engines.policy import Policy
 from flovtrain.sandbox.providers._authz import entity_policies
+from flovtrain.sandbox.providers._common import constraint_failure, validation_error
 from flovtrain.sandbox.seam import AwsError, Call, Provider
 
 CONFLICT = 409
@@ -214,6 +221,107 @@ def simulate_custom_policy(call: Call) -> Any:
     return _simulate(call, _input_policies(call, "PolicyInputList"), None)
 
 
+#: moto's wording -> AWS's, for the IAM errors a learner meets (``NoSuchEntity``,
+#: ``EntityAlreadyExists``).
+AWS_WORDS = (
+    (re.compile(r"^User (\S+) already exists$"), r"User with name \1 already exists."),
+    (re.compile(r"^Group (\S+) already exists$"), r"Group with name \1 already exists."),
+    (re.compile(r"^(User|Group|Role) (\S+) not found$"), None),
+    (
+        re.compile(r"^Login profile for (\S+) not found$"),
+        r"Login Profile for User \1 cannot be found.",
+    ),
+    (re.compile(r"^Instance profile (\S+) not found$"), r"Instance Profile \1 cannot be found."),
+)
+#: IAM's name patterns (API model): user, group, role names.
+NAME_PATTERN = re.compile(r"^[\w+=,.@-]+$")
+
+
+def aws_words(message: str) -> str:
+    """AWS's wording of a moto IAM error message (unchanged when AWS words it the same).
+
+    Examples
+    --------
+    >>> aws_words("Role ghost not found")
+    'The role with name ghost cannot be found.'
+    """
+    for pattern, replacement in AWS_WORDS:
+        found = pattern.match(message)
+        if found and replacement is None:
+            return f"The {found.group(1).lower()} with name {found.group(2)} cannot be found."
+        if found:
+            return found.expand(replacement)
+    return message
+
+
+def _reword_moto_errors() -> None:
+    from moto.iam import exceptions
+
+    for cls in (exceptions.NotFoundException, exceptions.EntityAlreadyExists):
+        if getattr(cls.__init__, "_flovtrain", False):
+            continue
+        original = cls.__init__
+
+        def init(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+            _original(self, *args, **kwargs)
+            self.message = aws_words(self.message)
+            self.args = (self.message,)
+
+        init._flovtrain = True  # type: ignore[attr-defined]
+        cls.__init__ = init  # type: ignore[method-assign]
+
+
+def _named(kind: str) -> Any:
+    """Check ``<Kind>Name`` against IAM's pattern and length, as AWS's request validation does."""
+    member = f"{kind}Name"
+
+    def create(call: Call) -> Any:
+        name = call.params.get(member[0].upper() + member[1:], "")
+        limit = 128 if kind == "group" else 64  # the API model's maximum lengths
+        failures = []
+        if name and not NAME_PATTERN.match(name):
+            failures.append(
+                constraint_failure(
+                    name, member, r"Member must satisfy regular expression pattern: [\w+=,.@-]+"
+                )
+            )
+        if len(name) > limit:
+            failures.append(
+                constraint_failure(
+                    name, member, f"Member must have length less than or equal to {limit}"
+                )
+            )
+        if failures:
+            raise validation_error("ValidationError", failures)
+        if kind == "role":
+            _trust_is_json(call.params.get("AssumeRolePolicyDocument", ""))
+        return call.moto()
+
+    return create
+
+
+#: A role's trust policy quota (characters, whitespace not counted; AWS can raise it to 4,096).
+TRUST_LIMIT = 2048
+
+
+def _trust_is_json(document: str) -> None:
+    try:
+        loaded = json.loads(document)
+    except ValueError:
+        raise AwsError("MalformedPolicyDocument", "This policy contains invalid Json") from None
+    if not isinstance(loaded, dict):
+        raise AwsError("MalformedPolicyDocument", "This policy contains invalid Json")
+    if _size(document) > TRUST_LIMIT:
+        raise AwsError(
+            "LimitExceeded", f"Cannot exceed quota for ACLSizePerRole: {TRUST_LIMIT}", CONFLICT
+        )
+
+
+def update_assume_role_policy(call: Call) -> Any:
+    _trust_is_json(call.params.get("PolicyDocument", ""))
+    return call.moto()
+
+
 PROVIDER = Provider(
     name="iam",
     response_class=IamResponse,
@@ -229,5 +337,10 @@ PROVIDER = Provider(
         "PutRolePolicy": _inline("role"),
         "SimulatePrincipalPolicy": simulate_principal_policy,
         "SimulateCustomPolicy": simulate_custom_policy,
+        "CreateUser": _named("user"),
+        "CreateGroup": _named("group"),
+        "CreateRole": _named("role"),
+        "UpdateAssumeRolePolicy": update_assume_role_policy,
     },
+    setup=_reword_moto_errors,
 )
