@@ -13,6 +13,7 @@ PROVIDER_MODULES: tuple[str, ...] = (
     "flovtrain.sandbox.providers.sts",
     "flovtrain.sandbox.providers.sns",
     "flovtrain.sandbox.providers.cloudwatch",
+    "flovtrain.sandbox.providers.logs",
     "flovtrain.sandbox.providers.billing",
     "flovtrain.sandbox.providers.budgets",
     "flovtrain.sandbox.providers.ec2",

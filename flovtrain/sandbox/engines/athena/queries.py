@@ -221,6 +221,7 @@ class QueryQueue:
         self.jobs.put(None)
 
     def _run(self, execution: Execution) -> None:
+        from flovtrain.sandbox.engines import memory
         from flovtrain.sandbox.engines.athena import executor, storage
 
         with self.lock:
@@ -268,20 +269,7 @@ class QueryQueue:
         _write_outputs(execution, result)
         execution.result = result
         self.finish(execution, "SUCCEEDED")
-        _release_freed_memory()
-
-
-def _release_freed_memory() -> None:
-    """Hand the heap freed since the last query (DuckDB's buffers, a big result's rows, the
-    results file served to a client) back to the OS, so an idle sandbox stays small; glibc
-    keeps freed heap otherwise. A no-op where there is no glibc."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+        memory.release_freed()  # DuckDB's buffers and the rows just written to S3
 
 
 def _write_outputs(execution: Execution, result: Any) -> None:

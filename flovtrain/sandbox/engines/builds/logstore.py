@@ -5,10 +5,11 @@ A build's stream becomes a :class:`DiskLogStream`: its events live in a JSON-lin
 ``$FLOVTRAIN_HOME/codebuild-logs``; moto's ``GetLogEvents``, ``FilterLogEvents`` and
 ``DescribeLogStreams`` read them from there, a page at a time.
 
-CloudWatch Logs takes events of at most 256 KB, counted as the message's UTF-8 bytes plus 26
-bytes of overhead (``PutLogEvents`` quotas). AWS's own log shippers split a longer line into
-several events of at most that size rather than drop or truncate it (reported for Lambda: a
-long line arrives in pieces of ~262,119 characters); CodeBuild documents nothing else, so
+CloudWatch Logs took events of at most 256 KB, counted as the message's UTF-8 bytes plus 26
+bytes of overhead, until April 2025 (1 MB since: ``PutLogEvents`` itself is checked in
+:mod:`flovtrain.sandbox.providers.logs`). AWS's own log shippers split a longer line into
+several events of at most 256 KB rather than drop or truncate it (reported for Lambda: a long
+line arrives in pieces of ~262,119 characters); CodeBuild documents nothing else, so
 :func:`split_message` splits the same way: nothing of the output is lost.
 """
 
