@@ -195,3 +195,22 @@ def put_billing_alarm(
             **overrides,
         }
     )
+
+
+def put_metric_alarm(cloudwatch, name: str, **extra) -> None:
+    """A one-minute alarm on ``cloudwatch`` (a client), by default on Flovtec/App Errors over 5;
+    ``extra`` replaces any argument (the statistic is Sum unless ``extra`` names a Statistic or
+    an ExtendedStatistic)."""
+    args = dict(
+        AlarmName=name,
+        Namespace="Flovtec/App",
+        MetricName="Errors",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    args.update(extra)
+    if "ExtendedStatistic" not in args:
+        args.setdefault("Statistic", "Sum")
+    cloudwatch.put_metric_alarm(**args)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from provider_fixtures import subscribe_queue
+from provider_fixtures import put_metric_alarm, subscribe_queue
 
 from flovtrain.sandbox import control
 
@@ -35,24 +35,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _put_alarm(cw, name: str, **extra) -> None:
-    """An alarm on Flovtec/App Errors; ``extra`` replaces any argument (the statistic is Sum
-    unless ``extra`` names a Statistic or an ExtendedStatistic)."""
-    args = dict(
-        AlarmName=name,
-        Namespace="Flovtec/App",
-        MetricName="Errors",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=5.0,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    args.update(extra)
-    if "ExtendedStatistic" not in args:
-        args.setdefault("Statistic", "Sum")
-    cw.put_metric_alarm(**args)
-
-
 def _put_series(cw, values: list[float | None]) -> None:
     """values[0] is the newest minute; None leaves that minute empty."""
     now = _now()
@@ -69,7 +51,7 @@ def _alarm(cw, name: str) -> dict:
 
 
 def test_new_alarm_starts_insufficient_data_and_is_recorded(cw):
-    _put_alarm(cw, "errors")
+    put_metric_alarm(cw, "errors")
     alarm = _alarm(cw, "errors")
     assert alarm["StateValue"] == "INSUFFICIENT_DATA"
     assert alarm["StateReason"] == "Unchecked: Initial alarm creation"
@@ -80,7 +62,7 @@ def test_new_alarm_starts_insufficient_data_and_is_recorded(cw):
 
 def test_data_over_threshold_alarms_and_notifies_sqs(cw, topic_queue):
     topic, receive = topic_queue
-    _put_alarm(cw, "errors", AlarmActions=[topic], AlarmDescription="too many errors")
+    put_metric_alarm(cw, "errors", AlarmActions=[topic], AlarmDescription="too many errors")
     _put_series(cw, [9.0])
     alarm = _alarm(cw, "errors")
     assert alarm["StateValue"] == "ALARM"
@@ -100,7 +82,7 @@ def test_data_over_threshold_alarms_and_notifies_sqs(cw, topic_queue):
 
 def test_below_threshold_goes_ok_and_fires_ok_actions(cw, topic_queue):
     topic, receive = topic_queue
-    _put_alarm(cw, "errors", OKActions=[topic])
+    put_metric_alarm(cw, "errors", OKActions=[topic])
     _put_series(cw, [2.0])
     assert _alarm(cw, "errors")["StateValue"] == "OK"
     assert "was not greater than the threshold (5.0)" in _alarm(cw, "errors")["StateReason"]
@@ -116,7 +98,7 @@ def test_below_threshold_goes_ok_and_fires_ok_actions(cw, topic_queue):
     ],
 )
 def test_m_of_n(cw, series, expected):
-    _put_alarm(cw, "m-of-n", EvaluationPeriods=3, DatapointsToAlarm=2)
+    put_metric_alarm(cw, "m-of-n", EvaluationPeriods=3, DatapointsToAlarm=2)
     _put_series(cw, series)
     alarm = _alarm(cw, "m-of-n")
     assert alarm["StateValue"] == expected
@@ -138,14 +120,14 @@ def test_m_of_n(cw, series, expected):
     ],
 )
 def test_treat_missing_data(cw, treat, series, expected):
-    _put_alarm(cw, "gaps", EvaluationPeriods=3, DatapointsToAlarm=2, TreatMissingData=treat)
+    put_metric_alarm(cw, "gaps", EvaluationPeriods=3, DatapointsToAlarm=2, TreatMissingData=treat)
     if series:
         _put_series(cw, series)
     assert _alarm(cw, "gaps")["StateValue"] == expected
 
 
 def test_ignore_keeps_alarm_state_when_data_stops(cw):
-    _put_alarm(cw, "keep", Period=10, TreatMissingData="ignore")
+    put_metric_alarm(cw, "keep", Period=10, TreatMissingData="ignore")
     _put_series(cw, [9.0])
     assert _alarm(cw, "keep")["StateValue"] == "ALARM"
     time.sleep(11)  # the datapoint leaves the 10 s window; a put re-evaluates at once
@@ -159,7 +141,7 @@ def test_ignore_keeps_alarm_state_when_data_stops(cw):
 
 
 def test_background_timer_moves_alarm_when_data_ages(cw):
-    _put_alarm(cw, "ages", Period=10)
+    put_metric_alarm(cw, "ages", Period=10)
     cw.put_metric_data(Namespace="Flovtec/App", MetricData=[{"MetricName": "Errors", "Value": 9.0}])
     assert _alarm(cw, "ages")["StateValue"] == "ALARM"
     deadline = time.monotonic() + 25
@@ -172,8 +154,8 @@ def test_background_timer_moves_alarm_when_data_ages(cw):
 
 def test_statistics_and_dimensions(cw):
     dims = [{"Name": "Service", "Value": "web"}]
-    _put_alarm(cw, "avg", Statistic="Average", Threshold=5.0, Dimensions=dims)
-    _put_alarm(
+    put_metric_alarm(cw, "avg", Statistic="Average", Threshold=5.0, Dimensions=dims)
+    put_metric_alarm(
         cw,
         "p90",
         ExtendedStatistic="p90",
@@ -181,7 +163,7 @@ def test_statistics_and_dimensions(cw):
         Dimensions=dims,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
     )
-    _put_alarm(
+    put_metric_alarm(
         cw,
         "count",
         Statistic="SampleCount",
@@ -214,7 +196,7 @@ def test_statistics_and_dimensions(cw):
 
 def test_set_alarm_state_fires_actions_and_records_history(cw, topic_queue):
     topic, receive = topic_queue
-    _put_alarm(cw, "manual", AlarmActions=[topic])
+    put_metric_alarm(cw, "manual", AlarmActions=[topic])
     cw.set_alarm_state(AlarmName="manual", StateValue="ALARM", StateReason="testing the e-mail")
     notes = [json.loads(e["Message"]) for e in receive()]
     assert [(n["NewStateValue"], n["NewStateReason"]) for n in notes] == [
@@ -244,14 +226,14 @@ def test_set_alarm_state_unknown_alarm_is_moto_error(cw):
 
 def test_actions_disabled_changes_state_without_notifying(cw, topic_queue):
     topic, receive = topic_queue
-    _put_alarm(cw, "quiet", AlarmActions=[topic], ActionsEnabled=False)
+    put_metric_alarm(cw, "quiet", AlarmActions=[topic], ActionsEnabled=False)
     _put_series(cw, [9.0])
     assert _alarm(cw, "quiet")["StateValue"] == "ALARM"
     assert receive(wait=1) == []
 
 
 def test_missing_topic_is_a_failed_action(cw):
-    _put_alarm(cw, "lost", AlarmActions=["arn:aws:sns:eu-west-1:123456789012:gone"])
+    put_metric_alarm(cw, "lost", AlarmActions=["arn:aws:sns:eu-west-1:123456789012:gone"])
     _put_series(cw, [9.0])
     action = cw.describe_alarm_history(AlarmName="lost", HistoryItemType="Action")[
         "AlarmHistoryItems"
@@ -276,16 +258,16 @@ def test_put_metric_data_into_aws_namespace_is_refused(cw):
 def test_put_metric_alarm_twice_duplicates_nothing(cw, topic_queue):
     topic, receive = topic_queue
     for _ in range(2):
-        _put_alarm(cw, "same", AlarmActions=[topic])
+        put_metric_alarm(cw, "same", AlarmActions=[topic])
     _put_series(cw, [9.0])
     for _ in range(2):
-        _put_alarm(cw, "same", AlarmActions=[topic])  # re-running the notebook cell
+        put_metric_alarm(cw, "same", AlarmActions=[topic])  # re-running the notebook cell
     assert len(cw.describe_alarms()["MetricAlarms"]) == 1
     assert _alarm(cw, "same")["StateValue"] == "ALARM"  # an update keeps the state
     assert len(receive()) == 1
     items = cw.describe_alarm_history(AlarmName="same")["AlarmHistoryItems"]
     assert [i["HistoryItemType"] for i in items] == ["Action", "StateUpdate", "ConfigurationUpdate"]
-    _put_alarm(cw, "same", AlarmActions=[topic], Threshold=50.0)  # a real change is recorded
+    put_metric_alarm(cw, "same", AlarmActions=[topic], Threshold=50.0)  # a real change is recorded
     summaries = [
         i["HistorySummary"]
         for i in cw.describe_alarm_history(AlarmName="same")["AlarmHistoryItems"]
@@ -295,7 +277,7 @@ def test_put_metric_alarm_twice_duplicates_nothing(cw, topic_queue):
 
 def test_describe_alarm_history_filters_and_pages(cw):
     for name in ("a", "b", "c"):
-        _put_alarm(cw, name)
+        put_metric_alarm(cw, name)
     _put_series(cw, [9.0])
     everything = cw.describe_alarm_history()["AlarmHistoryItems"]
     assert len(everything) == 6  # 3 created + 3 state updates
@@ -331,7 +313,7 @@ def test_describe_alarm_history_filters_and_pages(cw):
 
 
 def test_delete_alarm_is_recorded(cw):
-    _put_alarm(cw, "gone")
+    put_metric_alarm(cw, "gone")
     cw.delete_alarms(AlarmNames=["gone"])
     assert cw.describe_alarms()["MetricAlarms"] == []
     summaries = [
@@ -357,7 +339,7 @@ def test_evaluation_without_change_draws_no_random_numbers(cw):
 
     def run(no_op_evaluations: bool) -> str:
         control.reset()
-        _put_alarm(cw, "steady")
+        put_metric_alarm(cw, "steady")
         _put_series(cw, [1.0])  # INSUFFICIENT_DATA -> OK, no actions configured
         if no_op_evaluations:
             _put_series(cw, [1.0])  # watched metric: evaluates, changes nothing
@@ -391,7 +373,7 @@ def test_evaluation_without_change_draws_no_random_numbers(cw):
 )
 def test_put_metric_alarm_refuses_what_aws_refuses(cw, extra, message):
     with pytest.raises(ClientError) as err:
-        _put_alarm(cw, "invalid", **extra)
+        put_metric_alarm(cw, "invalid", **extra)
     assert err.value.response["Error"]["Code"] == "ValidationError"
     assert err.value.response["Error"]["Message"] == message
     assert cw.describe_alarms(AlarmNames=["invalid"])["MetricAlarms"] == []
@@ -399,5 +381,5 @@ def test_put_metric_alarm_refuses_what_aws_refuses(cw, extra, message):
 
 @pytest.mark.parametrize("period", [10, 30, 120])
 def test_high_resolution_and_minute_periods_are_taken(cw, period):
-    _put_alarm(cw, f"every-{period}", Period=period)
+    put_metric_alarm(cw, f"every-{period}", Period=period)
     assert _alarm(cw, f"every-{period}")["Period"] == period

@@ -8,6 +8,7 @@ import json
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from provider_fixtures import trust_policy
 
 pytestmark = pytest.mark.usefixtures("clean_sandbox")
 
@@ -86,17 +87,8 @@ def test_unknown_user_is_still_no_such_entity(iam):
 
 
 def test_role_with_instance_profile_or_policies_is_refused(iam):
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    iam.create_role(RoleName="web", AssumeRolePolicyDocument=json.dumps(trust))
+    trust = json.dumps(trust_policy("ec2.amazonaws.com"))
+    iam.create_role(RoleName="web", AssumeRolePolicyDocument=trust)
     iam.create_instance_profile(InstanceProfileName="web")
     iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="web")
     iam.put_role_policy(RoleName="web", PolicyName="logs", PolicyDocument=json.dumps(LOGS))

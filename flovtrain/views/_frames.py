@@ -1,5 +1,5 @@
-"""Small helpers shared by the view modules: fixed-column frames, UTC timestamps, durations,
-``batch_get_*`` calls in chunks.
+"""Small helpers shared by the view modules: fixed-column frames, columns renamed from boto3's
+keys, UTC timestamps, durations, ``batch_get_*`` calls in chunks.
 
 Paging and error codes are :func:`flovtrain._aws.paginate` and :func:`flovtrain._aws.error_code`.
 """
@@ -21,6 +21,19 @@ def frame(
     if sort and len(df):
         df = df.sort_values(list(sort), kind="stable", na_position="last").reset_index(drop=True)
     return df
+
+
+def renamed(item: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
+    """Return a row of ``item`` (a boto3 dict): each ``column: key`` of ``fields`` becomes
+    ``column: item.get(key)``.
+
+    Examples
+    --------
+    >>> renamed({"LogicalResourceId": "Repo", "ResourceType": "AWS::CodeCommit::Repository"},
+    ...         {"logical_id": "LogicalResourceId", "status": "ResourceStatus"})
+    {'logical_id': 'Repo', 'status': None}
+    """
+    return {column: item.get(key) for column, key in fields.items()}
 
 
 def utc(value: Any) -> pd.Timestamp | None:

@@ -20,10 +20,25 @@ from botocore.exceptions import ClientError
 
 from flovtrain._aws import client, paginate
 from flovtrain.exceptions import ProjectFailed, ProjectTimeout
-from flovtrain.views._frames import frame, to_utc_column
+from flovtrain.views._frames import frame, renamed, to_utc_column
 
-RESOURCE_COLUMNS = ["logical_id", "type", "physical_id", "status"]
-STACK_EVENT_COLUMNS = ["time", "logical_id", "type", "status", "reason"]
+#: The columns of :func:`stack_resources` and the keys of ``list_stack_resources`` they show.
+RESOURCE_FIELDS = {
+    "logical_id": "LogicalResourceId",
+    "type": "ResourceType",
+    "physical_id": "PhysicalResourceId",
+    "status": "ResourceStatus",
+}
+#: The columns of :func:`stack_events` and the keys of ``describe_stack_events`` they show.
+STACK_EVENT_FIELDS = {
+    "time": "Timestamp",
+    "logical_id": "LogicalResourceId",
+    "type": "ResourceType",
+    "status": "ResourceStatus",
+    "reason": "ResourceStatusReason",
+}
+RESOURCE_COLUMNS = list(RESOURCE_FIELDS)
+STACK_EVENT_COLUMNS = list(STACK_EVENT_FIELDS)
 #: Seconds between two looks while waiting.
 POLL_SECONDS = 0.2
 
@@ -38,12 +53,8 @@ def iter_stack_resources(
     >>> [r["ResourceType"] for r in iter_stack_resources("flovtrain-webapp")][:1]  # doctest: +SKIP
     ['AWS::CodeBuild::Project']
     """
-    yield from paginate(
-        client("cloudformation", session, region),
-        "list_stack_resources",
-        "StackResourceSummaries",
-        StackName=stack,
-    )
+    cfn = client("cloudformation", session, region)
+    yield from paginate(cfn, "list_stack_resources", "StackResourceSummaries", StackName=stack)
 
 
 def stack_resources(
@@ -57,15 +68,7 @@ def stack_resources(
     --------
     >>> stack_resources("flovtrain-webapp")[["logical_id", "type", "status"]]  # doctest: +SKIP
     """
-    rows = [
-        {
-            "logical_id": r["LogicalResourceId"],
-            "type": r.get("ResourceType"),
-            "physical_id": r.get("PhysicalResourceId"),
-            "status": r.get("ResourceStatus"),
-        }
-        for r in iter_stack_resources(stack, session, region)
-    ]
+    rows = (renamed(r, RESOURCE_FIELDS) for r in iter_stack_resources(stack, session, region))
     return frame(rows, RESOURCE_COLUMNS, sort=["logical_id"])
 
 
@@ -79,12 +82,8 @@ def iter_stack_events(
     >>> next(iter_stack_events("flovtrain-webapp"))["ResourceStatus"]   # doctest: +SKIP
     'CREATE_COMPLETE'
     """
-    yield from paginate(
-        client("cloudformation", session, region),
-        "describe_stack_events",
-        "StackEvents",
-        StackName=stack,
-    )
+    cfn = client("cloudformation", session, region)
+    yield from paginate(cfn, "describe_stack_events", "StackEvents", StackName=stack)
 
 
 def stack_events(
@@ -96,16 +95,7 @@ def stack_events(
     --------
     >>> stack_events("flovtrain-webapp")[["logical_id", "status"]]   # doctest: +SKIP
     """
-    rows = [
-        {
-            "time": e.get("Timestamp"),
-            "logical_id": e.get("LogicalResourceId"),
-            "type": e.get("ResourceType"),
-            "status": e.get("ResourceStatus"),
-            "reason": e.get("ResourceStatusReason"),
-        }
-        for e in iter_stack_events(stack, session, region)
-    ]
+    rows = (renamed(e, STACK_EVENT_FIELDS) for e in iter_stack_events(stack, session, region))
     return to_utc_column(frame(rows, STACK_EVENT_COLUMNS), "time")
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from flovtrain._aws import paginate
 from flovtrain.session import get_session
-from flovtrain.views._frames import frame, to_utc_column
+from flovtrain.views._frames import frame, renamed, to_utc_column
 
 ALARM_COLUMNS = [
     "name",
@@ -36,7 +36,14 @@ ALARM_COLUMNS = [
     "state_reason",
     "actions",
 ]
-HISTORY_COLUMNS = ["timestamp", "alarm", "type", "summary"]
+#: The columns of :func:`alarm_history` and the keys of ``describe_alarm_history`` they show.
+HISTORY_FIELDS = {
+    "timestamp": "Timestamp",
+    "alarm": "AlarmName",
+    "type": "HistoryItemType",
+    "summary": "HistorySummary",
+}
+HISTORY_COLUMNS = list(HISTORY_FIELDS)
 CHARGES_COLUMNS = ["timestamp", "usd"]
 BILLING_REGION = "us-east-1"
 
@@ -143,15 +150,7 @@ def alarm_history(
     >>> alarm_history("billing-10usd", "us-east-1").type.tolist()      # doctest: +SKIP
     ['ConfigurationUpdate', 'StateUpdate', 'Action']
     """
-    rows = [
-        {
-            "timestamp": h.get("Timestamp"),
-            "alarm": h.get("AlarmName"),
-            "type": h.get("HistoryItemType"),
-            "summary": h.get("HistorySummary"),
-        }
-        for h in iter_alarm_history(name, region, session)
-    ]
+    rows = (renamed(h, HISTORY_FIELDS) for h in iter_alarm_history(name, region, session))
     df = to_utc_column(frame(rows, HISTORY_COLUMNS), "timestamp")
     # the API returns newest first; a story reads oldest first (stable keeps same-second order)
     return df.iloc[::-1].sort_values(["timestamp"], kind="stable", ignore_index=True)

@@ -19,9 +19,17 @@ import boto3
 import pandas as pd
 
 from flovtrain._aws import client, paginate
-from flovtrain.views._frames import batch_get, frame, to_utc_column
+from flovtrain.views._frames import batch_get, frame, renamed, to_utc_column
 
-REPOSITORY_COLUMNS = ["name", "default_branch", "clone_url_http", "description", "last_modified"]
+#: The columns of :func:`repositories` and the keys of ``repositoryMetadata`` they show.
+REPOSITORY_FIELDS = {
+    "name": "repositoryName",
+    "default_branch": "defaultBranch",
+    "clone_url_http": "cloneUrlHttp",
+    "description": "repositoryDescription",
+    "last_modified": "lastModifiedDate",
+}
+REPOSITORY_COLUMNS = list(REPOSITORY_FIELDS)
 BRANCH_COLUMNS = ["branch", "commit_id", "default"]
 COMMIT_COLUMNS = ["commit_id", "short_id", "message", "author", "date", "parents"]
 FILE_COLUMNS = ["path", "kind", "mode", "blob_id"]
@@ -57,16 +65,7 @@ def repositories(session: boto3.Session | None = None, region: str | None = None
     --------
     >>> repositories()[["name", "default_branch"]]     # doctest: +SKIP
     """
-    rows = [
-        {
-            "name": r["repositoryName"],
-            "default_branch": r.get("defaultBranch"),
-            "clone_url_http": r.get("cloneUrlHttp"),
-            "description": r.get("repositoryDescription"),
-            "last_modified": r.get("lastModifiedDate"),
-        }
-        for r in iter_repositories(session, region)
-    ]
+    rows = (renamed(r, REPOSITORY_FIELDS) for r in iter_repositories(session, region))
     return to_utc_column(frame(rows, REPOSITORY_COLUMNS, sort=["name"]), "last_modified")
 
 

@@ -16,7 +16,7 @@ import boto3
 import pandas as pd
 
 from flovtrain._aws import client, paginate
-from flovtrain.views._frames import batch_get, frame, newest_first, to_utc_column
+from flovtrain.views._frames import batch_get, frame, newest_first, renamed, to_utc_column
 
 DEPLOYMENT_COLUMNS = [
     "deployment_id",
@@ -29,7 +29,15 @@ DEPLOYMENT_COLUMNS = [
     "error",
 ]
 GROUP_COLUMNS = ["group", "application", "deployment_config", "tag_filters", "last_status"]
-REVISION_COLUMNS = ["bucket", "key", "bundle", "registered", "first_used", "last_used"]
+#: The columns of :func:`revisions`: from a revision's ``s3Location``, then from its
+#: ``genericRevisionInfo``.
+REVISION_S3_FIELDS = {"bucket": "bucket", "key": "key", "bundle": "bundleType"}
+REVISION_INFO_FIELDS = {
+    "registered": "registerTime",
+    "first_used": "firstUsedTime",
+    "last_used": "lastUsedTime",
+}
+REVISION_COLUMNS = [*REVISION_S3_FIELDS, *REVISION_INFO_FIELDS]
 INSTANCE_COLUMNS = ["deployment_id", "instance_id", "status", "last_updated"]
 EVENT_COLUMNS = ["instance_id", "event", "status", "started", "ended", "script", "output"]
 #: The ``batch_get_*`` calls of CodeDeploy take at most this many ids.
@@ -161,17 +169,8 @@ def revisions(
         applicationName=application,
     ):
         s3 = (item.get("revisionLocation") or {}).get("s3Location") or {}
-        gi = item.get("genericRevisionInfo") or {}
-        rows.append(
-            {
-                "bucket": s3.get("bucket"),
-                "key": s3.get("key"),
-                "bundle": s3.get("bundleType"),
-                "registered": gi.get("registerTime"),
-                "first_used": gi.get("firstUsedTime"),
-                "last_used": gi.get("lastUsedTime"),
-            }
-        )
+        info = item.get("genericRevisionInfo") or {}
+        rows.append({**renamed(s3, REVISION_S3_FIELDS), **renamed(info, REVISION_INFO_FIELDS)})
     return newest_first(
         rows, REVISION_COLUMNS, "registered", "registered", "first_used", "last_used"
     )

@@ -21,10 +21,26 @@ from botocore.exceptions import ClientError
 
 from flovtrain._aws import error_code, paginate
 from flovtrain.session import get_session
-from flovtrain.views._frames import frame, to_utc_column
+from flovtrain.views._frames import frame, renamed, to_utc_column
 
-USER_COLUMNS = ["user", "user_id", "arn", "path", "created", "groups"]
-GROUP_COLUMNS = ["group", "group_id", "arn", "path", "created", "members"]
+#: The columns of :func:`users` taken from ``list_users`` (``groups`` follows them).
+USER_FIELDS = {
+    "user": "UserName",
+    "user_id": "UserId",
+    "arn": "Arn",
+    "path": "Path",
+    "created": "CreateDate",
+}
+#: The columns of :func:`groups` taken from ``list_groups`` (``members`` follows them).
+GROUP_FIELDS = {
+    "group": "GroupName",
+    "group_id": "GroupId",
+    "arn": "Arn",
+    "path": "Path",
+    "created": "CreateDate",
+}
+USER_COLUMNS = [*USER_FIELDS, "groups"]
+GROUP_COLUMNS = [*GROUP_FIELDS, "members"]
 MEMBER_COLUMNS = ["user", "arn", "created"]
 POLICY_COLUMNS = ["principal_type", "principal", "policy", "policy_arn"]
 LOGIN_COLUMNS = ["user", "created", "password_reset_required"]
@@ -122,16 +138,7 @@ def users(session: boto3.Session | None = None) -> pd.DataFrame:
             g["GroupName"]
             for g in paginate(iam, "list_groups_for_user", "Groups", UserName=user["UserName"])
         )
-        rows.append(
-            {
-                "user": user["UserName"],
-                "user_id": user["UserId"],
-                "arn": user["Arn"],
-                "path": user.get("Path"),
-                "created": user.get("CreateDate"),
-                "groups": ", ".join(names),
-            }
-        )
+        rows.append({**renamed(user, USER_FIELDS), "groups": ", ".join(names)})
     return to_utc_column(frame(rows, USER_COLUMNS, sort=["user"]), "created")
 
 
@@ -169,16 +176,7 @@ def groups(session: boto3.Session | None = None) -> pd.DataFrame:
     rows = []
     for group in iter_groups(session):
         names = sorted(u["UserName"] for u in _members(iam, group["GroupName"]))
-        rows.append(
-            {
-                "group": group["GroupName"],
-                "group_id": group["GroupId"],
-                "arn": group["Arn"],
-                "path": group.get("Path"),
-                "created": group.get("CreateDate"),
-                "members": ", ".join(names),
-            }
-        )
+        rows.append({**renamed(group, GROUP_FIELDS), "members": ", ".join(names)})
     return to_utc_column(frame(rows, GROUP_COLUMNS, sort=["group"]), "created")
 
 

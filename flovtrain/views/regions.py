@@ -25,10 +25,18 @@ import pandas as pd
 
 from flovtrain.exceptions import UnknownRegion, UnknownService
 from flovtrain.session import get_session
-from flovtrain.views._frames import frame
+from flovtrain.views._frames import frame, renamed
 
 REGION_COLUMNS = ["region", "name", "opt_in_status"]
-ZONE_COLUMNS = ["zone", "zone_id", "region", "zone_type", "state"]
+#: The columns of :func:`availability_zones` and the keys of EC2's zone entries they show.
+ZONE_FIELDS = {
+    "zone": "ZoneName",
+    "zone_id": "ZoneId",
+    "region": "RegionName",
+    "zone_type": "ZoneType",
+    "state": "State",
+}
+ZONE_COLUMNS = list(ZONE_FIELDS)
 #: The services the talk's region check is about (its IDE, repo, CI/CD and query engine).
 TALK_SERVICES = ("cloud9", "codecommit", "codebuild", "codedeploy", "codepipeline", "athena")
 
@@ -180,16 +188,7 @@ def availability_zones(
     >>> availability_zones("eu-west-1").zone.tolist()      # doctest: +SKIP
     ['eu-west-1a', 'eu-west-1b', 'eu-west-1c']
     """
-    rows = [
-        {
-            "zone": z["ZoneName"],
-            "zone_id": z.get("ZoneId"),
-            "region": z.get("RegionName"),
-            "zone_type": z.get("ZoneType"),
-            "state": z.get("State"),
-        }
-        for z in iter_availability_zones(region, session)
-    ]
+    rows = (renamed(z, ZONE_FIELDS) for z in iter_availability_zones(region, session))
     return frame(rows, ZONE_COLUMNS, sort=["zone"])
 
 

@@ -56,25 +56,13 @@ def test_dns_answer(call: Call) -> dict[str, Any]:
     }
 
 
-def start() -> None:
-    dns.start()
-
-
-def reset() -> None:
-    dns.reset()
-
-
-def stop() -> None:
-    dns.stop()
-
-
 PROVIDER = Provider(
     name="route53",
     response_class="moto.route53.responses.Route53",
     service="route53",
     operations={"TestDNSAnswer": test_dns_answer},
     setup=setup,
-    start=start,
-    reset=reset,
-    stop=stop,
+    start=dns.start,  # the resolver serves from the moment the sandbox starts
+    reset=dns.reset,
+    stop=dns.stop,
 )
