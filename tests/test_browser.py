@@ -179,3 +179,66 @@ def test_pipeline_widget_is_live_in_jupyterlab(notebook, lab_root, tmp_path):
     assert newest["trigger"]["triggerType"] == "StartPipelineExecution"
     assert screenshot.stat().st_size > 10_000
     assert (REPO / "notebooks" / notebook).read_bytes() == before  # the lab ran a copy
+
+
+# ------------------------------------------------- a newcomer's walk: Run All, then look
+
+
+#: Per chapter, (cell id, what its rendered output must show): the state the text claims.
+WALK = {
+    "03_billing_alarm.ipynb": [("1acaed0c", "ALARM")],  # "the alarm went to ALARM"
+    # "the view shows this execution: its frame stays red" (the failed build)
+    "06_edit_and_push.ipynb": [("06-018", 'data-execution-status="Failed"')],
+    "08_athena_market_data.ipynb": [("463c29ee", "<table")],  # the query editor's result
+}
+_CELL_HTML = """async (id) => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const cell = w.content.widgets.find(c => c.model.id === id);
+  if (!cell) return null;
+  await w.content.scrollToCell(cell, 'center');  // only cells near the viewport are rendered
+  const area = cell.node.querySelector('.jp-OutputArea');
+  return area ? area.innerHTML : '';
+}"""
+_CHECK_TEXT = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const cells = w.content.widgets.filter(c => c.model.type === 'code');
+  const outs = cells[cells.length - 1].model.outputs.toJSON();
+  return outs.map(o => (o.data && o.data['text/plain']) || '').join('');
+}"""
+
+
+def rendered(page, cell_id: str, wanted: str, timeout: float = 20.0) -> str:
+    """The cell's rendered output once it shows ``wanted`` (or what it shows at the timeout)."""
+    html = ""
+    for _ in range(int(timeout * 4)):
+        html = page.evaluate(_CELL_HTML, cell_id)
+        assert html is not None, f"no cell {cell_id}"
+        if wanted in html:
+            break
+        page.wait_for_timeout(250)
+    return html
+
+
+@pytest.mark.parametrize("notebook", sorted(WALK))
+def test_newcomer_walk_run_all(notebook, lab_root, tmp_path):
+    """Run All as a newcomer would: no error output, widgets show what the text says, and the
+    chapter's check at the end passes."""
+    before = (REPO / "notebooks" / notebook).read_bytes()
+    control.reset()
+    with jupyterlab(lab_root, tmp_path / "jupyter", kernel_env()) as lab, chromium_page() as page:
+        result = run_all(page, lab, notebook, timeout=240)
+        screenshot = tmp_path / f"{Path(notebook).stem}.png"
+        seen = {cell: (wanted, rendered(page, cell, wanted)) for cell, wanted in WALK[notebook]}
+        check = page.evaluate(_CHECK_TEXT)
+        page.screenshot(path=str(screenshot), full_page=True)
+        error_count = page.locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+        ).count()
+
+    assert_clean_outputs(result, notebook, screenshot, error_count)
+    for cell, (wanted, html) in seen.items():
+        assert wanted in html, f"cell {cell} does not show {wanted!r}: {html[:600]}"
+    head = check.splitlines()[0] if check else ""
+    done, total = head.rsplit(": ", 1)[-1].split(" ")[0].split("/") if "/" in head else ("", "?")
+    assert done == total, f"the chapter's check does not pass after Run All: {check}"
+    assert (REPO / "notebooks" / notebook).read_bytes() == before

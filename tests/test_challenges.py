@@ -553,6 +553,12 @@ def test_chapter_07(session: boto3.Session) -> None:
         ],
     }
     role = iam.create_role(RoleName="flovtec-toolchain", AssumeRolePolicyDocument=json.dumps(trust))
+    artifacts = {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}
+    iam.put_role_policy(  # CodePipeline reads the source and writes artifacts as this role
+        RoleName="flovtec-toolchain",
+        PolicyName="artifacts",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [artifacts]}),
+    )
     where = {"CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}}
     source, artifacts = f"flovtec-source-{dev}", f"flovtec-artifacts-{dev}-eu-west-1"
     for bucket in (source, artifacts):

@@ -264,10 +264,10 @@ def test_ch02_missing_user_explains_dependent_items(session):
 # ---------------------------------------------------------------- chapter 03
 
 CH03_ITEMS = [
-    "SNS topic billing-alerts exists in us-east-1",
-    "billing-alerts has an email subscription",
+    "an SNS topic in us-east-1 for billing alerts",
+    "the alerts topic has an email subscription",
     "a billing alarm on EstimatedCharges (Currency=USD, Maximum, threshold > 0) in us-east-1",
-    "the billing alarm notifies billing-alerts",
+    "the billing alarm notifies an SNS topic in us-east-1",
     "a COST budget exists in AWS Budgets",
     "a COST budget notification has a subscriber",
     "no AWS/Billing alarm outside us-east-1",
@@ -300,7 +300,10 @@ def test_ch03_alarm_without_topic_action(session):
     put_billing_alarm(session, "us-east-1", topic, AlarmActions=[])
     cl = check("03", session=session)
     assert cl[2].passed
-    assert not cl[3].passed and "does not notify billing-alerts" in cl[3].why
+    assert not cl[3].passed
+    assert cl[3].why == (
+        "alarm billing-10-usd notifies no SNS topic in us-east-1 (its alarm actions: none)"
+    )
 
 
 def test_ch03_email_subscription_flips(session):
@@ -310,6 +313,60 @@ def test_ch03_email_subscription_flips(session):
         sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
     cl = check("03", session=session)
     assert not cl[1].passed and cl[0].passed and cl[3].passed
+
+
+def test_ch03_console_way_with_its_default_topic_passes(session):
+    """The console's alarm wizard: "Create new topic" names it Default_CloudWatch_Alarms_Topic;
+    the budget wizard picks its own names and thresholds."""
+    sns = session.client("sns", region_name="us-east-1")
+    topic = sns.create_topic(Name="Default_CloudWatch_Alarms_Topic")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="imre@example.com")
+    put_billing_alarm(
+        session,
+        "us-east-1",
+        topic,
+        AlarmName="BillingAlarm",
+        Threshold=5.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    account = session.client("sts").get_caller_identity()["Account"]
+    session.client("budgets", region_name="us-east-1").create_budget(
+        AccountId=account,
+        Budget=cost_budget("My Monthly Cost Budget", "25"),
+        NotificationsWithSubscribers=[
+            {
+                "Notification": {
+                    "NotificationType": "FORECASTED",
+                    "ComparisonOperator": "GREATER_THAN",
+                    "Threshold": 100,
+                },
+                "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "imre@example.com"}],
+            }
+        ],
+    )
+    cl = check("03", session=session)
+    assert cl.passed, str(cl)
+
+
+def test_ch03_any_topic_the_alarm_notifies_counts_and_its_subscription_decides(session):
+    build_ch03(session)
+    sns = session.client("sns", region_name="us-east-1")
+    ops = sns.create_topic(Name="ops-pager")["TopicArn"]
+    put_billing_alarm(session, "us-east-1", ops)  # the alarm now notifies ops-pager only
+    cl = check("03", session=session)
+    assert failing(cl) == ["the alerts topic has an email subscription"]
+    assert cl[1].why == "no email subscription on ops-pager"  # billing-alerts' e-mail is moot
+    sns.subscribe(TopicArn=ops, Protocol="email", Endpoint="ops@example.com")
+    assert check("03", session=session).passed
+
+
+def test_ch03_missing_topic_is_one_cause_shown_once(session):
+    put_billing_alarm(session, "us-east-1", None)
+    cl = check("03", session=session)
+    assert failing(cl)[:2] == CH03_ITEMS[:2] and cl[0].why == cl[1].why
+    text = str(cl)
+    assert text.count(cl[0].why) == 1
+    assert f"✗ {CH03_ITEMS[1]} (same cause as: {CH03_ITEMS[0]})" in text
 
 
 def test_ch03_billing_alarm_in_wrong_region_fails_its_item(session):
@@ -353,3 +410,49 @@ def test_cli_exit_codes(session):
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("flovtrain: there is no check for chapter 99")
     assert "01, 02, 03" in unknown.stderr
+
+
+# ---------------------------------------------------------------- chapter 04: the saved key
+
+
+def _other_private_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_ch04_key_is_judged_by_fingerprint_not_by_file_name(tmp_path):
+    from provider_fixtures import learner_project
+
+    from flovtrain.credentials import credentials_folder
+
+    key_item = "the key pair's private key is saved in credentials/ (any .pem name, mode 600)"
+    with learner_project(tmp_path) as p:
+        s = boto3.Session(region_name="eu-west-1")
+        assert check("04", session=s).passed, str(check("04", session=s))
+        folder = credentials_folder()
+        saved = p.key_file.read_text()
+        for pem in folder.glob("*.pem"):
+            pem.unlink()
+        # the console's way: the CLI reads the key from SSM into a file of one's own naming
+        key_id = p.outputs["KeyPairId"]
+        value = s.client("ssm").get_parameter(Name=f"/ec2/keypair/{key_id}", WithDecryption=True)
+        mine = folder / "laptop.pem"
+        mine.write_text(value["Parameter"]["Value"])
+        mine.chmod(0o600)
+        assert mine.read_text().strip() == saved.strip()
+        assert check("04", session=s).passed
+        mine.chmod(0o644)
+        assert check("04", session=s)[key_item].why == (
+            "laptop.pem has mode 644: others can read it (needs 600)"
+        )
+        mine.write_text(_other_private_key())  # a key, but not this key pair's
+        mine.chmod(0o600)
+        why = check("04", session=s)[key_item].why
+        assert why == "none of laptop.pem holds the private key of key pair flovtrain-webapp-key"

@@ -64,6 +64,22 @@ def test_state_html_colours_stages_by_status():
     assert "<script" not in pw.state_html("<script>", STATE)
 
 
+def test_stages_of_another_execution_are_marked_and_the_viewed_status_heads_the_view():
+    failed = pw.Viewed("e1", "Failed")
+    lines = pw.state_text("p", STATE, failed).splitlines()
+    assert lines[0] == "pipeline p · execution Failed"
+    assert lines[5] == "  Approve: InProgress (from an earlier execution)"
+    assert "  Deploy: not run" in lines and "  Build: Failed" in lines  # its own or never run
+    page = pw.state_html("p", STATE, failed)
+    assert 'data-execution-status="Failed"' in page
+    assert f"border:3px solid {pw.STATUS_COLOURS['Failed']}" in page  # a failed one stays red
+    assert page.count('data-stale="true"') == 1 and "from an earlier execution" in page
+    older = pw.Viewed("e0", "Succeeded", frozenset({"e1"}))
+    lines = pw.state_text("p", STATE, older).splitlines()
+    assert lines[1] == "  Source: Succeeded (from a later execution)"
+    assert lines[3] == "  Build: Failed (from a later execution)"
+
+
 def test_buttons_find_what_to_retry_and_approve():
     assert pw.failed_stage(STATE) == ("Build", "e1")
     assert pw.waiting_approval(STATE) == ("Approve", "Ok", "tok")
@@ -131,3 +147,36 @@ def test_release_change_button_starts_an_execution(p, monkeypatch):
     done = project.wait_for_pipeline(p.pipeline_name, newer_than=before, timeout=60)
     assert done["status"] == "Succeeded"
     assert "release change:" in live.children[2].value
+
+
+def test_a_failed_execution_stays_red_and_old_stages_are_marked(p, monkeypatch):
+    """The last test on ``p``: it breaks the build."""
+    import boto3
+
+    from flovtrain.views import codepipeline as views
+
+    monkeypatch.setenv("FLOVTRAIN_STATIC_WIDGETS", "1")
+    first = views.newest_executions(p.pipeline_name)[0]["pipelineExecutionId"]
+    cc = boto3.client("codecommit")
+    tip = cc.get_branch(repositoryName=p.project_id, branchName="main")["branch"]["commitId"]
+    cc.put_file(
+        repositoryName=p.project_id,
+        branchName="main",
+        filePath="webapp/broken.py",
+        fileContent=b"def broken(:\n",  # ruff fails the build on it
+        parentCommitId=tip,
+        commitMessage="a syntax error",
+    )
+    done = views.wait_for_execution_to_finish(p.pipeline_name, newer_than=first, timeout=120)
+    assert done["status"] == "Failed"
+    lines = repr(pw.pipeline_view(p.pipeline_name)).splitlines()
+    assert lines[0] == f"pipeline {p.pipeline_name} · execution Failed"
+    assert "  Build: Failed" in lines
+    assert "  Deploy: Succeeded (from an earlier execution)" in lines
+    page = pw.pipeline_view(p.pipeline_name)._repr_html_()
+    assert f"border:3px solid {pw.STATUS_COLOURS['Failed']}" in page
+    then = repr(pw.pipeline_view(p.pipeline_name, execution_id=first)).splitlines()
+    assert then[0] == f"pipeline {p.pipeline_name} · execution Succeeded"
+    assert "  Build: Failed (from a later execution)" in then
+    with pytest.raises(ValueError, match="is not an execution of"):
+        pw.pipeline_view(p.pipeline_name, execution_id="nope")

@@ -41,7 +41,14 @@ class Item:
 
 
 class Failed(Exception):
-    """Raised inside an item function: the item fails with this message as its reason."""
+    """Raised inside an item function: the item fails with this message as its reason.
+
+    ``hint``, when given, replaces the item's own hint (the fix depends on what failed).
+    """
+
+    def __init__(self, why: str, hint: str = "") -> None:
+        super().__init__(why)
+        self.hint = hint
 
 
 @dataclass
@@ -97,7 +104,7 @@ class Checklist:
         try:
             why = test() or ""
         except Failed as exc:
-            why = str(exc)
+            why, hint = str(exc), exc.hint or hint
         except ClientError as exc:
             error = exc.response.get("Error", {})
             why = f"AWS said {error.get('Code', '?')}: {error.get('Message', '') or exc}"
@@ -111,14 +118,41 @@ class Checklist:
         ok = sum(i.passed for i in self.items)
         return f"Chapter {self.chapter} · {self.title}: {ok}/{len(self.items)} passed"
 
+    def first_cause(self, item: Item) -> Item | None:
+        """Return the earlier failed item with the same reason as ``item``, if any.
+
+        Items that fail for one cause (a missing user fails its group, password and key rows
+        too) are shown as one line each after the first, which keeps the reason and the fix.
+
+        Examples
+        --------
+        >>> a, b = Item("user john exists", False, "no user john"), Item("john in group", False,
+        ...                                                              "no user john")
+        >>> Checklist("02", "IAM", [a, b]).first_cause(b) is a
+        True
+        """
+        if item.passed:
+            return None
+        for earlier in self.items:
+            if earlier is item:
+                return None
+            if not earlier.passed and earlier.why == item.why:
+                return earlier
+        return None
+
     def __str__(self) -> str:
         lines = [self.summary()]
         for i in self.items:
             lines.append(f"  {PASS_MARK if i.passed else FAIL_MARK} {i.item}")
-            if not i.passed:
-                lines.append(f"      why: {i.why}")
-                if i.hint:
-                    lines.append(f"      fix: {i.hint}")
+            if i.passed:
+                continue
+            first = self.first_cause(i)
+            if first is not None:
+                lines[-1] += f" (same cause as: {first.item})"
+                continue
+            lines.append(f"      why: {i.why}")
+            if i.hint:
+                lines.append(f"      fix: {i.hint}")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -132,10 +166,12 @@ class Checklist:
                 if i.passed
                 else f'<span style="color:#c62828;font-weight:bold">{FAIL_MARK}</span>'
             )
+            first = self.first_cause(i)
+            why, hint = (i.why, i.hint) if first is None else (f"same cause as: {first.item}", "")
             rows.append(
                 f'<tr><td style="text-align:center">{mark}</td><td style="text-align:left">'
-                f'{esc(i.item)}</td><td style="text-align:left">{esc(i.why)}</td>'
-                f'<td style="text-align:left">{esc(i.hint)}</td></tr>'
+                f'{esc(i.item)}</td><td style="text-align:left">{esc(why)}</td>'
+                f'<td style="text-align:left">{esc(hint)}</td></tr>'
             )
         colour = "#2e7d32" if self.passed else "#c62828"
         return (

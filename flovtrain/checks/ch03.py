@@ -9,12 +9,17 @@ import boto3
 from botocore.exceptions import ClientError
 
 from flovtrain._aws import error_code, paginate
-from flovtrain.checks._aws import client, topic_lookup
+from flovtrain.checks._aws import client
 from flovtrain.checks._checklist import Checklist, Failed
 
 TITLE = "billing alarm and budget"
 BILLING_REGION = "us-east-1"  # AWS publishes billing metrics only here
 TOPIC = "billing-alerts"
+#: Names a topic gets before any alarm notifies it: ours, and the console's default when you
+#: pick "Create new topic" in the alarm wizard.
+USUAL_TOPICS = (TOPIC, "Default_CloudWatch_Alarms_Topic")
+#: Subscriptions that reach a person's inbox.
+EMAIL_PROTOCOLS = ("email", "email-json")
 #: Regions scanned for a misplaced billing alarm, besides the session's own.
 OTHER_REGIONS = ("eu-west-1",)
 WRONG_REGION_HINT = "billing metrics exist only in us-east-1: this alarm can never fire"
@@ -41,21 +46,6 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     sns = client(session, "sns", BILLING_REGION)
     cloudwatch = client(session, "cloudwatch", BILLING_REGION)
 
-    topic_arn = topic_lookup(sns, TOPIC)
-
-    def topic() -> str | None:
-        return None if topic_arn() else f"no SNS topic named {TOPIC} in {BILLING_REGION}"
-
-    def email() -> str | None:
-        arn = topic_arn()
-        if not arn:
-            return f"no SNS topic named {TOPIC} in {BILLING_REGION} to subscribe to"
-        subs = list(paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn))
-        if not any(s.get("Protocol") == "email" for s in subs):
-            protocols = ", ".join(sorted({s.get("Protocol", "?") for s in subs})) or "none"
-            return f"{TOPIC} has no email subscription (subscriptions: {protocols})"
-        return None
-
     @cache
     def billing_alarms() -> list[dict[str, Any]]:
         alarms = paginate(cloudwatch, "describe_alarms", "MetricAlarms")
@@ -63,6 +53,42 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def good_alarms() -> list[dict[str, Any]]:
         return [a for a in billing_alarms() if not _problems(a)]
+
+    @cache
+    def topics() -> tuple[str, ...]:
+        return tuple(sorted(t["TopicArn"] for t in paginate(sns, "list_topics", "Topics")))
+
+    @cache
+    def emailed(arn: str) -> bool:
+        subs = paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn)
+        return any(s.get("Protocol") in EMAIL_PROTOCOLS for s in subs)
+
+    def alarm_topics() -> list[str]:
+        """The existing topics a billing alarm notifies: whatever their names."""
+        actions = (arn for a in billing_alarms() for arn in a.get("AlarmActions", []))
+        return [arn for arn in dict.fromkeys(actions) if arn in topics()]
+
+    def candidates() -> list[str]:
+        """The alarm's topics or, before there is an alarm action, the usual names."""
+        named = [arn for arn in topics() if arn.rsplit(":", 1)[-1] in USUAL_TOPICS]
+        return alarm_topics() or named
+
+    no_topic = (
+        f"no SNS topic in {BILLING_REGION} that a billing alarm notifies, nor one named "
+        + " or ".join(USUAL_TOPICS)
+    )
+
+    def topic() -> str | None:
+        return None if candidates() else no_topic
+
+    def email() -> str | None:
+        found = candidates()
+        if not found:
+            return no_topic
+        if any(emailed(arn) for arn in found):
+            return None
+        names = ", ".join(arn.rsplit(":", 1)[-1] for arn in found)
+        return f"no email subscription on {names}"
 
     def alarm() -> str | None:
         alarms = billing_alarms()
@@ -74,19 +100,16 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         return None
 
     def action() -> str | None:
-        arn = topic_arn()
-        if not arn:
-            return f"no SNS topic named {TOPIC} in {BILLING_REGION} for the alarm to notify"
         good = good_alarms()
         if not good:
             return "no complete billing alarm in us-east-1 (see the item above)"
-        if not any(arn in a.get("AlarmActions", []) for a in good):
-            actions = ", ".join(good[0].get("AlarmActions", [])) or "none"
-            return (
-                f"alarm {good[0]['AlarmName']} does not notify {TOPIC} "
-                f"(its alarm actions: {actions})"
-            )
-        return None
+        if any(arn in topics() for a in good for arn in a.get("AlarmActions", [])):
+            return None
+        actions = ", ".join(good[0].get("AlarmActions", [])) or "none"
+        return (
+            f"alarm {good[0]['AlarmName']} notifies no SNS topic in {BILLING_REGION} "
+            f"(its alarm actions: {actions})"
+        )
 
     state: dict[str, Any] = {}  # the budgets, their account and client: asked once
 
@@ -150,14 +173,15 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         return f"billing alarm {', '.join(sorted(found))}" if found else None
 
     cl.add(
-        f"SNS topic {TOPIC} exists in {BILLING_REGION}",
+        f"an SNS topic in {BILLING_REGION} for billing alerts",
         topic,
-        f"boto3.client('sns', region_name='{BILLING_REGION}').create_topic(Name='{TOPIC}')",
+        f"boto3.client('sns', region_name='{BILLING_REGION}').create_topic(Name='{TOPIC}') "
+        "(any name will do once the alarm notifies it)",
     )
     cl.add(
-        f"{TOPIC} has an email subscription",
+        "the alerts topic has an email subscription",
         email,
-        "sns.subscribe(TopicArn=<billing-alerts ARN>, Protocol='email', "
+        "sns.subscribe(TopicArn=<the topic's ARN>, Protocol='email', "
         "Endpoint='you@example.com') — then confirm the e-mail",
     )
     cl.add(
@@ -171,9 +195,9 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         "ComparisonOperator='GreaterThanOrEqualToThreshold', ...)",
     )
     cl.add(
-        f"the billing alarm notifies {TOPIC}",
+        f"the billing alarm notifies an SNS topic in {BILLING_REGION}",
         action,
-        "put_metric_alarm(..., AlarmActions=[<billing-alerts topic ARN>]) in us-east-1",
+        "put_metric_alarm(..., AlarmActions=[<the topic's ARN>]) in us-east-1",
     )
     cl.add(
         "a COST budget exists in AWS Budgets",

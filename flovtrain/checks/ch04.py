@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -12,6 +13,7 @@ from botocore.exceptions import ClientError
 from flovtrain._aws import fetch
 from flovtrain.checks._aws import client
 from flovtrain.checks._checklist import Checklist, Failed
+from flovtrain.checks._keys import key_fingerprints
 from flovtrain.exceptions import PageTimeout
 
 TITLE = "CodeStar-style project"
@@ -43,6 +45,13 @@ def executions(session: boto3.Session) -> list[dict[str, Any]]:
         if "PipelineNotFound" in str(exc):
             raise Failed(f"there is no pipeline {PIPELINE}") from None
         raise
+
+
+def _fingerprints(path: Path) -> set[str]:
+    try:
+        return key_fingerprints(path.read_bytes())
+    except OSError:  # unreadable: it holds no key we can compare
+        return set()
 
 
 def app_page(url: str) -> str:
@@ -85,14 +94,21 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
     def key() -> str | None:
         from flovtrain.credentials import credentials_folder
 
-        path = credentials_folder() / f"{PROJECT}-key.pem"
-        if not path.is_file():
-            return f"{path.name} is not in {path.parent}"
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        key_id = stack_outputs(session).get("KeyPairId")
+        if not key_id:
+            return f"stack {PROJECT} has no KeyPairId output"
+        pair = client(session, "ec2").describe_key_pairs(KeyPairIds=[key_id])["KeyPairs"][0]
+        folder = credentials_folder()
+        pems = sorted(folder.glob("*.pem"))
+        if not pems:
+            return f"no .pem file in {folder.name}/ (the private key of {pair['KeyName']})"
+        match = next((p for p in pems if pair["KeyFingerprint"] in _fingerprints(p)), None)
+        if match is None:
+            names = ", ".join(p.name for p in pems)
+            return f"none of {names} holds the private key of key pair {pair['KeyName']}"
+        mode = stat.S_IMODE(os.stat(match).st_mode)
         if mode & 0o077:
-            return f"{path.name} has mode {mode:o}: others can read it (needs 600)"
-        if "PRIVATE KEY" not in path.read_text(encoding="utf-8", errors="replace"):
-            return f"{path.name} holds no private key"
+            return f"{match.name} has mode {mode:o}: others can read it (needs 600)"
         return None
 
     cl.add(f"stack {PROJECT} is complete", stack, CREATE_HINT)
@@ -109,7 +125,9 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         "the Deploy stage must succeed; check the deployment's lifecycle events",
     )
     cl.add(
-        f"the key pair's private key is saved as credentials/{PROJECT}-key.pem (mode 600)",
+        "the key pair's private key is saved in credentials/ (any .pem name, mode 600)",
         key,
-        "create_project(save_key=True) saves it, from SSM /ec2/keypair/<key-pair-id>",
+        "read it from SSM: ssm.get_parameter(Name=f'/ec2/keypair/{key_pair_id}', "
+        "WithDecryption=True), write it to credentials/<key name>.pem and chmod 600 "
+        "(create_project does it for you)",
     )

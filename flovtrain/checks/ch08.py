@@ -1,16 +1,30 @@
 """Chapter 08 · Athena over market data.
 
-Checks the database, the partitioned CSV table, the Parquet copy, the capped workgroup and
-the attendee's own queries.
+Checks the database, the partitioned CSV table, the Parquet copy, the capped workgroup, and
+that the attendee's own queries *answer* the exercise's questions: the check works the answers
+out itself from the table's files in S3 and looks for them in the queries' results.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+
 import boto3
+import pandas as pd
 from botocore.exceptions import ClientError
 
+from flovtrain.checks._athena_hints import api_hint, query_hint
 from flovtrain.checks._aws import client, get_or_fail
 from flovtrain.checks._checklist import Checklist, Failed
+from flovtrain.checks._market_answers import (
+    answers,
+    expected_frame,
+    jump_minutes,
+    own_executions,
+    rows,
+    widest_days,
+)
 
 TITLE = "Athena over market data"
 DATABASE = "marketdata"
@@ -18,6 +32,20 @@ TABLE = "klines"
 PARQUET_TABLE = "klines_parquet"
 WORKGROUP = "capped"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+
+
+def explained(item: Callable[[], None]) -> Callable[[], None]:
+    """``item``, with a Glue/Athena API error turned into a failure that says what to do."""
+
+    def run() -> None:
+        try:
+            item()
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = error.get("Code", "?")
+            raise Failed(f"AWS said {code}: {error.get('Message', '')}", api_hint(code)) from None
+
+    return run
 
 
 def collect(cl: Checklist, session: boto3.Session) -> None:
@@ -69,28 +97,49 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         if not cutoff:
             raise Failed(f"workgroup {WORKGROUP} has no BytesScannedCutoffPerQuery")
 
-    def own_queries() -> None:
-        ids = athena.list_query_executions(WorkGroup="primary").get("QueryExecutionIds", [])
-        done = [
-            e
-            for i in range(0, len(ids), 50)
-            for e in athena.batch_get_query_execution(QueryExecutionIds=ids[i : i + 50])[
-                "QueryExecutions"
-            ]
-        ]
-        ok = [
-            e
-            for e in done
-            if e["Status"]["State"] == "SUCCEEDED"
-            and e.get("StatementType") == "DML"
-            and TABLE in e["Query"]
-        ]
-        if len(ok) < 3:
-            raise Failed(f"{len(ok)} successful queries over {TABLE}; the chapter runs at least 3")
+    mine = cache(lambda: own_executions(athena))
+    result = cache(lambda execution_id: rows(athena, execution_id))
 
-    cl.add(f"database {DATABASE} exists", database)
-    cl.add(f"table {DATABASE}.{TABLE} partitioned by symbol, date", csv_table)
-    cl.add("partitions for the three symbols", partitions, hint=f"MSCK REPAIR TABLE {TABLE}")
-    cl.add(f"Parquet table {PARQUET_TABLE} (CTAS)", parquet)
-    cl.add(f"workgroup {WORKGROUP} with a byte limit", workgroup)
-    cl.add("queries of your own over klines succeeded", own_queries)
+    def answered(question: str, expected: dict[str, str]) -> None:
+        """Pass when one of the attendee's queries gives ``expected`` (symbol -> value)."""
+        for execution in (e for e in mine() if e["Status"]["State"] == "SUCCEEDED"):
+            if answers(result(execution["QueryExecutionId"]), expected):
+                return
+        failed = [e for e in mine() if e["Status"]["State"] in ("FAILED", "CANCELLED")]
+        if failed:  # the first failure is usually the cause of the ones after it
+            reason = failed[-1]["Status"].get("StateChangeReason", "no reason given")
+            raise Failed(
+                f"no query answers it; {len(failed)} of yours over {TABLE} failed, the first "
+                f"with: {reason}",
+                query_hint(reason),
+            )
+        raise Failed(f"no successful query over {TABLE} answers {question} yet")
+
+    @cache
+    def truth() -> pd.DataFrame:
+        return expected_frame(session, table(TABLE))
+
+    def widest_day() -> None:
+        answered("the widest day per symbol", widest_days(truth()))
+
+    def jumps() -> None:
+        answered("the 0.5 % jumps per symbol", jump_minutes(truth()))
+
+    cl.add(f"database {DATABASE} exists", explained(database))
+    cl.add(f"table {DATABASE}.{TABLE} partitioned by symbol, date", explained(csv_table))
+    cl.add(
+        "partitions for the three symbols", explained(partitions), hint=f"MSCK REPAIR TABLE {TABLE}"
+    )
+    cl.add(f"Parquet table {PARQUET_TABLE} (CTAS)", explained(parquet))
+    cl.add(f"workgroup {WORKGROUP} with a byte limit", explained(workgroup))
+    cl.add(
+        "your query names each symbol's day with the widest high-low range",
+        explained(widest_day),
+        'WITH d AS (SELECT symbol, "date" AS day, max(high) - min(low) AS range FROM klines '
+        "GROUP BY 1, 2) SELECT symbol, max_by(day, range) AS day FROM d GROUP BY symbol",
+    )
+    cl.add(
+        "your query counts each symbol's minutes that closed > 0.5 % above their open",
+        explained(jumps),
+        "SELECT symbol, count(*) AS minutes FROM klines WHERE close > open * 1.005 GROUP BY symbol",
+    )

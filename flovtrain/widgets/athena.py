@@ -68,6 +68,7 @@ def query_editor(
             status.value = f"<b>{html.escape(stats)}</b> · {time.perf_counter() - started:.2f} s"
 
         button.on_click(clicked)
+        clicked(None)  # show the first query's answer at once, as the static form does
         return w.VBox([box, w.HBox([button, status]), out])
 
     return choose(live, static)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -58,8 +59,66 @@ def _state(pipeline: str, session: boto3.Session | None, region: str | None) -> 
     return cp.get_pipeline_state(name=pipeline)
 
 
-def stages(state: dict[str, Any]) -> list[dict[str, Any]]:
-    """Reduce ``get_pipeline_state`` to stages: name, status, execution id and their actions."""
+@dataclass(frozen=True)
+class Viewed:
+    """The execution a view shows: its id and status, and the ids of executions newer than it.
+
+    ``get_pipeline_state`` gives each stage's *latest* run, which may belong to another
+    execution: after a failed Build, Deploy still shows the previous execution's success. A
+    stage run by another execution than the viewed one is marked as such.
+    """
+
+    execution_id: str
+    status: str
+    newer: frozenset[str] = frozenset()
+
+    def stale(self, stage_execution: str | None) -> str:
+        """Return "" when the stage belongs to this execution, else where it comes from."""
+        if not stage_execution or stage_execution == self.execution_id:
+            return ""
+        later = stage_execution in self.newer
+        return "from a later execution" if later else "from an earlier execution"
+
+
+def viewed_execution(
+    pipeline: str,
+    execution_id: str | None = None,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+) -> Viewed | None:
+    """Return the execution to show: ``execution_id``, else the newest; None before any run.
+
+    Raises
+    ------
+    ValueError
+        ``execution_id`` is not one of the pipeline's executions (the message lists the newest).
+
+    Examples
+    --------
+    >>> viewed_execution("flovtrain-webapp-pipeline").status   # doctest: +SKIP
+    'Failed'
+    """
+    from flovtrain.views.codepipeline import newest_executions
+
+    history = newest_executions(pipeline, get_session(session, region), region)
+    ids = [e["pipelineExecutionId"] for e in history]
+    if not history:
+        return None
+    if execution_id is None:
+        return Viewed(ids[0], history[0].get("status", ""))
+    if execution_id not in ids:
+        raise ValueError(
+            f"{execution_id} is not an execution of {pipeline}; the newest: {', '.join(ids[:3])}"
+        )
+    index = ids.index(execution_id)
+    return Viewed(execution_id, history[index].get("status", ""), frozenset(ids[:index]))
+
+
+def stages(state: dict[str, Any], viewed: Viewed | None = None) -> list[dict[str, Any]]:
+    """Reduce ``get_pipeline_state`` to stages: name, status, execution id and their actions.
+
+    With ``viewed``, each stage's ``stale`` says whether it shows another execution's run.
+    """
     out = []
     for stage in state.get("stageStates", []):
         latest = stage.get("latestExecution") or {}
@@ -80,17 +139,23 @@ def stages(state: dict[str, Any]) -> list[dict[str, Any]]:
                 "name": stage["stageName"],
                 "status": latest.get("status"),
                 "execution_id": latest.get("pipelineExecutionId"),
+                "stale": viewed.stale(latest.get("pipelineExecutionId")) if viewed else "",
                 "actions": actions,
             }
         )
     return out
 
 
-def state_text(pipeline: str, state: dict[str, Any]) -> str:
-    """The text form: one line per stage and action (no ids, no times: it is compared)."""
-    lines = [f"pipeline {pipeline}"]
-    for stage in stages(state):
-        lines.append(f"  {stage['name']}: {stage['status'] or 'not run'}")
+def state_text(pipeline: str, state: dict[str, Any], viewed: Viewed | None = None) -> str:
+    """The text form: one line per stage and action (no ids, no times: it is compared).
+
+    With ``viewed``, the first line names that execution's status and stages another execution
+    ran say so.
+    """
+    lines = [f"pipeline {pipeline}" + (f" · execution {viewed.status}" if viewed else "")]
+    for stage in stages(state, viewed):
+        stale = f" ({stage['stale']})" if stage["stale"] else ""
+        lines.append(f"  {stage['name']}: {stage['status'] or 'not run'}{stale}")
         for action in stage["actions"]:
             # the first line says what failed; the rest is a log tail with times in it
             detail = f" ({action['error'].splitlines()[0]})" if action["error"] else ""
@@ -98,11 +163,15 @@ def state_text(pipeline: str, state: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def state_html(pipeline: str, state: dict[str, Any]) -> str:
-    """The picture: one coloured box per stage, its actions inside, arrows between stages."""
+def state_html(pipeline: str, state: dict[str, Any], viewed: Viewed | None = None) -> str:
+    """The picture: one coloured box per stage, its actions inside, arrows between stages.
+
+    With ``viewed``, a frame in that execution's colour (a failed one stays red) and stages
+    another execution ran faded, dashed and labelled.
+    """
     esc = html.escape
     boxes = []
-    for stage in stages(state):
+    for stage in stages(state, viewed):
         colour = STATUS_COLOURS.get(stage["status"], "#9e9e9e")
         rows = []
         for action in stage["actions"]:
@@ -116,17 +185,31 @@ def state_html(pipeline: str, state: dict[str, Any]) -> str:
                 + (f'<br><small style="color:#555">{esc(note[:120])}</small>' if note else "")
                 + "</div>"
             )
+        stale = stage["stale"]
+        look = "opacity:0.5;border:2px dashed #424242;" if stale else ""
         boxes.append(
             f'<div class="flovtrain-stage" data-status="{esc(str(stage["status"]))}" '
-            f'style="display:inline-block;vertical-align:top;width:210px;padding:6px;'
+            f'data-stale="{"true" if stale else "false"}" '
+            f'style="display:inline-block;vertical-align:top;width:210px;padding:6px;{look}'
             f'border-radius:6px;background:{colour};color:white">'
             f"<b>{esc(stage['name'])}</b> · {esc(stage['status'] or 'not run')}"
-            f"{''.join(rows)}</div>"
+            + (f"<br><small><i>{esc(stale)}</i></small>" if stale else "")
+            + f"{''.join(rows)}</div>"
         )
     arrow = '<span style="display:inline-block;padding:0 6px;font-size:20px">&#10140;</span>'
+    if viewed is None:
+        head, frame = f"<b>Pipeline {esc(pipeline)}</b>", ""
+    else:
+        shown = STATUS_COLOURS.get(viewed.status, "#9e9e9e")
+        head = (
+            f"<b>Pipeline {esc(pipeline)}</b> · execution "
+            f'<b style="color:{shown}">{esc(viewed.status)}</b>'
+        )
+        frame = f' style="border:3px solid {shown};border-radius:8px;padding:6px"'
+    status = esc(viewed.status) if viewed else ""
     return (
-        f'<div class="flovtrain-pipeline"><p><b>Pipeline {esc(pipeline)}</b></p>'
-        f"{arrow.join(boxes)}</div>"
+        f'<div class="flovtrain-pipeline" data-execution-status="{status}"{frame}>'
+        f"<p>{head}</p>{arrow.join(boxes)}</div>"
     )
 
 
@@ -148,11 +231,16 @@ def failed_stage(state: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def static_view(
-    pipeline: str, session: boto3.Session | None = None, region: str | None = None
+    pipeline: str,
+    session: boto3.Session | None = None,
+    region: str | None = None,
+    execution_id: str | None = None,
 ) -> StaticView:
-    """Return the pipeline's current state as a :class:`StaticView` (text + HTML)."""
+    """Return the pipeline's current state as a :class:`StaticView` (text + HTML) of
+    ``execution_id`` (default: the newest execution)."""
+    viewed = viewed_execution(pipeline, execution_id, session, region)
     state = _state(pipeline, session, region)
-    return StaticView(state_text(pipeline, state), state_html(pipeline, state))
+    return StaticView(state_text(pipeline, state, viewed), state_html(pipeline, state, viewed))
 
 
 def pipeline_view(
@@ -161,13 +249,20 @@ def pipeline_view(
     region: str | None = None,
     interval: float = 0.5,
     timeout: float = 300,
+    execution_id: str | None = None,
 ) -> Any:
     """Show the pipeline; live, it keeps updating while an execution runs.
+
+    The view shows one execution: ``execution_id``, or else the newest (live: the newest at each
+    redraw). Its status heads the view in its colour; stages whose latest run belongs to another
+    execution are faded and say so.
 
     Parameters
     ----------
     pipeline : str
         The pipeline's name.
+    execution_id : str, optional
+        The execution to show (default: the newest).
     interval : float
         Seconds between polls while live.
     timeout : float
@@ -183,12 +278,17 @@ def pipeline_view(
     >>> pipeline_view("flovtrain-webapp-pipeline")        # doctest: +SKIP
     """
     if static_widgets():
-        return static_view(pipeline, session, region)
-    return _live(pipeline, get_session(session, region), region, interval, timeout)
+        return static_view(pipeline, session, region, execution_id)
+    return _live(pipeline, get_session(session, region), region, interval, timeout, execution_id)
 
 
 def _live(
-    pipeline: str, session: boto3.Session, region: str | None, interval: float, timeout: float
+    pipeline: str,
+    session: boto3.Session,
+    region: str | None,
+    interval: float,
+    timeout: float,
+    execution_id: str | None,
 ) -> Any:
     import ipywidgets as widgets
 
@@ -209,9 +309,10 @@ def _live(
     current: dict[str, Any] = {}
 
     def redraw() -> dict[str, Any]:
+        viewed = viewed_execution(pipeline, execution_id, session, region)
         state = cp.get_pipeline_state(name=pipeline)
         current["state"] = state
-        pane.value = state_html(pipeline, state)
+        pane.value = state_html(pipeline, state, viewed)
         buttons["retry"].disabled = failed_stage(state) is None
         buttons["approve"].disabled = buttons["reject"].disabled = waiting_approval(state) is None
         return state
