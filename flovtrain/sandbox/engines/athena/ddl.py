@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flovtrain.sandbox.engines.athena import catalog, storage
+from flovtrain.sandbox.engines.athena import catalog, serdes, storage
 from flovtrain.sandbox.engines.athena.catalog import (
     LAZY_SIMPLE,
     OPEN_CSV,
@@ -148,7 +148,13 @@ def _props(tree: Any) -> dict[str, Any]:
         elif isinstance(prop, exp.PartitionedByProperty):
             out["partitioned_by"] = prop.this
         elif isinstance(prop, exp.FileFormatProperty):
-            out["format"] = (prop.this.name if prop.this else "").upper()
+            if isinstance(prop.this, exp.InputOutputFormat):  # STORED AS INPUTFORMAT '...' ...
+                for arg in ("input_format", "output_format"):
+                    node = prop.this.args.get(arg)
+                    if node is not None:
+                        out[arg] = node.name
+            else:
+                out["format"] = (prop.this.name if prop.this else "").upper()
         elif isinstance(prop, exp.RowFormatSerdeProperty):
             out["serde"] = prop.this.name
             serde_props = prop.args.get("serde_properties")
@@ -212,6 +218,14 @@ def create_table(tree: Any, ctx: Any) -> Result:
                 )
     fmt = props.get("format", "TEXTFILE")
     serde = props.get("serde") or (PARQUET_SERDE if fmt == "PARQUET" else LAZY_SIMPLE)
+    if serde == serdes.CLOUDTRAIL_SERDE and "input_format" not in props:
+        props["input_format"] = serdes.CLOUDTRAIL_INPUT  # the old CloudTrail DDL's pairing
+    # refuse here what no query could read (Athena would accept it and fail every SELECT)
+    serdes.check_supported(serde, props.get("input_format", ""), fmt)
+    json_rows = serde in serdes.JSON_SERDES or props.get("input_format") == serdes.CLOUDTRAIL_INPUT
+    for column in schema.expressions if json_rows else []:
+        if isinstance(column, exp.ColumnDef):
+            serdes.arrow_of(serdes.parse_type(_column_type(column.args["kind"])))
     serde_params = dict(props["serde_params"])
     if serde == LAZY_SIMPLE:
         serde_params.setdefault("field.delim", serde_params.get("field.delim", "\x01"))
@@ -219,7 +233,14 @@ def create_table(tree: Any, ctx: Any) -> Result:
     elif serde == OPEN_CSV:
         serde_params.setdefault("separatorChar", ",")
     parquet = fmt == "PARQUET" or serde == PARQUET_SERDE
-    parameters = {"EXTERNAL": "TRUE", "classification": "parquet" if parquet else "csv"}
+    input_format = props.get("input_format") or (PARQUET_INPUT if parquet else TEXT_INPUT)
+    if input_format == serdes.CLOUDTRAIL_INPUT:
+        classification = "cloudtrail"
+    elif serde in serdes.JSON_SERDES:
+        classification = "json"
+    else:
+        classification = "parquet" if parquet else "csv"
+    parameters = {"EXTERNAL": "TRUE", "classification": classification}
     parameters.update({k: str(v) for k, v in props["tblproperties"].items()})
     table_input = {
         "Name": name,
@@ -229,8 +250,9 @@ def create_table(tree: Any, ctx: Any) -> Result:
         "StorageDescriptor": {
             "Columns": columns,
             "Location": props["location"],
-            "InputFormat": PARQUET_INPUT if parquet else TEXT_INPUT,
-            "OutputFormat": PARQUET_OUTPUT if parquet else TEXT_OUTPUT,
+            "InputFormat": input_format,
+            "OutputFormat": props.get("output_format")
+            or (PARQUET_OUTPUT if parquet else TEXT_OUTPUT),
             "SerdeInfo": {"SerializationLibrary": serde, "Parameters": serde_params},
         },
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flovtrain.sandbox.engines.athena import storage
+from flovtrain.sandbox.engines.athena import serdes, storage
 from flovtrain.sandbox.engines.athena.catalog import OPEN_CSV, TableInfo
 from flovtrain.sandbox.engines.athena.errors import QueryError
 
@@ -205,6 +205,10 @@ def load(
     import numpy as np
     import pyarrow as pa
 
+    if serdes.is_json(table):
+        data = serdes.load(table, files_of(table, account_id, region, wanted), meter, columns)
+        return data, ", ".join([_quote(c.name) for c in table.columns] + _partition_parts(table))
+    serdes.check_supported(table.serde, table.input_format)  # never a CSV error for, say, ORC
     names = [c.name for c in table.columns]
     needed = [n for n in names if columns is None or n in columns]
     lines = lenient and not table.is_parquet and table.serde != OPEN_CSV
@@ -239,7 +243,9 @@ def load(
         return data.cast(data_schema) if data.schema != data_schema else data
 
     def per_file(batch: list[tuple[str, Any, list[str]]]) -> tuple[Any, list[int]]:
-        tables_ = [conform(reader(storage.arrow_buffer(key))) for _, key, _ in batch]
+        tables_ = [
+            conform(reader(_plain_buffer(name, key, table.is_parquet))) for name, key, _ in batch
+        ]
         return pa.concat_tables(tables_), [x.num_rows for x in tables_]
 
     def joined(batch: list[tuple[str, Any, list[str]]]) -> tuple[Any, list[int]] | None:
@@ -268,7 +274,8 @@ def load(
         for _, key, _ in batch:
             meter.check()
             meter.add(key.size, new_file=True)
-        got = joined(batch) if joinable else None
+        gzipped = any(name.endswith(".gz") for name, _, _ in batch)
+        got = joined(batch) if joinable and not gzipped else None
         data, counts = got if got is not None else per_file(batch)
         for i, key_column in enumerate(table.partition_keys):
             values = [v[i] if i < len(v) else None for _, _, v in batch]
@@ -328,6 +335,22 @@ def _parquet_sql(
         listing = ", ".join("'" + p.replace("'", "''") + "'" for p in group)
         branches.append(f"SELECT {', '.join(parts)} FROM read_parquet([{listing}])")
     return " UNION ALL ".join(branches)
+
+
+def _plain_buffer(name: str, key: Any, parquet: bool) -> Any:
+    """A file's bytes for its reader: a text file gunzipped when its name ends in ``.gz``
+    (Hadoop picks the codec by extension; Parquet compresses inside the file)."""
+    import gzip
+
+    import pyarrow as pa
+
+    buffer = storage.arrow_buffer(key)
+    if parquet or not name.endswith(".gz"):
+        return buffer
+    try:
+        return pa.py_buffer(gzip.decompress(buffer))
+    except (OSError, EOFError) as exc:
+        raise QueryError(f"HIVE_CURSOR_ERROR: Cannot read s3://{name} as gzip: {exc}") from None
 
 
 def _csv_reader(read: Any, parse: Any, convert: Any) -> Any:
