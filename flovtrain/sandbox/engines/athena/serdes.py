@@ -60,6 +60,7 @@ def _supported_text() -> str:
         + ", ".join(SERDES)
         + " and the input formats "
         + ", ".join(INPUT_FORMATS)
+        + " (Athena itself reads more: this table works on a real account, not in the sandbox)"
     )
 
 
