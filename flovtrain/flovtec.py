@@ -102,6 +102,43 @@ def assume_role(
     )
 
 
+def account_root(account_id: str | None = None, region: str | None = None) -> boto3.Session:
+    """Return a session acting as the root of ``account_id`` (default: PROD) in the sandbox.
+
+    On AWS the root of a member account is its own sign-in (its e-mail address and password),
+    used once to create the account's admin and then locked away: no API call gives it. The
+    sandbox's root keys act in another account when the request names it (moto's
+    ``x-moto-account-id`` header), so the chapter can create PROD's admin *as PROD*.
+
+    Raises
+    ------
+    SandboxOnly
+        Connected to real AWS: sign in as that account's root user in the console instead.
+
+    Examples
+    --------
+    >>> root = account_root(region="us-east-1")                           # doctest: +SKIP
+    >>> root.client("sts").get_caller_identity()["Account"]                # doctest: +SKIP
+    '210987654321'
+    """
+    from flovtrain.session import require_sandbox
+
+    conn = require_sandbox("Acting as another account's root with API keys")
+    account = account_id or prod_account_id()
+    session = get_session(None, region or conn.session().region_name)
+    root = boto3.Session(
+        aws_access_key_id=session.get_credentials().access_key,
+        aws_secret_access_key=session.get_credentials().secret_key,
+        region_name=region or session.region_name,
+    )
+
+    def name_the_account(request: object, **_: object) -> None:
+        request.headers["x-moto-account-id"] = account  # type: ignore[attr-defined]
+
+    root.events.register("before-sign.*.*", name_the_account)
+    return root
+
+
 def app_zip(source: str | os.PathLike[str] | None = None) -> bytes:
     """Return the sample web app as a zip (the pipeline's S3 source), byte-identical each time."""
     root = Path(source) if source else WEBAPP_DIR

@@ -116,7 +116,16 @@ def pipeline(name: str, *stages: tuple[str, list[dict[str, Any]]]) -> dict[str, 
 
 def _role(iam: Any, name: str, service: str) -> str:
     trust = json.dumps(trust_policy(service))
-    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    acts = ["s3:*", "logs:*", "codebuild:*", "codedeploy:*", "codecommit:*"]
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": acts, "Resource": "*"}],
+    }
+    iam.put_role_policy(  # the services act as their roles (as on AWS)
+        RoleName=name, PolicyName="service", PolicyDocument=json.dumps(allow)
+    )
+    return arn
 
 
 def build_world(tmp_path_factory: Any) -> dict[str, Any]:

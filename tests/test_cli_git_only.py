@@ -158,6 +158,11 @@ def test_pipeline_from_cli_and_git_serves_the_page(cli_env: dict[str, str], tmp_
         json.dumps(trust),
         env=env,
     )["Role"]["Arn"]
+    acts = ["s3:*", "codecommit:*", "codebuild:*", "codedeploy:*", "logs:*"]
+    toolchain = {"Version": "2012-10-17",
+                 "Statement": [{"Effect": "Allow", "Resource": "*", "Action": acts}]}  # fmt: skip
+    aws("iam", "put-role-policy", "--role-name", f"{NAME}-toolchain", "--policy-name",
+        "toolchain", "--policy-document", json.dumps(toolchain), env=env)  # fmt: skip
 
     # 3. build project, deployment application + group, a tagged instance
     aws(

@@ -374,38 +374,71 @@ def test_denials_are_recorded_by_request_id_for_an_explanation():
     assert newest_first == ["s3:CreateBucket", "sns:CreateTopic"]
 
 
-def test_aws_cli_admin_of_dev_is_denied_in_prod():
-    """The AWS CLI alone (no flovtrain in the subprocess): DEV's admin is denied in PROD."""
-    bucket = f"flovtec-prod-only-{PROD}"
-    create_bucket(client("s3", prod_admin()), bucket)
-    iam = boto3.client("iam")
-    key = new_user(iam, "imre")
-    iam.attach_user_policy(UserName="imre", PolicyArn=ADMIN)
+def cli(key: dict, *args: str, region: str = REGION) -> subprocess.CompletedProcess:
+    """Run the AWS CLI alone (no flovtrain in the subprocess) with ``key``'s credentials."""
     env = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "PATH", "HOME", "NO_"))}
     env.update(
         AWS_ACCESS_KEY_ID=key["AccessKeyId"],
         AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
-        AWS_DEFAULT_REGION=REGION,
+        AWS_DEFAULT_REGION=region,
         AWS_MAX_ATTEMPTS="1",
     )
     env.pop("AWS_SESSION_TOKEN", None)
-    run = subprocess.run(
-        [AWS, "s3api", "list-objects-v2", "--bucket", bucket],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode != 0
+    return subprocess.run([AWS, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_aws_cli_chapter_07_separation(tmp_path):
+    """Chapter 07 with the AWS CLI alone: DEV's admin is denied in PROD but may publish to
+    ``releases/`` while PROD's bucket policy grants it; PROD's own admin (a user PROD's root
+    created) removes the grant and the publish is denied; PROD's admin is allowed throughout."""
+    from flovtrain import flovtec
+
+    prod_iam = flovtec.account_root(PROD, REGION).client("iam")
+    prod_iam.create_user(UserName="prod-admin")
+    prod_iam.attach_user_policy(UserName="prod-admin", PolicyArn=ADMIN)
+    prod_key = prod_iam.create_access_key(UserName="prod-admin")["AccessKey"]
+    iam = boto3.client("iam")
+    dev_key = new_user(iam, "imre")
+    iam.attach_user_policy(UserName="imre", PolicyArn=ADMIN)
+    bucket = f"flovtec-staging-{PROD}"
+    where = ("--create-bucket-configuration", f"LocationConstraint={REGION}")
+    made = cli(prod_key, "s3api", "create-bucket", "--bucket", bucket, *where)
+    assert made.returncode == 0, made.stderr
+    releases = f"arn:aws:s3:::{bucket}/releases/*"
+    grant = {"Version": "2012-10-17", "Statement": [{"Sid": "DevUatPublishesReleases",
+             "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{DEV}:root"},
+             "Action": "s3:PutObject", "Resource": releases}]}  # fmt: skip
+    granted = cli(prod_key, "s3api", "put-bucket-policy", "--bucket", bucket, "--policy",
+                  json.dumps(grant))  # fmt: skip
+    assert granted.returncode == 0, granted.stderr
+    release = tmp_path / "release.zip"
+    release.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    publish = ("s3", "cp", str(release), f"s3://{bucket}/releases/release.zip")
+
+    listed = cli(dev_key, "s3api", "list-objects-v2", "--bucket", bucket)
+    assert listed.returncode != 0
     assert (
         "An error occurred (AccessDenied) when calling the ListObjectsV2 operation: "
         f"User: arn:aws:iam::{DEV}:user/imre is not authorized to perform: s3:ListBucket on "
         f"resource: arn:aws:s3:::{bucket} because no resource-based policy allows the "
         "s3:ListBucket action"
-    ) in run.stderr
-    ok = subprocess.run(
-        [AWS, "s3api", "list-buckets"], env=env, capture_output=True, text=True, timeout=120
-    )
+    ) in listed.stderr
+    allowed = cli(dev_key, *publish)
+    assert allowed.returncode == 0, allowed.stderr
+    removed = cli(prod_key, "s3api", "delete-bucket-policy", "--bucket", bucket)
+    assert removed.returncode == 0, removed.stderr
+    refused = cli(dev_key, *publish)
+    assert refused.returncode != 0
+    assert (
+        "An error occurred (AccessDenied) when calling the PutObject operation: "
+        f"User: arn:aws:iam::{DEV}:user/imre is not authorized to perform: s3:PutObject on "
+        f"resource: arn:aws:s3:::{bucket}/releases/release.zip because no resource-based policy "
+        "allows the s3:PutObject action"
+    ) in refused.stderr
+    keys = ("--query", "Contents[].Key", "--output", "text")
+    mine = cli(prod_key, "s3api", "list-objects-v2", "--bucket", bucket, *keys)
+    assert (mine.returncode, mine.stdout.strip()) == (0, "releases/release.zip"), mine.stderr
+    ok = cli(dev_key, "s3api", "list-buckets")  # DEV's admin in DEV: allowed
     assert ok.returncode == 0, ok.stderr
 
 

@@ -46,6 +46,12 @@ def _pipeline(s: boto3.Session, name: str, stages: list[dict]) -> None:
     role = iam.create_role(
         RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(PIPELINE_TRUST)
     )["Role"]["Arn"]
+    allow = {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}
+    iam.put_role_policy(  # CodePipeline reads the source and writes artifacts as this role
+        RoleName=f"{name}-role",
+        PolicyName="artifacts",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allow]}),
+    )
     s3.create_bucket(Bucket=f"{name}-src", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket=f"{name}-src", Key="app.zip", Body=flovtec.app_zip())
     source = {
@@ -212,11 +218,46 @@ def test_wait_ignores_an_older_executions_approval_and_times_out_with_a_hint(ses
 # -- check ch07 ------------------------------------------------------------------------------------
 def test_check_fails_every_item_on_an_empty_sandbox(session):
     result = check("07", session=session)
-    assert len(result) == 12 and not result.passed
+    assert len(result) == 14 and not result.passed
     assert not [i for i in result if i.passed]
     assert result["pipeline flovtec-webapp exists in eu-west-1"].why == (
         "no pipeline flovtec-webapp in eu-west-1"
     )
+
+
+def test_check_judges_the_separation_and_prods_own_admin(session):
+    """DEV/UAT may only put releases into PROD's staging bucket; PROD has an admin of its own."""
+    denied = "the DEV/UAT account is denied reading the staging bucket (AccessDenied)"
+    own_admin = "PROD has its own admin: an IAM user in the PROD account with AdministratorAccess"
+    prod = flovtec.assume_role(flovtec.prod_role_arn(), region="us-east-1", session=session)
+    staging = flovtec.staging_bucket_name()
+    prod.client("s3").create_bucket(Bucket=staging)
+    dev = session.client("sts").get_caller_identity()["Account"]
+
+    def grant(actions: list[str]) -> None:
+        statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{dev}:root"},
+                     "Action": actions, "Resource": [f"arn:aws:s3:::{staging}",
+                                                     f"arn:aws:s3:::{staging}/*"]}  # fmt: skip
+        policy = {"Version": "2012-10-17", "Statement": [statement]}
+        prod.client("s3").put_bucket_policy(Bucket=staging, Policy=json.dumps(policy))
+
+    grant(["s3:PutObject"])
+    result = check("07", session=session)
+    assert result[denied].passed and not result[own_admin].passed
+    assert result[own_admin].why == (
+        f"no IAM user in the PROD account ({flovtec.PROD_ACCOUNT_ID}) has AdministratorAccess"
+    )
+    grant(["s3:PutObject", "s3:ListBucket"])  # more than the publish needs
+    assert check("07", session=session)[denied].why == (
+        f"the DEV/UAT account may list {staging}: PROD's bucket policy grants it more than "
+        "s3:PutObject on releases/*"
+    )
+    root = flovtec.account_root(region="us-east-1").client("iam")
+    root.create_user(UserName="prod-admin")
+    root.attach_user_policy(
+        UserName="prod-admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
+    assert check("07", session=session)[own_admin].passed
 
 
 def test_check_names_what_is_wrong_with_the_stages(session):

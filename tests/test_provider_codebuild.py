@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 import zipfile
@@ -55,11 +56,27 @@ def clients():
     region = "eu-west-1"
     s3 = boto3.client("s3", region_name=region)
     s3.create_bucket(Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": region})
+    create_service_role(boto3.client("iam"), ROLE.rsplit("/", 1)[-1])
     return (
         boto3.client("codebuild", region_name=region),
         boto3.client("codecommit", region_name=region),
         s3,
         boto3.client("logs", region_name=region),
+    )
+
+
+def create_service_role(iam, name: str) -> None:
+    """A role CodeBuild may assume, allowed what builds here do (builds act as their role)."""
+    trust = {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}}
+    iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps({"Statement": [{**trust, "Action": "sts:AssumeRole"}]}),
+    )
+    allow = {"Effect": "Allow", "Action": ["s3:*", "logs:*", "codecommit:*"], "Resource": "*"}
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="builds",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allow]}),
     )
 
 
@@ -194,8 +211,9 @@ def test_build_environment_is_scrubbed_and_has_codebuild_variables(clients):
     assert env["CODEBUILD_BUILD_NUMBER"] == "1"
     assert env["CODEBUILD_SRC_DIR"].endswith("/src") and env["PWD"] == env["CODEBUILD_SRC_DIR"]
     assert env["CODEBUILD_INITIATOR"] and env["CODEBUILD_START_TIME"].isdigit()
+    # the service role's session (temporary ASIA keys), never the host's or the sandbox's root
+    assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA") and env["AWS_SESSION_TOKEN"]
     assert not {
-        "AWS_SESSION_TOKEN",
         "AWS_PROFILE",
         "AWS_CONFIG_FILE",
         "AWS_SHARED_CREDENTIALS_FILE",
@@ -359,6 +377,29 @@ def test_internal_api_builds_a_pipeline_source_zip(tmp_path, monkeypatch):
     from flovtrain.sandbox.providers import codebuild
 
     account, region = "210987654321", "eu-west-1"
+    from moto.iam.models import iam_backends
+
+    trust = {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}}
+    iam = iam_backends[account]["aws"]
+    iam.create_role(
+        "r",
+        json.dumps({"Statement": [{**trust, "Action": "sts:AssumeRole"}]}),
+        "/",
+        None,
+        "",
+        [],
+        None,
+    )
+    iam.put_role_policy(
+        "r",
+        "logs",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}],
+            }
+        ),
+    )
     codebuild.create_project_internal(
         account,
         region,
@@ -403,6 +444,8 @@ def test_internal_api_builds_a_pipeline_source_zip(tmp_path, monkeypatch):
 
         codebuild_backends[account][region].codebuild_projects.clear()
         codebuild.STATE.pop(account, None)
+        iam.delete_role_policy("r", "logs")
+        iam.delete_role("r")
 
 
 # -- the build log: capped events, kept on disk --------------------------------------------

@@ -37,6 +37,37 @@ def clients():
     c["iam"].create_role(
         RoleName="pipeline-role", AssumeRolePolicyDocument=json.dumps(PIPELINE_TRUST)
     )
+    # the services act as these roles: the pipeline's and the build projects' ("cb")
+    builds = {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}}
+    c["iam"].create_role(
+        RoleName="cb",
+        AssumeRolePolicyDocument=json.dumps(
+            {"Statement": [{**builds, "Action": "sts:AssumeRole"}]}
+        ),
+    )
+    toolchain = {"Effect": "Allow", "Resource": "*"}
+    for role in ("pipeline-role", "cb"):
+        c["iam"].put_role_policy(
+            RoleName=role,
+            PolicyName="toolchain",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            **toolchain,
+                            "Action": [
+                                "s3:*",
+                                "codebuild:*",
+                                "codedeploy:*",
+                                "codecommit:*",
+                                "logs:*",
+                            ],
+                        }
+                    ],
+                }
+            ),
+        )
     for bucket in ("artifacts", "sources"):
         c["s3"].create_bucket(
             Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}

@@ -79,7 +79,20 @@ def _pgid(pid: int) -> int | None:
 def test_kill_9_mid_build_leaves_nothing_after_the_next_start(own_home):
     info = control.start()
     endpoint, sandbox_pid = info["endpoint"], info["pid"]
-    cb, ec2, ssm = (client(s, endpoint) for s in ("codebuild", "ec2", "ssm"))
+    cb, ec2, ssm, iam = (client(s, endpoint) for s in ("codebuild", "ec2", "ssm", "iam"))
+    builds = {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}}
+    iam.create_role(  # the build runs as its role: CodeBuild may assume it and write the log
+        RoleName=ROLE.rsplit("/", 1)[-1],
+        AssumeRolePolicyDocument=json.dumps(
+            {"Statement": [{**builds, "Action": "sts:AssumeRole"}]}
+        ),
+    )
+    logs = {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}
+    iam.put_role_policy(
+        RoleName=ROLE.rsplit("/", 1)[-1],
+        PolicyName="logs",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [logs]}),
+    )
     create_build_project(cb, "sleeper", SLEEPER, ROLE)
     cb.start_build(projectName="sleeper")
     instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]

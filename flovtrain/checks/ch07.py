@@ -18,6 +18,7 @@ from flovtrain.checks._aws import client
 from flovtrain.checks._checklist import Checklist, Failed
 
 TITLE = "Flovtec's DEV/UAT/PROD set-up"
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def _type(action: dict[str, Any]) -> tuple[str, str]:
@@ -138,6 +139,29 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
             ):
                 return None
         return f"no Allow of s3:PutObject for the DEV/UAT account {dev_account} on {staging}"
+
+    def prod_admin() -> str | None:
+        iam = client(prod_session(), "iam")
+        for user in paginate(iam, "list_users", "Users"):
+            attached = iam.list_attached_user_policies(UserName=user["UserName"])
+            if any(p["PolicyArn"] == ADMIN_POLICY for p in attached["AttachedPolicies"]):
+                return None
+        return f"no IAM user in the PROD account ({prod_account}) has AdministratorAccess"
+
+    def dev_denied_in_prod() -> str | None:
+        s3 = client(session, "s3", flovtec.DEV_REGION)
+        try:
+            s3.list_objects_v2(Bucket=staging, MaxKeys=1)
+        except ClientError as exc:
+            if error_code(exc) == "AccessDenied":
+                return None
+            if error_code(exc) == "NoSuchBucket":
+                return f"there is no bucket {staging}"
+            raise
+        return (
+            f"the DEV/UAT account may list {staging}: PROD's bucket policy grants it more than "
+            "s3:PutObject on releases/*"
+        )
 
     def prod_pipeline() -> str | None:
         p = pipeline(flovtec.PROD_PIPELINE, prod=True)
@@ -297,6 +321,18 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         bucket_policy,
         "prod.client('s3').put_bucket_policy(Bucket=..., Policy=<Allow s3:PutObject for "
         "arn:aws:iam::<DEV account>:root>)",
+    )
+    cl.add(
+        "the DEV/UAT account is denied reading the staging bucket (AccessDenied)",
+        dev_denied_in_prod,
+        "grant the DEV/UAT account s3:PutObject on arn:aws:s3:::<staging>/releases/* only",
+    )
+    cl.add(
+        "PROD has its own admin: an IAM user in the PROD account with AdministratorAccess",
+        prod_admin,
+        "as PROD's root: iam.create_user(UserName='flovtec-prod-admin'), then "
+        "iam.attach_user_policy(UserName=..., PolicyArn='arn:aws:iam::aws:policy/"
+        "AdministratorAccess')",
     )
     cl.add(
         f"PROD pipeline {flovtec.PROD_PIPELINE} (PROD account, {flovtec.PROD_REGION}) "

@@ -25,10 +25,11 @@ accounts, and conditions on the keys supplied here: ``aws:SourceIp`` (127.0.0.1)
 ``aws:TokenIssueTime`` (sessions), ``aws:PrincipalArn``/``Account``/``Type``, ``aws:username``,
 ``aws:CurrentTime``, ``aws:ResourceAccount``, ``sts:ExternalId``, ``s3:prefix``, ``s3:max-keys``.
 Not evaluated: Organizations SCPs/RCPs (``aws:PrincipalOrgID`` is never present), KMS key
-policies, S3 ACLs and Block Public Access, VPC endpoint policies, requests the sandbox's own
-services make (builds, deployments, pipelines act with the bootstrap keys, i.e. as root), and
-resources of operations :mod:`~flovtrain.sandbox.engines.authz` does not map (``*``). The
-bootstrap root may assume roles (AWS refuses root that).
+policies, S3 ACLs and Block Public Access, VPC endpoint policies, CodeDeploy's own requests
+(a deployment reads its revision as root; builds and pipelines act as their service roles, see
+:mod:`~flovtrain.sandbox.engines.service_roles`), and resources of operations
+:mod:`~flovtrain.sandbox.engines.authz` does not map (``*``). The bootstrap root may assume
+roles (AWS refuses root that).
 """
 
 from __future__ import annotations
@@ -36,12 +37,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from flovtrain import config
-from flovtrain.sandbox.engines import authz
+from flovtrain.sandbox.engines import authz, service_roles
 from flovtrain.sandbox.engines.policy import Decision, Policy, Request, evaluate
 from flovtrain.sandbox.engines.policy_explain import denial_message
 
@@ -446,3 +448,69 @@ def _with_path(resource: str) -> str:
         found = {r.name: r for r in backend.roles.values()}
     entity = (found or {}).get(name)
     return entity.arn if entity is not None else resource
+
+
+class _ServiceRoleIdentities:
+    """IAM and STS state for :mod:`~flovtrain.sandbox.engines.service_roles` (its
+    ``IdentityStore``): the sandbox's own services assume roles and are evaluated here."""
+
+    def role(self, role_arn: str) -> Any | None:
+        parts = str(role_arn).split(":", 5)
+        if len(parts) != 6 or not parts[5].startswith("role/"):
+            return None
+        name = parts[5].rsplit("/", 1)[-1]
+        try:
+            roles = _iam(parts[4]).roles.values()
+        except KeyError:
+            return None
+        return next((r for r in roles if r.arn == role_arn or r.name == name), None)
+
+    def session_principal(self, role: Any, session_name: str, context: dict[str, Any]) -> Any:
+        account = role.arn.split(":")[4]
+        return Principal(
+            f"arn:aws:sts::{account}:assumed-role/{role.name}/{session_name}",
+            account,
+            "session",
+            "",
+            entity_policies(_iam(account), role, "role"),
+            {**context, **_tags(role.tags)},
+            role.arn,
+        )
+
+    def issue_session(self, role: Any, session_name: str, region: str) -> Any:
+        from moto.sts.models import sts_backends
+
+        from flovtrain.sandbox.engines.service_roles import Credentials
+
+        account = role.arn.split(":")[4]
+        session = sts_backends[account][PARTITION].assume_role(
+            region_name=region,
+            role_session_name=session_name,
+            role_arn=role.arn,
+            policy=None,
+            duration=3600,
+            external_id=None,
+        )
+        SESSIONS[session.access_key_id] = {
+            "aws:MultiFactorAuthPresent": "false",
+            "aws:TokenIssueTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        return Credentials(
+            session.access_key_id, session.secret_access_key, session.session_token, session.arn
+        )
+
+    def identify(self, access_key_id: str, account: str) -> Any:
+        return identify(access_key_id, account)
+
+    def deny(self, principal: Any, action: str, resource: str) -> str | None:
+        decided = decide(principal, action, resource, {})
+        if decided is None or decided[1].allowed:
+            return None
+        request, decision = decided
+        message = denial_message(request, decision)
+        record(principal, request, decision, message)
+        set_request_id(str(uuid.uuid4()))
+        return message
+
+
+service_roles.use_identities(_ServiceRoleIdentities())

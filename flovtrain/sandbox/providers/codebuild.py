@@ -19,6 +19,7 @@ from moto.codebuild.responses import CodeBuildResponse
 from moto.core.base_backend import BackendDict
 
 from flovtrain.sandbox.engines import builds as engine
+from flovtrain.sandbox.engines import service_roles
 from flovtrain.sandbox.engines.builds import BuildRunner, describe
 from flovtrain.sandbox.engines.builds.build import utcnow as _now
 from flovtrain.sandbox.engines.pipeline import (
@@ -157,6 +158,16 @@ def _validate_project(account: str, region: str, params: dict[str, Any], creatin
     timeout = params.get("timeoutInMinutes")
     if timeout is not None and not 5 <= int(timeout) <= 2160:
         raise AwsError("InvalidInputException", "timeoutInMinutes must be between 5 and 2160")
+    if role:  # checked last, as CodeBuild does once the request is well-formed
+        _assumable(role)
+
+
+def _assumable(role: str) -> None:
+    """Refuse a service role CodeBuild cannot assume (missing, or its trust omits CodeBuild)."""
+    try:
+        service_roles.assume(role, "codebuild", "check")
+    except service_roles.RoleNotAssumable as refused:
+        raise AwsError("InvalidInputException", refused.message) from None
 
 
 def create_project_internal(account: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -230,6 +241,7 @@ def start_build_internal(
     overrides = [
         {"name": k, "value": str(v), "type": "PLAINTEXT"} for k, v in (env_overrides or {}).items()
     ]
+    _assumable(str(proj.project_metadata.get("serviceRole") or ""))
     build = runner(account, region).start(
         proj.project_metadata,
         source_version=source_version,
@@ -277,6 +289,7 @@ def start_build(call: Call) -> dict[str, Any]:
         raise AwsError(
             "InvalidInputException", "timeoutInMinutesOverride must be between 5 and 2160"
         )
+    _assumable(str(project.project_metadata.get("serviceRole") or ""))
     build = runner(call.account_id, call.region).start(
         project.project_metadata,
         source_version=params.get("sourceVersion"),
@@ -400,6 +413,8 @@ def _build_action(run: Any, act: Any) -> None:
         )
     except KeyError:
         raise ActionFailed("JobFailed", f"The build project {project} does not exist.") from None
+    except AwsError as refused:  # the project's role: CodeBuild cannot assume it
+        raise ActionFailed("JobFailed", f"Error calling startBuild: {refused.message}") from None
     act.external_id = build_id
     builds = runner(run.account_id, run.region)
     state: dict[str, Any] = {}
@@ -419,9 +434,10 @@ def _build_action(run: Any, act: Any) -> None:
         if failed:
             phase = failed[0]
             ctx = (phase.get("contexts") or [{}])[0]
+            first = (ctx.get("message") or "").split("\n", 1)[0]  # AWS's sentence, no log tail
             detail = (
                 f" Phase: {phase.get('phaseType')}, Code: {ctx.get('statusCode', '')}, "
-                f"Message: {ctx.get('message', '')}"
+                f"Message: {first}"
             )
         raise ActionFailed(
             "JobFailed", f"Build terminated with state: {build['buildStatus']}.{detail}"

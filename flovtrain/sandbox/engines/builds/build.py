@@ -67,6 +67,9 @@ class Build:
         self.pending_bytes = 0
         self.last_flush = 0.0
         self.log_path: Path | None = None  # where the stream's events live (set by the runner)
+        #: the service role's session the build acts as (credentials and the evaluator's view)
+        self.credentials: Any = None
+        self.session: Any = None
 
     @property
     def id(self) -> str:

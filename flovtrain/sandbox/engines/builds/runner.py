@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flovtrain import config
-from flovtrain.sandbox.engines import processes
+from flovtrain.sandbox.engines import processes, service_roles
 from flovtrain.sandbox.engines.builds import buildspec as bspec
 from flovtrain.sandbox.engines.builds.build import Build, PhaseFailed, utcnow
 from flovtrain.sandbox.engines.builds.environment import (
@@ -91,7 +91,11 @@ class BuildRunner:
         ------
         BuildError
             ``FLOVTRAIN_TIMEOUT_SECONDS`` is not a number.
+        RoleNotAssumable
+            The project's service role does not exist or does not trust CodeBuild.
         """
+        role = str(meta.get("serviceRole") or "")
+        service_roles.assume(role, "codebuild", "check")  # refuse before a build exists
         with self.lock:
             number = self.numbers[meta["name"]] = self.numbers.get(meta["name"], 0) + 1
         build, settings = new_build(
@@ -105,6 +109,12 @@ class BuildRunner:
             overrides=overrides or {},
             source_zip=source_zip,
         )
+        # CodeBuild's session of the service role: the build's commands sign with its keys
+        session_name = "AWSCodeBuild-" + build.id.split(":", 1)[1]
+        build.credentials = service_roles.issue_credentials(
+            role, "codebuild", session_name, self.region
+        )
+        build.session = service_roles.principal_of(build.credentials)
         with self.lock:
             self.builds[build.id] = build
         build.log_path = Path(settings["workdir"]) / "cloudwatch-log.jsonl"
@@ -216,6 +226,24 @@ def _finish(build: Build, status: str) -> None:
     build.done.set()
 
 
+def _log_stream_denied(build: Build) -> str | None:
+    """CodeBuild's message when the service role may not create the build's log stream."""
+    logs = build.record["logs"]
+    stream = (
+        f"arn:aws:logs:{build.region}:{build.account}:log-group:{logs['groupName']}"
+        f":log-stream:{logs['streamName']}"
+    )
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        denied = service_roles.denial(build.session, action, stream)
+        if denied:
+            return (
+                f"Service role {build.record['serviceRole']} does not allow AWS CodeBuild to "
+                "create Amazon CloudWatch Logs log streams for build "
+                f"{build.record['arn']}. Error message: {denied}"
+            )
+    return None
+
+
 def _run(build: Build, settings: dict[str, Any]) -> None:
     try:
         _run_inner(build, settings)
@@ -239,6 +267,13 @@ def _run_inner(build: Build, settings: dict[str, Any]) -> None:
     build.end_phase(queued, "SUCCEEDED")
     entry = build.begin_phase("PROVISIONING")
     build.log("Waiting for agent ping")
+    refused = _log_stream_denied(build)
+    if refused:
+        build.log("Phase complete: PROVISIONING State: CLIENT_ERROR")
+        build.end_phase(
+            entry, "CLIENT_ERROR", [{"statusCode": "ACCESS_DENIED", "message": refused}]
+        )
+        return _finish(build, "FAILED")
     build.log("Waiting for DOWNLOAD_SOURCE")
     if build.stop_reason:
         build.end_phase(entry, "STOPPED")
@@ -268,6 +303,10 @@ def _run_inner(build: Build, settings: dict[str, Any]) -> None:
     build.end_phase(entry, "SUCCEEDED")
 
     env = scrub_environment(dict(os.environ), build.account, build.region)
+    if build.credentials is not None:  # the service role's session, not the sandbox's root
+        env["AWS_ACCESS_KEY_ID"] = build.credentials.access_key_id
+        env["AWS_SECRET_ACCESS_KEY"] = build.credentials.secret_access_key
+        env["AWS_SESSION_TOKEN"] = build.credentials.session_token
     env.update(codebuild_env(build, src))
     env.update(variables)
     bspec.prepare_state(state, env, src)

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from flovtrain.sandbox.engines import gitstore, processes
+from flovtrain.sandbox.engines import gitstore, processes, service_roles
 from flovtrain.sandbox.engines import s3 as sandbox_s3
 from flovtrain.sandbox.engines.builds import buildspec as bspec
 from flovtrain.sandbox.engines.builds import logstore
@@ -174,6 +174,14 @@ def download_source(build: Build, settings: dict[str, Any], src: Path) -> None:
         name = _repo_name(source.get("location", ""))
         version = build.record.get("sourceVersion") or ""
         spec = version.removeprefix("refs/heads/") or None
+        repo_arn = f"arn:aws:codecommit:{build.region}:{build.account}:{name}"
+        if service_roles.denial(build.session, "codecommit:GitPull", repo_arn):
+            raise PhaseFailed(
+                "CLIENT_ERROR",
+                "CLIENT_ERROR",
+                "authorization failed for primary source and source version "
+                f"{version or 'the default branch'}",
+            )
         try:
             if spec is None:
                 spec = gitstore.default_branch(build.account, build.region, name) or "main"
@@ -191,6 +199,13 @@ def download_source(build: Build, settings: dict[str, Any], src: Path) -> None:
     elif kind == "S3":
         location = source.get("location", "").removeprefix("arn:aws:s3:::")
         bucket, _, key = location.partition("/")
+        if service_roles.denial(build.session, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"):
+            raise PhaseFailed(
+                "CLIENT_ERROR",
+                "CLIENT_ERROR",
+                f"AccessDenied: Access Denied for primary source and source version "
+                f"arn:aws:s3:::{bucket}/{key}",
+            )
         obj = sandbox_s3.s3_object(build.account, bucket, key)
         if obj is None:
             raise PhaseFailed(
@@ -271,6 +286,10 @@ def upload_artifacts(build: Build, spec: bspec.BuildSpec, src: Path) -> None:
         if p
     ]
     prefix = "/".join(p.strip("/") for p in parts)
+    where = f"{prefix}/{name}" if prefix else name
+    denied = service_roles.denial(build.session, "s3:PutObject", f"arn:aws:s3:::{bucket}/{where}")
+    if denied:
+        raise PhaseFailed("CLIENT_ERROR", "CLIENT_ERROR", f"AccessDenied: {denied}")
     backend = sandbox_s3.backend(build.account)
     try:
         if target.get("packaging") == "ZIP" or target.get("packaging") is None:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flovtrain.sandbox.engines import s3
+from flovtrain.sandbox.engines import s3, service_roles
 from flovtrain.sandbox.engines.pipeline.model import (
     ACTION_TIMEOUT,
     POLL,
@@ -39,6 +39,23 @@ from flovtrain.sandbox.engines.pipeline.model import (
 
 #: A runner gets the execution and the action's run; it returns when the action is done.
 Runner = Callable[[Execution, ActionRun], None]
+
+
+def insufficient_permissions(run: Execution, action: str, resource: str) -> None:
+    """Fail the action unless the pipeline's role may do ``action`` on ``resource``.
+
+    Raises
+    ------
+    ActionFailed
+        ``PermissionError`` with the role's denial as the underlying error.
+    """
+    denied = service_roles.denial(run.session, action, resource)
+    if denied:
+        raise ActionFailed(
+            "PermissionError",
+            "Insufficient permissions: The provided role does not have permissions to perform "
+            f"this action. Underlying error: {denied}",
+        )
 
 
 class ActionFailed(Exception):
@@ -143,6 +160,7 @@ def store_output(run: Execution, act: ActionRun, data: bytes, revision: str | No
     bucket = artifact_bucket(run.pipeline, run.region)
     for out in act.action.get("outputArtifacts") or []:
         key = _artifact_key(run, out["name"])
+        insufficient_permissions(run, "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}")
         s3.write(run.account_id, bucket, key, data)
         run.artifacts[out["name"]] = {"bucket": bucket, "key": key, "revision": revision or ""}
         act.outputs.append({"name": out["name"], "s3location": {"bucket": bucket, "key": key}})
@@ -174,6 +192,7 @@ def input_artifact(run: Execution, act: ActionRun) -> tuple[dict[str, str], byte
             {"name": name, "s3location": {"bucket": loc["bucket"], "key": loc["key"]}}
         )
     loc = run.artifacts[primary]
+    insufficient_permissions(run, "s3:GetObject", f"arn:aws:s3:::{loc['bucket']}/{loc['key']}")
     return loc, s3.read(run.account_id, loc["bucket"], loc["key"])
 
 
@@ -203,6 +222,7 @@ def wait_or_stop(
 def _s3_source(run: Execution, act: ActionRun) -> None:
     cfg = act.action.get("configuration", {})
     bucket, key = cfg.get("S3Bucket"), cfg.get("S3ObjectKey")
+    insufficient_permissions(run, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")
     obj = s3.s3_object(run.account_id, bucket, key)
     if obj is None:
         raise ActionFailed(

@@ -19,6 +19,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from flovtrain.sandbox.engines import service_roles
 from flovtrain.sandbox.engines.errors import EngineError
 from flovtrain.sandbox.engines.pipeline import actions
 from flovtrain.sandbox.engines.pipeline.actions import ActionFailed
@@ -406,6 +407,50 @@ def _declared_action(pipeline: dict[str, Any], stage: str, action: str | None = 
     raise PipelineError("StageNotFoundException", f"Stage {stage} does not exist in the pipeline")
 
 
+# -- the pipeline's role ------------------------------------------------------------------------
+def _service_calls(run: Execution, action: dict[str, Any]) -> list[tuple[str, str]]:
+    """What CodePipeline calls with the role to run ``action`` (as its service-role policy)."""
+    type_id, cfg = action.get("actionTypeId", {}), action.get("configuration", {})
+    where = f"{run.region}:{run.account_id}"
+    provider = type_id.get("provider")
+    if provider == "CodeBuild":
+        project = f"arn:aws:codebuild:{where}:project/{cfg.get('ProjectName', '')}"
+        return [("codebuild:StartBuild", project), ("codebuild:BatchGetBuilds", project)]
+    if provider == "CodeDeploy":
+        app = cfg.get("ApplicationName", "")
+        group = f"arn:aws:codedeploy:{where}:deploymentgroup:{app}/"
+        return [
+            ("codedeploy:CreateDeployment", group + cfg.get("DeploymentGroupName", "")),
+            (
+                "codedeploy:RegisterApplicationRevision",
+                f"arn:aws:codedeploy:{where}:application:{app}",
+            ),
+        ]
+    if provider == "CodeCommit":
+        repo = f"arn:aws:codecommit:{where}:{cfg.get('RepositoryName', '')}"
+        return [("codecommit:GetBranch", repo), ("codecommit:UploadArchive", repo)]
+    return []
+
+
+def _as_pipeline_role(run: Execution, act: ActionRun) -> None:
+    """Assume the pipeline's role and check what the action calls with it.
+
+    Raises
+    ------
+    ActionFailed
+        ``JobFailed`` when CodePipeline cannot assume the role, ``PermissionError`` when the
+        role may not make a call the action needs.
+    """
+    try:  # a fresh session per action: the role's policies as they are now
+        run.session = service_roles.assume(
+            str(run.pipeline.get("roleArn") or ""), "codepipeline", act.action_execution_id
+        )
+    except service_roles.RoleNotAssumable as refused:
+        raise ActionFailed("JobFailed", refused.message) from None
+    for action, resource in _service_calls(run, act.action):
+        actions.insufficient_permissions(run, action, resource)
+
+
 # -- running ------------------------------------------------------------------------------------
 def _transition_open(rt: PipelineRuntime, stage: str) -> bool:
     state = rt.transitions.get(stage)
@@ -469,7 +514,9 @@ def _run_stage(run: Execution, stage: dict[str, Any], retry: bool) -> str | None
         run.actions.append(act)
         run.last_update = utcnow()
         try:
-            actions.lookup(act.action.get("actionTypeId", {}))(run, act)
+            runner = actions.lookup(act.action.get("actionTypeId", {}))
+            _as_pipeline_role(run, act)
+            runner(run, act)
             if act.status == "InProgress":
                 act.finish("Succeeded")
         except ActionFailed as exc:

@@ -83,6 +83,8 @@ class Execution:
     retry_mode: str = "ALL_ACTIONS"
     rng: random.Random = field(default_factory=random.Random)
     wake: threading.Event = field(default_factory=threading.Event)
+    #: the pipeline role's session its actions act as (set when the first action runs)
+    session: Any = None
 
     def latest(self, stage: str, action: str) -> ActionRun | None:
         """Return the latest run of ``action`` in ``stage`` (None if it has not run)."""
