@@ -7,7 +7,9 @@ CHAPTER ?= notebooks/00_welcome.ipynb
 NBVAL_DIRS := notebooks solutions
 
 LOCK := requirements.lock
-.PHONY: lab test install lock outputs exercises bench conformance newest-client clean
+# JupyterHub's proxy (make hub, tests/test_hub.py), from npm at the version the package-lock pins
+CHP := deploy/jupyterhub/node_modules/.bin/configurable-http-proxy
+.PHONY: lab test install lock outputs exercises bench conformance newest-client clean hub bench-room proxy
 
 # Everything a learner, a test run or CI installs comes from the lock (exact versions, hashes);
 # pyproject.toml keeps ranges for people who embed the package.
@@ -43,7 +45,7 @@ lab: $(STAMP)
 	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(CHAPTER)
 
 ## make test: install, then every test: unit tests, nbval (strict) over notebooks and solutions, browser test
-test: $(STAMP)
+test: $(STAMP) $(CHP)
 	$(BIN)/python -m pytest tests $(NBVAL_DIRS) --nbval --nbval-sanitize-with=tests/nbval_sanitize.cfg
 
 ## make outputs: re-execute and store every notebook's outputs (after changing a chapter or the sandbox)
@@ -63,6 +65,25 @@ conformance: $(STAMP)
 ## make newest-client: the newest boto3 + PyAthena from the index (not the lock) query the sandbox
 newest-client: $(STAMP)
 	PYTHON=$(PYTHON) tools/newest_client.sh
+
+# The proxy JupyterHub routes through, pinned in deploy/jupyterhub/package-lock.json (npm ci)
+$(CHP): deploy/jupyterhub/package-lock.json
+	@command -v npm >/dev/null || { echo "make: JupyterHub's proxy comes from npm, which is not installed." >&2; \
+	  echo "Install Node.js and npm (Debian: apt-get install nodejs npm), then run make again." >&2; exit 1; }
+	cd deploy/jupyterhub && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CHP)
+
+proxy: $(CHP)
+
+## make hub: a class on this machine: JupyterHub on 127.0.0.1:8000, a JupyterLab + sandbox per attendee
+# The workshop code: $$FLOVTRAIN_WORKSHOP_CODE, else one made for the room and printed at start;
+# the room (homes, hub state) is $$FLOVTRAIN_ROOM (default ~/flovtrain-room). See the README.
+hub: $(STAMP) $(CHP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
+
+## make bench-room: load test: N simulated attendees run chapters 01-06 at once (N = 1 4 8 12)
+bench-room: $(STAMP) $(CHP)
+	$(BIN)/python tools/bench_room.py $(BENCH_ROOM_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -50,9 +50,25 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from flovtrain.checks import run_cli
+    from flovtrain.checks import check, run_cli
 
-    return run_cli(args.chapter)
+    if not args.json:
+        return run_cli(args.chapter)
+    # machine-readable for the instructor's progress view: every item with its why and hint
+    result = check(args.chapter)
+    items = [vars(item) for item in result]
+    print(
+        json.dumps(
+            {
+                "chapter": result.chapter,
+                "title": result.title,
+                "passed": result.passed,
+                "items": items,
+            },
+            indent=2,
+        )
+    )
+    return 0 if result.passed else 1
 
 
 def _exercises(args: argparse.Namespace) -> int:
@@ -103,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check a chapter's state: exit 0 when all items pass")
     check.add_argument("chapter", help="chapter number, e.g. 02")
+    check.add_argument("--json", action="store_true", help="print the items as JSON")
     check.set_defaults(func=_check)
 
     exercises = sub.add_parser("exercises", help="generate exercises/ from solutions/")
