@@ -75,10 +75,17 @@ def drift(ours: dict[str, SpecifierSet], theirs: dict[str, SpecifierSet]) -> lis
 
 
 def declared() -> dict[str, SpecifierSet]:
+    """The runtime and dev dependencies; ``flovtrain[hub]`` in dev stands for the hub extra's."""
     project = pyproject()["project"]
-    return requirements(
-        project["dependencies"] + project["optional-dependencies"]["dev"], "pyproject.toml"
-    )
+    extras = project["optional-dependencies"]
+    lines = []
+    for line in project["dependencies"] + extras["dev"]:
+        requirement = Requirement(line)
+        if canonicalize_name(requirement.name) == canonicalize_name(project["name"]):
+            lines += [x for extra in sorted(requirement.extras) for x in extras[extra]]
+        else:
+            lines.append(line)
+    return requirements(lines, "pyproject.toml")
 
 
 def pinned_by_lock(wanted: dict[str, SpecifierSet], lock: dict[str, str]) -> dict:
