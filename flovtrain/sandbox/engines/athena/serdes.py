@@ -154,7 +154,8 @@ def parse_type(text: str) -> Any:
     return one()
 
 
-_SCALARS = {
+#: Hive scalar type -> Arrow type alias (the CSV reader in ``tables`` uses it too).
+ARROW_SCALARS = {
     "string": "string",
     "varchar": "string",
     "char": "string",
@@ -178,7 +179,7 @@ def arrow_of(tree: Any) -> Any:
     import pyarrow as pa
 
     if isinstance(tree, str):
-        name = _SCALARS.get(tree)
+        name = ARROW_SCALARS.get(tree)
         if name is None:
             raise QueryError(f"HIVE_UNSUPPORTED_FORMAT: column type {tree} is not supported here")
         return pa.type_for_alias(name)

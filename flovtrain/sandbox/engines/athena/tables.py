@@ -16,22 +16,8 @@ from flovtrain.sandbox.engines.athena import serdes, storage
 from flovtrain.sandbox.engines.athena.catalog import OPEN_CSV, TableInfo
 from flovtrain.sandbox.engines.athena.errors import QueryError
 
-_ARROW_TYPES = {
-    "string": "string",
-    "varchar": "string",
-    "char": "string",
-    "int": "int32",
-    "integer": "int32",
-    "bigint": "int64",
-    "smallint": "int16",
-    "tinyint": "int8",
-    "double": "float64",
-    "float": "float32",
-    "real": "float32",
-    "boolean": "bool",
-    "date": "date32",
-    "timestamp": "timestamp[us]",
-}
+# a CSV column holds no binary
+_ARROW_TYPES = {k: v for k, v in serdes.ARROW_SCALARS.items() if k != "binary"}
 DUCK_TYPES = {
     "string": "VARCHAR",
     "varchar": "VARCHAR",
