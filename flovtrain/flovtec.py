@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import io
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -137,6 +138,71 @@ def account_root(account_id: str | None = None, region: str | None = None) -> bo
 
     root.events.register("before-sign.*.*", name_the_account)
     return root
+
+
+#: The role and instance profile chapter 07's instances run with (the CodeDeploy agent's keys).
+INSTANCE_PROFILE = "flovtec-instance"
+
+
+def ensure_instance_profile(
+    buckets: list[str], name: str = INSTANCE_PROFILE, session: boto3.Session | None = None
+) -> str:
+    """Create (or update) the instance profile an environment's instances run with.
+
+    On AWS the CodeDeploy agent on an instance downloads each revision from S3 with the
+    instance profile's role, not with the deployment group's service role: the role trusts
+    ``ec2.amazonaws.com`` and may read the revision buckets (what CodeStar's templates gave the
+    web app's instance). Pass the name to ``run_instances(IamInstanceProfile={"Name": ...})``;
+    a bucket in another account also needs its bucket policy to allow this role.
+
+    Parameters
+    ----------
+    buckets : list of str
+        The buckets the instances read revisions from.
+    name : str
+        Names the role and the instance profile.
+    session : boto3.Session, optional
+        The account the instances run in (default: the current connection).
+
+    Returns
+    -------
+    str
+        The instance profile's name.
+
+    Examples
+    --------
+    >>> ensure_instance_profile(["flovtec-staging-210987654321"], session=prod)  # doctest: +SKIP
+    'flovtec-instance'
+    """
+    iam = get_session(session).client("iam")
+    trust = {
+        "Effect": "Allow",
+        "Principal": {"Service": "ec2.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    read = {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+        "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets],
+    }
+    try:
+        iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+        )
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass  # a re-run: the policy below is brought up to date
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="read-revisions",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [read]}),
+    )
+    try:
+        iam.create_instance_profile(InstanceProfileName=name)
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    return name
 
 
 def app_zip(source: str | os.PathLike[str] | None = None) -> bytes:

@@ -25,6 +25,7 @@ __all__ = [
     "acts_on_caller",
     "denial_code",
     "iam_action",
+    "passed_role",
     "resource_arn",
     "s3_action",
     "service_prefix",
@@ -279,6 +280,70 @@ def resource_arn(
         return f"arn:aws:codepipeline:{region}:{account}:{p['pipeline'].get('name', '')}"
     build = _BY_SERVICE.get(prefix)
     return build(p, account, region) if build else "*"
+
+
+#: Operations that hand a role to a service (``iam:PassRole``): the parameter naming the role (or,
+#: for EC2, its instance profile) and the service principal it is passed to.
+_PASSES: dict[str, tuple[tuple[str, ...], str]] = {
+    "codebuild:CreateProject": (("serviceRole",), "codebuild.amazonaws.com"),
+    "codebuild:UpdateProject": (("serviceRole",), "codebuild.amazonaws.com"),
+    "codepipeline:CreatePipeline": (("pipeline", "roleArn"), "codepipeline.amazonaws.com"),
+    "codepipeline:UpdatePipeline": (("pipeline", "roleArn"), "codepipeline.amazonaws.com"),
+    "codedeploy:CreateDeploymentGroup": (("serviceRoleArn",), "codedeploy.amazonaws.com"),
+    "codedeploy:UpdateDeploymentGroup": (("serviceRoleArn",), "codedeploy.amazonaws.com"),
+    "cloudformation:CreateStack": (("RoleARN",), "cloudformation.amazonaws.com"),
+    "cloudformation:UpdateStack": (("RoleARN",), "cloudformation.amazonaws.com"),
+    "cloudformation:CreateChangeSet": (("RoleARN",), "cloudformation.amazonaws.com"),
+    "ec2:RunInstances": (("IamInstanceProfile",), "ec2.amazonaws.com"),
+    "ec2:AssociateIamInstanceProfile": (("IamInstanceProfile",), "ec2.amazonaws.com"),
+    "ec2:ReplaceIamInstanceProfileAssociation": (("IamInstanceProfile",), "ec2.amazonaws.com"),
+}
+
+
+def passed_role(
+    action: str, params: Mapping[str, Any], account: str
+) -> tuple[str, str, str] | None:
+    """What a request passes to a service: ``(kind, arn, service)`` or ``None``.
+
+    ``kind`` is ``role`` (an ARN, or a role name made into one) or ``instance-profile`` (EC2
+    passes the roles of the profile it names; the caller resolves them).
+
+    Examples
+    --------
+    >>> passed_role("codebuild:CreateProject", {"serviceRole": "ci"}, "123456789012")
+    ('role', 'arn:aws:iam::123456789012:role/ci', 'codebuild.amazonaws.com')
+    >>> passed_role("ec2:RunInstances", {"IamInstanceProfile.Name": ["web"]}, "1")[:2]
+    ('instance-profile', 'arn:aws:iam::1:instance-profile/web')
+    >>> passed_role("codebuild:StartBuild", {"projectName": "x"}, "1") is None
+    True
+    """
+    found = _PASSES.get(action)
+    if found is None:
+        return None
+    path, service = found
+    if path == ("IamInstanceProfile",):  # EC2's query form: IamInstanceProfile.Arn / .Name
+        nested = params.get("IamInstanceProfile")
+        nested = nested if isinstance(nested, Mapping) else {}
+        arn = _first(params.get("IamInstanceProfile.Arn")) or _first(nested.get("Arn"))
+        name = _first(params.get("IamInstanceProfile.Name")) or _first(nested.get("Name"))
+        if arn or name:
+            return (
+                "instance-profile",
+                arn or f"arn:aws:iam::{account}:instance-profile/{name}",
+                service,
+            )
+        return None
+    value: Any = params
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    role = _first(value)
+    if not role:
+        return None
+    return (
+        "role",
+        role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}",
+        service,
+    )
 
 
 def denial_code(protocol: str, prefix: str, *, query_compatible: bool = False) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "RoleNotAssumable",
     "assume",
     "denial",
+    "instance_role",
     "issue_credentials",
     "principal_of",
     "trusts",
@@ -46,8 +47,14 @@ SERVICE_PRINCIPALS = {
     "codebuild": "codebuild.amazonaws.com",
     "codepipeline": "codepipeline.amazonaws.com",
     "codedeploy": "codedeploy.amazonaws.com",
+    "ec2": "ec2.amazonaws.com",  # an instance profile's role, as the instance's software uses it
 }
-_NAMES = {"codebuild": "CodeBuild", "codepipeline": "CodePipeline", "codedeploy": "CodeDeploy"}
+_NAMES = {
+    "codebuild": "CodeBuild",
+    "codepipeline": "CodePipeline",
+    "codedeploy": "CodeDeploy",
+    "ec2": "EC2",
+}
 
 
 class RoleNotAssumable(Exception):
@@ -134,6 +141,9 @@ class IdentityStore(Protocol):
     def deny(self, principal: Any, action: str, resource: str) -> str | None:
         """Evaluate and, if denied, record the denial; AWS's message or None."""
 
+    def instance_profile(self, account: str, region: str, instance_id: str) -> Any | None:
+        """The instance profile associated with an EC2 instance (its ``roles``), or None."""
+
 
 _STORE: list[IdentityStore] = []
 
@@ -217,3 +227,19 @@ def denial(principal: Any, action: str, resource: str) -> str | None:
     if principal is None:
         return None
     return _identities().deny(principal, action, resource)
+
+
+def instance_role(account: str, region: str, instance_id: str) -> str | None:
+    """The ARN of the role an EC2 instance's profile carries; None: no profile or no role.
+
+    What software on the instance (the CodeDeploy agent) signs with, through the instance
+    metadata service, once :func:`assume` with ``service="ec2"`` accepts it.
+
+    Examples
+    --------
+    >>> instance_role("123456789012", "eu-west-1", "i-0abc")  # doctest: +SKIP
+    'arn:aws:iam::123456789012:role/flovtrain-webapp-instance'
+    """
+    profile = _identities().instance_profile(account, region, instance_id)
+    roles = list(getattr(profile, "roles", None) or [])
+    return roles[0].arn if roles else None

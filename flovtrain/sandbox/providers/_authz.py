@@ -20,14 +20,19 @@ answered with AWS's message in the request's protocol.
 Evaluated: identity policies (a user's inline, managed and group policies; a role's inline and
 managed ones), permissions boundaries, session policies, explicit ``Deny``, resource policies of
 S3 buckets, SNS topics and SQS queues, role trust policies (``AssumeRole``), both sides across
-accounts, and conditions on the keys supplied here: ``aws:SourceIp`` (127.0.0.1),
+accounts, ``iam:PassRole`` on the role a request hands to a service (CodeBuild's ``serviceRole``,
+CodePipeline's ``roleArn``, CodeDeploy's ``serviceRoleArn``, CloudFormation's ``RoleARN``, the
+roles of an EC2 instance profile; ``iam:PassedToService`` set), and conditions on the keys
+supplied here: ``aws:SourceIp`` (127.0.0.1),
 ``aws:SecureTransport``, ``aws:PrincipalTag/*``, ``aws:MultiFactorAuthPresent`` and
 ``aws:TokenIssueTime`` (sessions), ``aws:PrincipalArn``/``Account``/``Type``, ``aws:username``,
 ``aws:CurrentTime``, ``aws:ResourceAccount``, ``sts:ExternalId``, ``s3:prefix``, ``s3:max-keys``.
 Not evaluated: Organizations SCPs/RCPs (``aws:PrincipalOrgID`` is never present), KMS key
-policies, S3 ACLs and Block Public Access, VPC endpoint policies, CodeDeploy's own requests
-(a deployment reads its revision as root; builds and pipelines act as their service roles, see
-:mod:`~flovtrain.sandbox.engines.service_roles`), and resources of operations
+policies, S3 ACLs and Block Public Access, VPC endpoint policies, CodeDeploy's own calls with
+the deployment group's service role (tags, load balancers; builds and pipelines act as their
+service roles, a deployment's instances download as their profile's role, see
+:mod:`~flovtrain.sandbox.engines.service_roles` and
+:mod:`~flovtrain.sandbox.engines.deploy.credentials`), and resources of operations
 :mod:`~flovtrain.sandbox.engines.authz` does not map (``*``). The bootstrap root may assume
 roles (AWS refuses root that).
 """
@@ -39,7 +44,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flovtrain import config
@@ -416,13 +421,49 @@ def check(response: Any, resource: str, s3: bool) -> tuple[str, str, int] | None
                 resource = principal.arn  # no UserName: the caller's own user
     decided = decide(principal, action, resource, params)
     if decided is None or decided[1].allowed:
-        return None
+        return _pass_role(principal, action, params, response.current_account)
     request, decision = decided
     message = denial_message(request, decision)
     if action == "sts:AssumeRole":  # STS words it without the reason
         message = message.split(" because ")[0].split(" with an explicit deny")[0]
     record(principal, request, decision, message)
     return "AccessDenied", message, 403
+
+
+def _profile_roles(profile_arn: str) -> list[str]:
+    """The role ARNs of an instance profile (by ARN, or by the name at its end)."""
+    parts = profile_arn.split(":", 5)
+    if len(parts) != 6:
+        return []
+    name = parts[5].rsplit("/", 1)[-1]
+    try:
+        profiles = _iam(parts[4]).instance_profiles.values()
+    except KeyError:
+        return []
+    found = next((p for p in profiles if profile_arn in (p.arn,) or p.name == name), None)
+    return [role.arn for role in found.roles] if found is not None else []
+
+
+def _pass_role(
+    principal: Principal, action: str, params: dict[str, Any], account: str
+) -> tuple[str, str, int] | None:
+    """``iam:PassRole`` on the role a request hands to a service (the request's own action is
+    allowed): AWS refuses the whole request with the PassRole denial."""
+    passed = authz.passed_role(action, params, account)
+    if passed is None or principal.kind == "root":
+        return None
+    kind, arn, service = passed
+    roles = _profile_roles(arn) if kind == "instance-profile" else [_with_path(arn)]
+    passing = replace(principal, context={**principal.context, "iam:PassedToService": service})
+    for role_arn in roles:
+        decided = decide(passing, "iam:PassRole", role_arn, {})
+        if decided is None or decided[1].allowed:
+            continue
+        request, decision = decided
+        message = denial_message(request, decision)
+        record(principal, request, decision, message)
+        return "AccessDenied", message, 403
+    return None
 
 
 def _signing_name(response: Any) -> str:
@@ -511,6 +552,18 @@ class _ServiceRoleIdentities:
         record(principal, request, decision, message)
         set_request_id(str(uuid.uuid4()))
         return message
+
+    def instance_profile(self, account: str, region: str, instance_id: str) -> Any | None:
+        from moto.ec2.models import ec2_backends
+
+        try:
+            associations = ec2_backends[account][region].iam_instance_profile_associations
+        except KeyError:
+            return None
+        found = associations.get(instance_id)
+        if found is None or getattr(found, "state", "associated") != "associated":
+            return None
+        return found.iam_instance_profile
 
 
 service_roles.use_identities(_ServiceRoleIdentities())

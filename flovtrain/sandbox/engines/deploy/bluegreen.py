@@ -146,6 +146,12 @@ def _copy(run: Run, blue: list[Any]) -> list[Any]:
         if original.key_name:
             kwargs["key_name"] = original.key_name
         reservation = ec2.run_instances(original.image_id, 1, None, [], **kwargs)
+        profile = ec2.iam_instance_profile_associations.get(original.id)
+        if profile is not None:  # the copy's agent downloads as the original's role
+            for copy in reservation.instances:
+                ec2.associate_iam_instance_profile(
+                    copy.id, iam_instance_profile_arn=profile.iam_instance_profile.arn
+                )
         green += reservation.instances
     return green
 

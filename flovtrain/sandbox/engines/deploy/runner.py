@@ -2,7 +2,8 @@
 
 moto stores applications, groups and deployments and leaves every deployment ``Created``.
 Here a deployment runs in a background thread: the S3 revision is unpacked on every instance
-the group's ``ec2TagFilters`` / ``ec2TagSet`` match (one at a time), ``files`` are copied under
+the group's ``ec2TagFilters`` / ``ec2TagSet`` match (one at a time; each downloads it as its
+instance profile's role, see :mod:`.credentials`), ``files`` are copied under
 the instance root, and the AppSpec hooks run as real processes with CodeDeploy's variables plus
 ``FLOVTRAIN_INSTANCE_ROOT`` / ``FLOVTRAIN_INSTANCE_ADDRESS``. Apps a hook leaves running keep
 running (their process group belongs to the instance). Status, lifecycle events, diagnostics
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from flovtrain.sandbox.engines import instances, s3
-from flovtrain.sandbox.engines.deploy import appspec
+from flovtrain.sandbox.engines.deploy import appspec, credentials
 from flovtrain.sandbox.engines.deploy.hooks import (
     LOG_TAIL_CHARS,
     EventFailed,
@@ -206,7 +207,7 @@ def _run_instance(
         return "\n".join(x for x in logs_out if x)[-LOG_TAIL_CHARS:]
 
     def download() -> str:
-        data = bundle()
+        data = credentials.read_revision(run, inst.instance_id, bundle)  # as the agent's role
         if archive.exists():
             shutil.rmtree(archive)
         appspec.extract(data, run.revision.get("s3Location", {}).get("bundleType"), archive)
