@@ -7,7 +7,7 @@ import time
 
 import boto3
 import pytest
-from provider_fixtures import PIPELINE_TRUST, seeded_repository
+from provider_fixtures import PIPELINE_TRUST, seeded_repository, trust_policy
 from test_provider_codedeploy import app_bundle, fetch, free_port, wait_deployment
 from test_provider_codepipeline import BUILDSPEC, wait_execution
 
@@ -56,6 +56,9 @@ def aws():
     return c
 
 
+ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
 def toolchain(name: str, port: int) -> dict:
     code = {"Bucket": "seed", "Key": f"{name}.zip"}
     return {
@@ -90,11 +93,21 @@ def toolchain(name: str, port: int) -> dict:
                     "Code": {"S3": code, "BranchName": "main"},
                 },
             },
+            # the services act as these roles (as on AWS): each trusts its service and may act
             "PipelineRole": {
                 "Type": "AWS::IAM::Role",
                 "Properties": {
                     "RoleName": f"{name}-pipeline",
                     "AssumeRolePolicyDocument": PIPELINE_TRUST,
+                    "ManagedPolicyArns": [ADMIN],
+                },
+            },
+            "BuildRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": f"{name}-build",
+                    "AssumeRolePolicyDocument": trust_policy("codebuild.amazonaws.com"),
+                    "ManagedPolicyArns": [ADMIN],
                 },
             },
             "KeyPair": {"Type": "AWS::EC2::KeyPair", "Properties": {"KeyName": f"{name}-key"}},
@@ -111,7 +124,7 @@ def toolchain(name: str, port: int) -> dict:
                 "Type": "AWS::CodeBuild::Project",
                 "Properties": {
                     "Name": f"{name}-build",
-                    "ServiceRole": "arn:aws:iam::123456789012:role/cb",
+                    "ServiceRole": {"Fn::GetAtt": ["BuildRole", "Arn"]},
                     "Source": {"Type": "CODEPIPELINE", "BuildSpec": BUILDSPEC},
                     "Artifacts": {"Type": "CODEPIPELINE"},
                     "Environment": {
@@ -257,7 +270,13 @@ def test_toolchain_stack_creates_runs_and_deletes(aws):
 
     # the pipeline's first execution builds and deploys the repository's initial commit
     done = wait_execution(aws, f"{name}-pipeline", timeout=60)
-    assert done["status"] == "Succeeded", done
+    failed = [  # what the pipeline view would show in red
+        (a["actionName"], a["latestExecution"].get("errorDetails"))
+        for s in aws["codepipeline"].get_pipeline_state(name=f"{name}-pipeline")["stageStates"]
+        for a in s.get("actionStates", [])
+        if a.get("latestExecution", {}).get("status") == "Failed"
+    ]
+    assert done["status"] == "Succeeded", failed
     assert done["trigger"]["triggerType"] == "CreatePipeline"
     page = fetch(f"http://{outputs['PublicIp']}:{port}/index.html")
     assert page == "<h1>stack</h1><p>built by CodeBuild</p>\n"

@@ -271,6 +271,64 @@ def _reword_moto_errors() -> None:
         cls.__init__ = init  # type: ignore[method-assign]
 
 
+def _attach_managed_policies_in_stacks() -> None:
+    """Stacks attach ``ManagedPolicyArns`` to the roles and users they create and detach them
+    before deleting those, as CloudFormation does (moto 5.2.5 ignores the property: a role made
+    by a template would hold none of its managed policies, and every call it made be denied)."""
+    from moto.iam import models
+
+    for cls, kind in ((models.Role, "role"), (models.User, "user")):
+        create = cls.create_from_cloudformation_json.__func__
+        if getattr(create, "_flovtrain", False):
+            continue  # patched already
+        delete = cls.delete_from_cloudformation_json.__func__
+
+        def backend(account_id: str, region_name: str) -> Any:
+            return models.iam_backends[account_id][models.get_partition(region_name)]
+
+        def create_with_policies(
+            klass: Any,
+            resource_name: str,
+            template: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            _create: Any = create,
+            _kind: str = kind,
+            **kwargs: Any,
+        ) -> Any:
+            made = _create(klass, resource_name, template, account_id, region_name, **kwargs)
+            attach = getattr(backend(account_id, region_name), f"attach_{_kind}_policy")
+            for arn in template.get("Properties", {}).get("ManagedPolicyArns", []):
+                attach(arn, made.name)
+            return made
+
+        def delete_after_detaching(
+            klass: Any,
+            resource_name: str,
+            template: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            _delete: Any = delete,
+            _kind: str = kind,
+        ) -> None:
+            detach = getattr(backend(account_id, region_name), f"detach_{_kind}_policy")
+            for arn in template.get("Properties", {}).get("ManagedPolicyArns", []):
+                try:
+                    detach(arn, resource_name)
+                except Exception:  # noqa: BLE001 - detached by hand already: nothing to undo
+                    pass
+            _delete(klass, resource_name, template, account_id, region_name)
+
+        create_with_policies._flovtrain = True  # type: ignore[attr-defined]
+        cls.create_from_cloudformation_json = classmethod(create_with_policies)  # type: ignore[method-assign,assignment]
+        cls.delete_from_cloudformation_json = classmethod(delete_after_detaching)  # type: ignore[method-assign,assignment]
+
+
+def _setup() -> None:
+    _reword_moto_errors()
+    _attach_managed_policies_in_stacks()
+
+
 def _named(kind: str) -> Any:
     """Check ``<Kind>Name`` against IAM's pattern and length, as AWS's request validation does."""
     member = f"{kind}Name"
@@ -342,5 +400,5 @@ PROVIDER = Provider(
         "CreateRole": _named("role"),
         "UpdateAssumeRolePolicy": update_assume_role_policy,
     },
-    setup=_reword_moto_errors,
+    setup=_setup,
 )
