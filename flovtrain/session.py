@@ -170,7 +170,7 @@ def _say_new_sandbox(info: dict, pointed_at: str | None) -> None:
 
 
 def _connect_aws(region: str) -> Connection:
-    from flovtrain.sandbox import netguard
+    from flovtrain.sandbox import control, netguard
 
     wanted = config.aws_account()  # a malformed id is refused before any call to STS
     if not wanted:
@@ -184,14 +184,17 @@ def _connect_aws(region: str) -> Connection:
     netguard.disable()
     if endpoint.startswith(("http://127.", "http://localhost")):
         os.environ.pop("AWS_ENDPOINT_URL")  # left over from the sandbox
+    cli_config = os.environ.get("AWS_CONFIG_FILE", "")
+    if cli_config.endswith(control.CLI_CONFIG):
+        os.environ.pop("AWS_CONFIG_FILE")  # the sandbox's: it would hide the learner's profiles
     try:
         actual = boto3.Session(region_name=region).client("sts").get_caller_identity()["Account"]
     except BaseException:
-        _restore_sandbox_mode(guarded, endpoint)
+        _restore_sandbox_mode(guarded, endpoint, cli_config)
         raise
     if actual != wanted:
         # a refused kernel keeps what it had: the guard and the sandbox endpoint
-        _restore_sandbox_mode(guarded, endpoint)
+        _restore_sandbox_mode(guarded, endpoint, cli_config)
         raise RealAwsNotAllowed(
             f"Your AWS credentials belong to account {actual}, but {config.ACCOUNT_VAR}={wanted}. "
             "flovtrain refuses to touch an account you did not name: fix the variable or switch "
@@ -200,13 +203,15 @@ def _connect_aws(region: str) -> Connection:
     return Connection("aws", actual, region, None)
 
 
-def _restore_sandbox_mode(guarded: bool, endpoint: str) -> None:
+def _restore_sandbox_mode(guarded: bool, endpoint: str, cli_config: str = "") -> None:
     from flovtrain.sandbox import netguard
 
     if guarded:
         netguard.install()
     if endpoint:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
+    if cli_config:
+        os.environ["AWS_CONFIG_FILE"] = cli_config
 
 
 def current() -> Connection:

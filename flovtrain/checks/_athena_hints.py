@@ -74,6 +74,8 @@ QUERY_HINTS = {
     "HIVE_UNSUPPORTED_FORMAT": "the table's format or a column type is not supported: use CSV "
     "(OpenCSVSerde), JSON or Parquet and Athena's types",
     "HIVE_METASTORE_ERROR": "the table's definition in Glue is broken: recreate it with DDL",
+    "HIVE_INVALID_METADATA": "a column type in the DDL cannot be parsed: write Hive types, e.g. "
+    "STRUCT<name:STRING, size:INT>, ARRAY<STRING>, MAP<STRING,INT>",
     "TABLE_ALREADY_EXISTS": "the table exists: CREATE TABLE IF NOT EXISTS, or DROP TABLE first",
     "INVALID_TABLE_PROPERTY": "a WITH (...) property Athena does not know or a wrong value: "
     "format = 'PARQUET', external_location = 's3://…/'",

@@ -278,10 +278,27 @@ def endpoint() -> str:
     return info["endpoint"]
 
 
+CLI_CONFIG = "aws-cli.config"
+
+
+def cli_config_file() -> Path:
+    """The AWS CLI config the sandbox's shells use: it loads :mod:`~flovtrain.sandbox.awscli_plugin`
+    (CLI v1 re-points ``aws sqs``/``rds``/… to legacy AWS host names otherwise), and hides the
+    learner's own profiles from commands meant for the sandbox."""
+    from flovtrain.sandbox.awscli_plugin import CONFIG_TEXT
+
+    path = config.home() / CLI_CONFIG
+    if not path.is_file() or path.read_text() != CONFIG_TEXT:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(CONFIG_TEXT)
+    return path
+
+
 def client_env(region: str = config.DEFAULT_REGION) -> dict[str, str]:
     """Return the environment variables that point boto3, the AWS CLI and git at the sandbox."""
     return {
         "AWS_ENDPOINT_URL": endpoint(),
+        "AWS_CONFIG_FILE": str(cli_config_file()),
         "AWS_ACCESS_KEY_ID": config.SANDBOX_ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": config.SANDBOX_SECRET_ACCESS_KEY,
         "AWS_DEFAULT_REGION": region,
