@@ -172,11 +172,12 @@ def test_ch01_all_pass_and_each_item_flips(session):
     iam.delete_virtual_mfa_device(
         SerialNumber="arn:aws:iam::123456789012:mfa/root-account-mfa-device"
     )
-    iam.create_virtual_mfa_device(VirtualMFADeviceName="some-other-device")
     cl = check(1, session=session)
-    assert failing(cl) == ["a virtual MFA device named root-account-mfa-device exists"]
-    assert "found: some-other-device" in cl[1].why
+    assert failing(cl) == ["the root user has an MFA device"]
+    assert cl[1].why == "the account has no MFA device for the root user"
     assert "console" in cl[1].hint
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="some-other-device")  # any name will do
+    assert check(1, session=session).passed
 
 
 # ---------------------------------------------------------------- chapter 02

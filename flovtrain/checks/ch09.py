@@ -1,5 +1,10 @@
 """Chapter 09 · what comes next: SNS → SQS fan-out, Firehose to S3, archival storage, a custom
-CloudWatch alarm and Parameter Store (all in eu-west-1)."""
+CloudWatch alarm and Parameter Store (all in eu-west-1).
+
+Judged by intent, not by the chapter's names (the talk fixed none): any topic fanned out to a
+queue, any delivery stream to S3, any alarm on a custom metric, any String and SecureString
+parameter. The chapter's resources are looked at first, so its messages name them.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from flovtrain._aws import paginate
-from flovtrain.checks._aws import client, missing, topic_lookup
+from flovtrain.checks._aws import client
 from flovtrain.checks._checklist import Checklist
 
 TITLE = "messaging, streaming, archive, monitoring, parameters"
@@ -24,85 +29,97 @@ PARAMETER_SECRET = "/flovtrain/shop/db-password"
 ARCHIVE_CLASSES = {"GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"}
 
 
+def _name(arn: str) -> str:
+    return arn.rsplit(":", 1)[-1]
+
+
+def _allows(policy: str | None, topic_arn: str) -> bool:
+    """True when a queue policy has an Allow statement conditioned on the topic's ARN."""
+    statements = json.loads(policy).get("Statement", []) if policy else []
+    for st in statements if isinstance(statements, list) else [statements]:
+        if st.get("Effect") == "Allow" and topic_arn in json.dumps(st.get("Condition", {})):
+            return True
+    return False
+
+
 def collect(cl: Checklist, session: boto3.Session) -> None:
     sns = client(session, "sns", REGION)
     sqs = client(session, "sqs", REGION)
     state: dict[str, Any] = {}
 
-    topic_arn = topic_lookup(sns, TOPIC)
-
-    def queue_arn() -> str | None:
-        if "queue" not in state:
-            try:
-                url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    def fanouts() -> list[tuple[str, str, dict]]:
+        """(topic ARN, queue name, attributes) of every SQS subscription, the chapter's first."""
+        if "fanouts" not in state:
+            pairs = [
+                (topic["TopicArn"], sub["Endpoint"])
+                for topic in paginate(sns, "list_topics", "Topics")
+                for sub in paginate(
+                    sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic["TopicArn"]
+                )
+                if sub.get("Protocol") == "sqs"
+            ]
+            pairs.sort(key=lambda p: (_name(p[0]) != TOPIC, _name(p[1]) != QUEUE))
+            found = []
+            for topic_arn, queue_arn in pairs:
+                try:
+                    url = sqs.get_queue_url(QueueName=_name(queue_arn))["QueueUrl"]
+                except ClientError:
+                    continue  # subscribed, but the queue is gone
                 attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
-                state["queue"] = attrs["Attributes"]
-            except ClientError as exc:
-                if not (missing(exc) or "NonExistentQueue" in str(exc)):
-                    raise
-                state["queue"] = None
-        return (state["queue"] or {}).get("QueueArn")
+                found.append((topic_arn, _name(queue_arn), attrs["Attributes"]))
+            state["fanouts"] = found
+        return state["fanouts"]
 
     def subscribed() -> str | None:
-        if not topic_arn():
-            return f"no SNS topic {TOPIC} in {REGION}"
-        if not queue_arn():
-            return f"no SQS queue {QUEUE} in {REGION}"
-        subs = paginate(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn())
-        if not any(s.get("Protocol") == "sqs" and s.get("Endpoint") == queue_arn() for s in subs):
-            return f"{QUEUE} is not subscribed to {TOPIC} (protocol sqs)"
-        return None
+        if fanouts():
+            return None
+        return f"no SQS queue in {REGION} is subscribed to an SNS topic (protocol sqs)"
 
     def policy() -> str | None:
-        if not (topic_arn() and queue_arn()):
-            return "the topic and the queue must exist first"
-        text = (state["queue"] or {}).get("Policy")
-        if not text:
-            return f"{QUEUE} has no queue policy: SNS may not send to it on AWS"
-        statements = json.loads(text).get("Statement", [])
-        for st in statements if isinstance(statements, list) else [statements]:
-            if st.get("Effect") == "Allow" and topic_arn() in json.dumps(st.get("Condition", {})):
-                return None
-        return f"the policy of {QUEUE} does not allow {TOPIC} (Condition aws:SourceArn)"
+        if not fanouts():
+            return "a topic and a queue subscribed to it must exist first"
+        if any(_allows(attrs.get("Policy"), topic) for topic, _, attrs in fanouts()):
+            return None
+        topic, queue, attrs = fanouts()[0]
+        if not attrs.get("Policy"):
+            return f"{queue} has no queue policy: SNS may not send to it on AWS"
+        return f"the policy of {queue} does not allow {_name(topic)} (Condition aws:SourceArn)"
 
     def stream() -> str | None:
+        if "stream" in state:
+            return state["stream"]
         firehose = client(session, "firehose", REGION)
-        try:
-            desc = firehose.describe_delivery_stream(DeliveryStreamName=STREAM)
-        except ClientError as exc:
-            if missing(exc):
-                return f"no Firehose delivery stream {STREAM} in {REGION}"
-            raise
-        dests = desc["DeliveryStreamDescription"].get("Destinations", [])
-        buckets = [
-            (
-                d.get("ExtendedS3DestinationDescription") or d.get("S3DestinationDescription") or {}
-            ).get("BucketARN", "")
-            for d in dests
-        ]
-        buckets = [b.split(":::", 1)[-1] for b in buckets if b]
-        if not buckets:
-            return f"{STREAM} has no S3 destination"
-        state["bucket"] = buckets[0]
-        return None
+        names = firehose.list_delivery_streams().get("DeliveryStreamNames", [])
+        state["stream"] = f"no Firehose delivery stream in {REGION}"
+        for name in sorted(names, key=lambda n: n != STREAM):
+            desc = firehose.describe_delivery_stream(DeliveryStreamName=name)
+            for d in desc["DeliveryStreamDescription"].get("Destinations", []):
+                s3 = d.get("ExtendedS3DestinationDescription") or d.get("S3DestinationDescription")
+                if s3 and s3.get("BucketARN"):
+                    state["bucket"], state["stream_name"] = (
+                        s3["BucketARN"].split(":::", 1)[-1],
+                        name,
+                    )
+                    state["stream"] = None
+                    return None
+            state["stream"] = f"{', '.join(names)}: no S3 destination"
+        return state["stream"]
 
     def delivered() -> str | None:
-        if stream() or "bucket" not in state:
-            return f"no Firehose delivery stream {STREAM} to S3"
+        if stream():
+            return "no Firehose delivery stream to S3"
         s3 = client(session, "s3", REGION)
         found = s3.list_objects_v2(Bucket=state["bucket"], MaxKeys=1).get("KeyCount", 0)
+        if found:
+            return None
         return (
-            None
-            if found
-            else (
-                f"bucket {state['bucket']} is empty: put_record, then wait "
-                "for the buffer (about a minute on AWS)"
-            )
+            f"bucket {state['bucket']} of {state['stream_name']} is empty: put_record, then "
+            "wait for the buffer (about a minute on AWS)"
         )
 
     def archive() -> str | None:
-        if stream() or "bucket" not in state:
-            return f"no Firehose bucket to archive from (create {STREAM} first)"
+        if stream():
+            return "no Firehose bucket to archive from (create a delivery stream to S3 first)"
         s3 = client(session, "s3", REGION)
         try:
             rules = s3.get_bucket_lifecycle_configuration(Bucket=state["bucket"]).get("Rules", [])
@@ -119,54 +136,59 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
 
     def alarm() -> str | None:
         cw = client(session, "cloudwatch", REGION)
-        found = cw.describe_alarms(AlarmNames=[ALARM]).get("MetricAlarms", [])
-        if not found:
-            return f"no CloudWatch alarm {ALARM} in {REGION}"
-        if found[0].get("Namespace", "").startswith("AWS/"):
-            return f"{ALARM} watches {found[0]['Namespace']}: use your own namespace"
-        if found[0]["StateValue"] != "ALARM":
-            return (
-                f"{ALARM} is {found[0]['StateValue']}: put_metric_data above its "
-                "threshold, then wait a moment"
-            )
-        return None
+        alarms = list(paginate(cw, "describe_alarms", "MetricAlarms"))
+        custom = [a for a in alarms if not a.get("Namespace", "AWS/").startswith("AWS/")]
+        if any(a["StateValue"] == "ALARM" for a in custom):
+            return None
+        if not custom:
+            return f"no CloudWatch alarm on a custom metric (a namespace not AWS/...) in {REGION}"
+        first = sorted(custom, key=lambda a: a["AlarmName"] != ALARM)[0]
+        return (
+            f"{first['AlarmName']} is {first['StateValue']}: put_metric_data above its "
+            "threshold, then wait a moment"
+        )
 
-    def parameter(name: str, wanted: str) -> str | None:
+    def parameter(wanted: str) -> str | None:
         ssm = client(session, "ssm", REGION)
-        found = list(
-            paginate(
+        found = [
+            p["Name"]
+            for p in paginate(
                 ssm,
                 "describe_parameters",
                 "Parameters",
-                ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}],
+                ParameterFilters=[{"Key": "Type", "Option": "Equals", "Values": [wanted]}],
             )
-        )
-        if not found:
-            return f"no parameter {name} in {REGION}"
-        if found[0].get("Type") != wanted:
-            return f"{name} is a {found[0].get('Type')}, not a {wanted}"
-        return None
+            if not p["Name"].startswith("/aws/")
+        ]
+        if found:
+            return None
+        chapter = PARAMETER_SECRET if wanted == "SecureString" else PARAMETER_STRING
+        named = ssm.describe_parameters(
+            ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [chapter]}]
+        ).get("Parameters", [])
+        also = f"; {chapter} is a {named[0].get('Type')}, not a {wanted}" if named else ""
+        return f"no {wanted} parameter in {REGION}{also}"
 
     cl.add(
-        f"SQS queue {QUEUE} is subscribed to SNS topic {TOPIC}",
+        "an SQS queue is subscribed to an SNS topic",
         subscribed,
         "sns.subscribe(TopicArn=<topic ARN>, Protocol='sqs', Endpoint=<queue ARN>)",
     )
     cl.add(
-        f"the policy of {QUEUE} lets {TOPIC} send to it",
+        "the queue's policy lets the topic send to it",
         policy,
         "sqs.set_queue_attributes(QueueUrl=..., Attributes={'Policy': json.dumps({... "
         "'Principal': {'Service': 'sns.amazonaws.com'}, 'Action': 'sqs:SendMessage', "
         "'Condition': {'ArnEquals': {'aws:SourceArn': <topic ARN>}}})})",
     )
     cl.add(
-        f"Firehose delivery stream {STREAM} delivers to S3",
+        "a Firehose delivery stream delivers to S3",
         stream,
         "firehose.create_delivery_stream(DeliveryStreamName=..., "
         "ExtendedS3DestinationConfiguration={'BucketARN': ..., 'RoleARN': ...})",
     )
     cl.add(
-        f"a record sent to {STREAM} arrived in its bucket",
+        "a record sent to the stream arrived in its bucket",
         delivered,
         "firehose.put_record(DeliveryStreamName=..., Record={'Data': b'...'})",
     )
@@ -178,19 +200,19 @@ def collect(cl: Checklist, session: boto3.Session) -> None:
         "'Transitions': [{'Days': 30, 'StorageClass': 'GLACIER'}]}]})",
     )
     cl.add(
-        f"custom-metric alarm {ALARM} is in ALARM",
+        "an alarm on a custom metric is in ALARM",
         alarm,
         "cloudwatch.put_metric_alarm(AlarmName=..., Namespace='Flovtec/Shop', ...), then "
         "put_metric_data above the threshold",
     )
     cl.add(
-        f"String parameter {PARAMETER_STRING}",
-        lambda: parameter(PARAMETER_STRING, "String"),
+        "a String parameter in Parameter Store",
+        lambda: parameter("String"),
         f"ssm.put_parameter(Name='{PARAMETER_STRING}', Value=..., Type='String', Overwrite=True)",
     )
     cl.add(
-        f"SecureString parameter {PARAMETER_SECRET}",
-        lambda: parameter(PARAMETER_SECRET, "SecureString"),
+        "a SecureString parameter in Parameter Store",
+        lambda: parameter("SecureString"),
         f"ssm.put_parameter(Name='{PARAMETER_SECRET}', Value=..., Type='SecureString', "
         "Overwrite=True)",
     )
