@@ -30,6 +30,7 @@ SERVICES = [
     "s3",
     "iam",
     "cloudwatch",
+    "cloudtrail",
     "sns",
     "budgets",
     "sqs",

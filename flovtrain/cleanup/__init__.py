@@ -56,6 +56,7 @@ from flovtrain.cleanup import (  # noqa: F401 - imported for the kinds they regi
     analytics,
     budgets,
     cloudformation,
+    cloudtrail,
     cloudwatch,
     codebuild,
     codedeploy,

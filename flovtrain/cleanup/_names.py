@@ -58,6 +58,7 @@ GONE = {
     "TargetGroupNotFound",
     "InvalidGroup.NotFound",
     "NoSuchHostedZone",
+    "TrailNotFoundException",
 }
 #: Error codes of a list call that mean "this account or region does not offer the service".
 UNAVAILABLE = {"UnrecognizedClientException", "OptInRequired", "SubscriptionRequiredException"}

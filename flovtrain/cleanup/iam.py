@@ -1,5 +1,5 @@
-"""Cleanup of IAM (listed once for the account): roles, users, the group, virtual MFA devices,
-the account alias and the password policy.
+"""Cleanup of IAM (listed once for the account): instance profiles, roles, users, the group,
+virtual MFA devices, the account alias and the password policy.
 
 A user or role is stripped of what holds it (access keys, login profile, MFA devices, group
 memberships, policies, instance profiles) before it is deleted. A root user's MFA device is
@@ -52,11 +52,31 @@ def _delete_role(scan: Scan, row: dict[str, Any]) -> None:
     _delete_with_policies(iam, "role", role)
 
 
+# -- instance profiles -----------------------------------------------------------------------
+def _describe_profile(scan: Scan, region: str, profile: dict[str, Any]) -> Found:
+    name = profile["InstanceProfileName"]
+    if ours(name) and name not in scan.owned():  # a stack's profile goes with its stack
+        return {
+            "chapter": "07" if name.startswith("flovtec-") else "09",
+            "name": name,
+            "id": profile["InstanceProfileId"],
+        }
+    return None
+
+
+def _delete_profile(scan: Scan, row: dict[str, Any]) -> None:
+    iam, name = scan.client("iam"), row["name"]
+    for role in iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]:
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=role["RoleName"])
+    iam.delete_instance_profile(InstanceProfileName=name)
+
+
 # -- users and the group ---------------------------------------------------------------------
 def _describe_user(scan: Scan, region: str, user: dict[str, Any]) -> Found:
     name = user["UserName"]
     if name in USERS or tagged(scan.client("iam").list_user_tags(UserName=name).get("Tags", [])):
-        return plan_row("02", name, user["UserId"])
+        # flovtec-prod-admin: chapter 07's admin of the PROD account
+        return plan_row("07" if name.startswith("flovtec-") else "02", name, user["UserId"])
     return None
 
 
@@ -143,6 +163,14 @@ def _delete_policy(scan: Scan, row: dict[str, Any]) -> None:
     scan.client("iam").delete_account_password_policy()
 
 
+INSTANCE_PROFILE = declare(
+    "iam instance profile",
+    255,
+    ("list_instance_profiles", "InstanceProfiles"),
+    _describe_profile,
+    _delete_profile,
+    "remove its role, then delete_instance_profile (after its instances are gone)",
+)
 ROLE = declare(
     "iam role",
     260,
