@@ -356,3 +356,17 @@ def test_the_view_shows_who_did_what():
     assert view.events(username="nobody").empty
     with pytest.raises(ValueError, match="one filter at a time"):
         view.events(username="viewer", event_name="ListUsers")
+
+
+def test_a_trail_is_deleted_by_name_or_arn_and_a_missing_one_is_refused():
+    s3, trails = client("s3"), client("cloudtrail")
+    create_bucket(s3, "trail-gone")
+    s3.put_bucket_policy(Bucket="trail-gone", Policy=trail_bucket_policy("trail-gone"))
+    arn = trails.create_trail(Name="by-arn", S3BucketName="trail-gone")["TrailARN"]
+    trails.create_trail(Name="by-name", S3BucketName="trail-gone")
+    trails.delete_trail(Name=arn)
+    trails.delete_trail(Name="by-name")
+    assert [t["Name"] for t in trails.describe_trails()["trailList"]] == []
+    with pytest.raises(ClientError) as refused:
+        trails.delete_trail(Name="by-name")
+    assert refused.value.response["Error"]["Code"] == "TrailNotFoundException"

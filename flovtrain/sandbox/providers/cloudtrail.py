@@ -355,6 +355,16 @@ def stop_logging(call: Call) -> Any:
     return call.moto()
 
 
+def delete_trail(call: Call) -> Any:
+    """AWS takes a trail's name or ARN and refuses one it does not have; moto 5.2.5 deletes by
+    name only and answers success for anything else (the trail would stay and keep logging)."""
+    backend = _cloudtrail_backends()[call.account_id][call.region]
+    trail = backend.get_trail(call.params["Name"])  # TrailNotFoundException as on AWS
+    deliver(call.account_id)  # what it logged until now still reaches the bucket
+    backend.delete_trail(trail.trail_name)
+    return {}
+
+
 # -- LookupEvents -------------------------------------------------------------------------------
 
 
@@ -466,6 +476,7 @@ PROVIDER = Provider(
         "UpdateTrail": update_trail,
         "StartLogging": start_logging,
         "StopLogging": stop_logging,
+        "DeleteTrail": delete_trail,
     },
     routes={"deliver": _deliver_route},
     setup=_setup,
