@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from provider_fixtures import instance_profile
 
 import flovtrain
 from flovtrain.sandbox import control
@@ -111,7 +112,8 @@ def aws() -> Iterator[dict]:
         serviceRoleArn="arn:aws:iam::123456789012:role/cd",
         ec2TagFilters=[{"Key": "Environment", "Value": "PROD", "Type": "KEY_AND_VALUE"}],
     )  # fmt: skip
-    yield {"ec2": ec2, "elb": elb, "s3": s3, "cd": cd, "alb": alb, "tg": tg}
+    profile = instance_profile(session.client("iam"), ["bg-revisions"])
+    yield {"ec2": ec2, "elb": elb, "s3": s3, "cd": cd, "alb": alb, "tg": tg, "profile": profile}
     control.reset()
 
 
@@ -119,6 +121,7 @@ def launch(aws: dict, **tags: str) -> str:
     tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
     return aws["ec2"].run_instances(
         ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+        IamInstanceProfile=aws["profile"],
         TagSpecifications=[{"ResourceType": "instance", "Tags": tag_list}],
     )["Instances"][0]["InstanceId"]  # fmt: skip
 

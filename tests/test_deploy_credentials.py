@@ -3,9 +3,8 @@
 An instance whose profile role may read the bundle deploys; one whose role may not fails
 DownloadBundle with S3's ``Access Denied`` (the evaluator's explanation in the log tail); a role
 that does not trust EC2 gives the agent no credentials (its ``Missing credentials`` log line);
-across accounts the bucket policy must allow the role too. With
-``FLOVTRAIN_REQUIRE_INSTANCE_PROFILE=1`` an instance without a profile fails the same way.
-Plain boto3 against the session sandbox (and one sandbox of its own for the variable).
+across accounts the bucket policy must allow the role too; an instance without a profile has
+no credentials at all. Plain boto3 against the session sandbox.
 """
 
 from __future__ import annotations
@@ -19,15 +18,9 @@ from typing import Any
 
 import boto3
 import pytest
-from sandbox_fixtures import fresh_home
 
 from flovtrain import config, flovtec
-from flovtrain.sandbox import control
-from flovtrain.sandbox.engines.deploy.credentials import (
-    ACCESS_DENIED,
-    MISSING_CREDENTIALS,
-    REQUIRE_PROFILE_VAR,
-)
+from flovtrain.sandbox.engines.deploy.credentials import ACCESS_DENIED, MISSING_CREDENTIALS
 
 REGION = "eu-west-1"
 VERSION = "2012-10-17"
@@ -175,21 +168,7 @@ def test_across_accounts_the_bucket_policy_must_allow_the_instance_role():
 
 
 @pytest.mark.usefixtures("clean_sandbox")
-def test_without_the_variable_an_instance_without_a_profile_still_deploys():
-    info, _ = deploy(bucket_with_bundle(), None)
-    assert info["status"] == "Succeeded", info.get("errorInformation")
-
-
-@pytest.fixture
-def strict_sandbox(tmp_path, monkeypatch):
-    monkeypatch.setenv(REQUIRE_PROFILE_VAR, "1")
-    for _home in fresh_home(tmp_path, monkeypatch):  # stops the sandbox afterwards
-        control.start()
-        monkeypatch.setenv("AWS_ENDPOINT_URL", control.endpoint())
-        yield
-
-
-def test_with_the_variable_an_instance_without_a_profile_has_no_credentials(strict_sandbox):
+def test_an_instance_without_a_profile_has_no_credentials():
     info, event = deploy(bucket_with_bundle(), None)
     assert info["status"] == "Failed"
     assert event["status"] == "Failed"

@@ -21,6 +21,30 @@ def _tagged(app: str) -> list[dict]:
     return [{"Key": "app", "Value": app, "Type": "KEY_AND_VALUE"}]
 
 
+def revision_reader(bucket: str) -> dict:
+    """A template's ``InstanceRole`` (trusts EC2, reads ``bucket``) and its ``InstanceProfile``:
+    what an ``AWS::EC2::Instance`` receiving deployments names in ``IamInstanceProfile``."""
+    read = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    return {
+        "InstanceRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": trust_policy("ec2.amazonaws.com"),
+                "Policies": [
+                    {
+                        "PolicyName": "read-revisions",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": [read]},
+                    }
+                ],
+            },
+        },
+        "InstanceProfile": {
+            "Type": "AWS::IAM::InstanceProfile",
+            "Properties": {"Roles": [{"Ref": "InstanceRole"}]},
+        },
+    }
+
+
 def deployment_group(name: str, **properties) -> dict:
     """A template's deployment group ``name`` of the application ``App`` (a ``Ref``)."""
     return {
@@ -117,9 +141,11 @@ def toolchain(name: str, port: int) -> dict:
                     "ImageId": "ami-12c6146b",
                     "InstanceType": "t2.micro",
                     "KeyName": {"Ref": "KeyPair"},
+                    "IamInstanceProfile": {"Ref": "InstanceProfile"},
                     "Tags": [{"Key": "app", "Value": name}],
                 },
             },
+            **revision_reader(f"{name}-artifacts"),
             "Build": {
                 "Type": "AWS::CodeBuild::Project",
                 "Properties": {
@@ -307,8 +333,13 @@ def test_deleting_a_stack_while_a_deployment_runs(aws):
         "Resources": {
             "Instance": {
                 "Type": "AWS::EC2::Instance",
-                "Properties": {"ImageId": "ami-12c6146b", "Tags": [{"Key": "app", "Value": name}]},
+                "Properties": {
+                    "ImageId": "ami-12c6146b",
+                    "IamInstanceProfile": {"Ref": "InstanceProfile"},
+                    "Tags": [{"Key": "app", "Value": name}],
+                },
             },
+            **revision_reader("seed"),
             "App": {
                 "Type": "AWS::CodeDeploy::Application",
                 "Properties": {"ApplicationName": name},

@@ -11,7 +11,7 @@ import zipfile
 
 import boto3
 import pytest
-from provider_fixtures import with_unique_name
+from provider_fixtures import instance_profile, with_unique_name
 
 from flovtrain.sandbox import control
 
@@ -111,7 +111,9 @@ def wait_deployment(cd, deployment_id: str, timeout: float = 30.0) -> dict:
 def clients():
     control.reset()  # once per module: a reset after EC2 use costs moto ~4 s
     session = boto3.Session(region_name=REGION)
-    return {name: session.client(name) for name in ("s3", "ec2", "codedeploy", "iam")}
+    clients = {name: session.client(name) for name in ("s3", "ec2", "codedeploy", "iam")}
+    clients["profile"] = instance_profile(clients["iam"], ["revs"])  # the agent reads revs
+    return clients
 
 
 @pytest.fixture()
@@ -138,6 +140,7 @@ def launch(aws, count=1, tags=None) -> list[dict]:
         MinCount=count,
         MaxCount=count,
         InstanceType="t2.micro",
+        IamInstanceProfile=aws["profile"],
         TagSpecifications=[
             {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags]}
         ],

@@ -80,6 +80,13 @@ def _hook_instances() -> None:
                 if key:
                     _authorized[instance.id] = key
                     _serve_ssh(instance)
+        # moto's response associates IamInstanceProfile with the first instance only; AWS with all
+        arn, name = kwargs.get("iam_instance_profile_arn"), kwargs.get("iam_instance_profile_name")
+        for instance in reservation.instances[1:] if (arn or name) else []:
+            self.associate_iam_instance_profile(
+                instance.id, iam_instance_profile_name=None if arn else name,
+                iam_instance_profile_arn=arn,
+            )  # fmt: skip
         return reservation
 
     def start_keeps_address(self: Any) -> Any:

@@ -11,15 +11,14 @@ is evaluated with that session's policies and, across accounts, the bucket polic
 Failures, as the agent reports them (the wording is the agent's log line and the S3 error it
 surfaces; that they appear on DownloadBundle is this sandbox's choice, see below):
 
-* no profile, or a profile whose role does not trust EC2:
+* no profile, a profile without a role, or a role that does not trust EC2:
   ``Missing credentials - please check if this instance was started with an IAM instance
   profile`` (on AWS the agent cannot even poll for commands, so the event is never received);
 * the role may not read the bundle: ``Access Denied`` (the S3 error), the evaluator's full
   explanation in the event's log tail and in ``explain_denial``.
 
-An instance **without** a profile still reads as the account's root unless
-``FLOVTRAIN_REQUIRE_INSTANCE_PROFILE=1`` is set in the sandbox's environment: chapters and tests
-that launch instances without a profile keep working until they pass one.
+There is no switch to read as the account's root instead: an instance that receives CodeDeploy
+deployments needs a profile here as on AWS (``flovtrain.flovtec.ensure_instance_profile``).
 
 Examples
 --------
@@ -28,17 +27,14 @@ Examples
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from flovtrain.sandbox.engines import service_roles
 from flovtrain.sandbox.engines.deploy.hooks import EventFailed
 
-__all__ = ["ACCESS_DENIED", "MISSING_CREDENTIALS", "REQUIRE_PROFILE_VAR", "read_revision"]
+__all__ = ["ACCESS_DENIED", "MISSING_CREDENTIALS", "read_revision"]
 
-#: Set to 1 in the sandbox's environment: an instance without a profile cannot download.
-REQUIRE_PROFILE_VAR = "FLOVTRAIN_REQUIRE_INSTANCE_PROFILE"
 #: The agent's log line when the instance has no credentials (aws-codedeploy-agent).
 MISSING_CREDENTIALS = (
     "Missing credentials - please check if this instance was started with an IAM instance profile"
@@ -46,10 +42,6 @@ MISSING_CREDENTIALS = (
 _AGENT = "InstanceAgent::Plugins::CodeDeployPlugin::CommandPoller"
 #: The S3 error the agent's download surfaces.
 ACCESS_DENIED = "Access Denied"
-
-
-def _require_profile() -> bool:
-    return os.environ.get(REQUIRE_PROFILE_VAR, "").strip() not in ("", "0", "false")
 
 
 def _no_credentials(instance_id: str, why: str) -> EventFailed:
@@ -81,10 +73,8 @@ def read_revision(run: Any, instance_id: str, read: Callable[[], bytes]) -> byte
     """
     location = run.revision.get("s3Location") or {}
     role_arn = service_roles.instance_role(run.account_id, run.region, instance_id)
-    if role_arn is None:
-        if _require_profile():
-            raise _no_credentials(instance_id, "no instance profile with a role")
-        return read()
+    if role_arn is None:  # the metadata service has no credentials to hand out
+        raise _no_credentials(instance_id, "no instance profile with a role")
     try:
         session = service_roles.assume(role_arn, "ec2", instance_id)
     except service_roles.RoleNotAssumable:
