@@ -11,11 +11,9 @@ import re
 
 from fault_world import (
     ACCOUNT,
-    ATHENA,
     KEEP,
     NO_SUCH_POLICY,
     NOT_AUTHORIZED,
-    R53,
     REGION,
     Case,
     bad_account_id,
@@ -428,7 +426,6 @@ PLATFORM_CASES: list[Case] = [
             "[Tried to delete resource record set [name='ghost.keep.example.', type='A'] but "
             "it was not found]"
         ),
-        xfail=R53,
     ),
     Case(
         "route53-create-existing-record",
@@ -439,7 +436,6 @@ PLATFORM_CASES: list[Case] = [
             "[Tried to create resource record set [name='www.keep.example.', type='A'] but "
             "it already exists]"
         ),
-        xfail=R53,
     ),
     Case(
         "route53-delete-non-empty-zone",
@@ -448,7 +444,6 @@ PLATFORM_CASES: list[Case] = [
         "HostedZoneNotEmpty",
         r"^The specified hosted zone contains non-required resource "
         r"record sets and so cannot be deleted\.$",
-        xfail=R53,
     ),
     # -- Budgets --------------------------------------------------------------------------------
     Case(
@@ -543,7 +538,6 @@ PLATFORM_CASES: list[Case] = [
         lambda w: w["athena"].get_work_group(WorkGroup="fault-ghost"),
         "InvalidRequestException",
         r"^WorkGroup fault-ghost is not found\.$",
-        xfail=ATHENA,
     ),
     Case(
         "athena-query-missing",

@@ -413,6 +413,3 @@ NO_GROUP = (
     r"not exist with the user or AWS account\.)$"
 )
 NOT_AUTHORIZED = "is not authorized to perform: sts:AssumeRole"
-CFN = "CloudFormation validation belongs to the CloudFormation engineer"
-ATHENA = "Athena belongs to the Athena engineer"
-R53 = "moto's Route 53 words change batches differently (not in this task)"

@@ -72,6 +72,12 @@ def _workgroup(call: Call, name: str) -> Any:
     return wg
 
 
+def get_work_group(call: Call) -> Any:
+    """moto answers a missing work group with an empty one; Athena refuses it."""
+    _workgroup(call, call.params.get("WorkGroup") or "")
+    return call.moto()
+
+
 def start_query_execution(call: Call) -> dict[str, Any]:
     from moto.moto_api._internal import mock_random
 
@@ -332,6 +338,7 @@ PROVIDER = Provider(
         "BatchGetNamedQuery": batch_get_named_query,
         "DeleteNamedQuery": delete_named_query,
         "UpdateWorkGroup": update_work_group,
+        "GetWorkGroup": get_work_group,
         "CreateWorkGroup": create_work_group,
     },
     routes={"hold": _hold},
