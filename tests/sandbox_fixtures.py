@@ -80,3 +80,17 @@ def wait_for_build(codebuild: Any, build_id: str, timeout: float = 60, poll: flo
             return build
         time.sleep(poll)
     raise AssertionError(f"build {build_id} did not finish in {timeout} s")
+
+
+def until(
+    condition: Any, timeout: float = 60.0, what: str = "condition", every: float = 0.05
+) -> Any:
+    """Call ``condition`` until it returns something true and return that; fail the test after
+    ``timeout`` seconds naming ``what`` it waited for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -195,6 +195,19 @@ def test_pipeline_from_cli_and_git_serves_the_page(cli_env: dict[str, str], tmp_
         f"Key=Environment,Value={NAME},Type=KEY_AND_VALUE",
         env=env,
     )
+    # the instance's CodeDeploy agent downloads revisions as the instance profile's role
+    ec2 = {"Service": "ec2.amazonaws.com"}
+    ec2_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                 "Action": "sts:AssumeRole", "Principal": ec2}]}  # fmt: skip
+    aws("iam", "create-role", "--role-name", f"{NAME}-instance", "--assume-role-policy-document",
+        json.dumps(ec2_trust), env=env)  # fmt: skip
+    reads = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject*",
+             "Resource": f"arn:aws:s3:::{bucket}/*"}]}  # fmt: skip
+    aws("iam", "put-role-policy", "--role-name", f"{NAME}-instance", "--policy-name", "revisions",
+        "--policy-document", json.dumps(reads), env=env)  # fmt: skip
+    aws("iam", "create-instance-profile", "--instance-profile-name", f"{NAME}-instance", env=env)
+    aws("iam", "add-role-to-instance-profile", "--instance-profile-name", f"{NAME}-instance",
+        "--role-name", f"{NAME}-instance", env=env)  # fmt: skip
     image = aws(
         "ssm",
         "get-parameter",
@@ -211,6 +224,8 @@ def test_pipeline_from_cli_and_git_serves_the_page(cli_env: dict[str, str], tmp_
         "t2.micro",
         "--count",
         "1",
+        "--iam-instance-profile",
+        f"Name={NAME}-instance",
         "--tag-specifications",
         f"ResourceType=instance,Tags=[{{Key=Environment,Value={NAME}}}]",
         env=env,

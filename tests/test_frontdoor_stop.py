@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import boto3
 import psutil
 import pytest
-from sandbox_fixtures import fail_fast_client, fresh_home
+from sandbox_fixtures import fail_fast_client, fresh_home, until
 
 from flovtrain import cleanup
 from flovtrain.sandbox import control
@@ -33,16 +33,6 @@ TAGS = [{"Key": "flovtrain:workshop", "Value": "flovtrain"}]
 @pytest.fixture
 def own_home(tmp_path, monkeypatch):
     yield from fresh_home(tmp_path, monkeypatch)
-
-
-def until(condition, timeout: float = 90.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def listening_of(pid: int) -> set[tuple[str, int]]:
@@ -94,7 +84,7 @@ def open_front_doors(client) -> dict[str, str]:
     )  # fmt: skip
     until(
         lambda: rds.describe_db_instances(DBInstanceIdentifier="flovtec-prod-db")["DBInstances"][
-            0]["DBInstanceStatus"] == "available", what="the database")  # fmt: skip
+            0]["DBInstanceStatus"] == "available", timeout=90, what="the database")  # fmt: skip
     return {"ssh": instance["PublicIpAddress"], "alb": alb["DNSName"]}
 
 
@@ -161,7 +151,7 @@ def test_sandbox_stop_leaves_no_listening_socket(own_home):
     assert ("127.0.0.1", dns_port()) in before
     stopped = _cli(own_home, "sandbox", "stop")
     assert stopped.returncode == 0, stopped.stderr
-    until(lambda: gone(info["pid"]), what="the sandbox to end")
+    until(lambda: gone(info["pid"]), timeout=90, what="the sandbox to end")
     still = {door for door in before if answers(*door)}
     assert still == set(), f"still listening after stop: {still}"
 
@@ -171,7 +161,7 @@ def test_kill_9_leaves_no_server_after_the_next_start(own_home):
     open_front_doors(lambda service: fail_fast_client(service, info["endpoint"]))
     before = listening_of(info["pid"])
     os.kill(info["pid"], signal.SIGKILL)
-    until(lambda: gone(info["pid"]), what="the sandbox to die")
+    until(lambda: gone(info["pid"]), timeout=90, what="the sandbox to die")
     survivors = {door for door in before if answers(*door)}
     if mysql.flavour() == "mariadb":  # a child process: kill -9 of the sandbox cannot end it
         assert survivors, "MariaDB should outlive a kill -9 of its sandbox"
@@ -183,4 +173,4 @@ def test_kill_9_leaves_no_server_after_the_next_start(own_home):
         restored database again on its address)."""
         return {d for d in before if answers(*d)} - listening_of(again["pid"])
 
-    until(lambda: not orphans(), timeout=30, what="the servers the killed sandbox left to end")
+    until(lambda: not orphans(), timeout=90, what="the servers the killed sandbox left to end")

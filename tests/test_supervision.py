@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sandbox_fixtures import create_build_project, fail_fast_client, fresh_home
+from sandbox_fixtures import create_build_project, fail_fast_client, fresh_home, until
 
 from flovtrain import config
 from flovtrain.sandbox import control
@@ -42,16 +42,6 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
-
-
-def until(condition, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def record_of(home: Path, pid: int) -> dict:
