@@ -49,6 +49,20 @@ def listening_of(pid: int) -> set[tuple[str, int]]:
     }
 
 
+def listeners(doors: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """Who listens on each door (pid and command line), for a failure message."""
+    found = {}
+    for c in psutil.net_connections(kind="tcp"):
+        if c.status == psutil.CONN_LISTEN and (c.laddr.ip, c.laddr.port) in doors:
+            try:
+                found[(c.laddr.ip, c.laddr.port)] = (
+                    f"{c.pid} {' '.join(psutil.Process(c.pid).cmdline())}"
+                )
+            except (psutil.Error, TypeError):
+                found[(c.laddr.ip, c.laddr.port)] = str(c.pid)
+    return {door: found.get(door, "?") for door in doors}
+
+
 def answers(address: str, port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
@@ -153,7 +167,7 @@ def test_sandbox_stop_leaves_no_listening_socket(own_home):
     assert stopped.returncode == 0, stopped.stderr
     until(lambda: gone(info["pid"]), timeout=90, what="the sandbox to end")
     still = {door for door in before if answers(*door)}
-    assert still == set(), f"still listening after stop: {still}"
+    assert still == set(), f"still listening after stop: {listeners(still)}"
 
 
 def test_kill_9_leaves_no_server_after_the_next_start(own_home):

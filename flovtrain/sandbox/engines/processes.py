@@ -362,7 +362,13 @@ def end_leftovers(home: Path | None = None) -> list[dict[str, Any]]:
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)  # a torn or foreign file: nothing to trust in it
             continue
-        alive = start_time(int(supervisor["pid"])) == supervisor.get("start_time")
+        fields = _stat(int(supervisor["pid"]))
+        # a killed supervisor its parent has not reaped yet is a zombie: dead, not running
+        alive = (
+            fields is not None
+            and fields[0] != b"Z"
+            and start_time(int(supervisor["pid"])) == supervisor.get("start_time")
+        )
         if record.get("boot_id") == boot and alive:
             continue  # a supervisor still running (this one, or a test process) owns it
         if record.get("boot_id") == boot:
