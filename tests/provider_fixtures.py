@@ -216,34 +216,10 @@ def put_metric_alarm(cloudwatch, name: str, **extra) -> None:
     cloudwatch.put_metric_alarm(**args)
 
 
-def instance_profile(iam, buckets: list[str] | str, name: str = "revision-reader") -> dict:
-    """``run_instances``' ``IamInstanceProfile`` for instances that receive CodeDeploy deployments.
+def profile_of(session, buckets: list[str], name: str = "revision-reader") -> dict:
+    """``run_instances``' ``IamInstanceProfile`` for instances that receive CodeDeploy deployments:
+    the workbook's :func:`flovtrain.flovtec.ensure_instance_profile` (a role trusting EC2 that may
+    read revisions from ``buckets``; without a profile the agent has no credentials)."""
+    from flovtrain import flovtec
 
-    On ``iam`` (a client) creates, or on a re-run updates, a role trusting EC2 that may read
-    revisions from ``buckets`` and an instance profile of the same ``name`` carrying it: the
-    agent downloads each revision as that role, and without a profile it has no credentials.
-    Each name is one role with one read policy: a re-run replaces the buckets it may read.
-    """
-    buckets = [buckets] if isinstance(buckets, str) else list(buckets)
-    read = {
-        "Effect": "Allow",
-        "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-        "Resource": [f"arn:aws:s3:::{b}/*" for b in buckets],
-    }
-    try:
-        iam.create_role(
-            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_policy("ec2.amazonaws.com"))
-        )
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass
-    iam.put_role_policy(
-        RoleName=name,
-        PolicyName="read-revisions",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [read]}),
-    )
-    try:
-        iam.create_instance_profile(InstanceProfileName=name)
-        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass
-    return {"Name": name}
+    return {"Name": flovtec.ensure_instance_profile(buckets, name=name, session=session)}

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from provider_fixtures import instance_profile
+from provider_fixtures import profile_of
 
 import flovtrain
 from flovtrain.sandbox import control
@@ -112,7 +112,7 @@ def aws() -> Iterator[dict]:
         serviceRoleArn="arn:aws:iam::123456789012:role/cd",
         ec2TagFilters=[{"Key": "Environment", "Value": "PROD", "Type": "KEY_AND_VALUE"}],
     )  # fmt: skip
-    profile = instance_profile(session.client("iam"), ["bg-revisions"])
+    profile = profile_of(session, ["bg-revisions"])
     yield {"ec2": ec2, "elb": elb, "s3": s3, "cd": cd, "alb": alb, "tg": tg, "profile": profile}
     control.reset()
 

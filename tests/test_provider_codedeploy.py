@@ -11,7 +11,7 @@ import zipfile
 
 import boto3
 import pytest
-from provider_fixtures import instance_profile, with_unique_name
+from provider_fixtures import profile_of, with_unique_name
 
 from flovtrain.sandbox import control
 
@@ -112,7 +112,7 @@ def clients():
     control.reset()  # once per module: a reset after EC2 use costs moto ~4 s
     session = boto3.Session(region_name=REGION)
     clients = {name: session.client(name) for name in ("s3", "ec2", "codedeploy", "iam")}
-    clients["profile"] = instance_profile(clients["iam"], ["revs"])  # the agent reads revs
+    clients["profile"] = profile_of(session, ["revs"])  # the agent reads revs
     return clients
 
 

@@ -7,7 +7,7 @@ import time
 
 import boto3
 import pytest
-from provider_fixtures import PIPELINE_TRUST, instance_profile, with_unique_name
+from provider_fixtures import PIPELINE_TRUST, profile_of, with_unique_name
 from sandbox_fixtures import create_build_project
 from test_provider_codedeploy import app_bundle, fetch, free_port
 
@@ -72,7 +72,7 @@ def clients():
         c["s3"].create_bucket(
             Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
         )
-    c["profile"] = instance_profile(c["iam"], ["artifacts"])  # the agent reads BuildOutput
+    c["profile"] = profile_of(session, ["artifacts"])  # the agent reads BuildOutput
     return c
 
 
