@@ -71,6 +71,12 @@ def start(
 ) -> str:
     """Start a query and return its QueryExecutionId (does not wait)."""
     client = get_session(session).client("athena")
+    return _start(client, sql, database, workgroup, output_location)
+
+
+def _start(
+    client: Any, sql: str, database: str | None, workgroup: str, output_location: str | None
+) -> str:
     kwargs: dict[str, Any] = {"QueryString": sql, "WorkGroup": workgroup}
     if database:
         kwargs["QueryExecutionContext"] = {"Database": database}
@@ -80,9 +86,12 @@ def start(
 
 
 def wait(
-    execution_id: str, timeout: float = 300.0, poll: float = 0.02, session: Any = None
+    execution_id: str, timeout: float = 300.0, poll: float = 0.01, session: Any = None
 ) -> dict[str, Any]:
     """Poll until the execution is final; return its ``QueryExecution`` dict.
+
+    Polls every 10-50 ms for the first seconds (a quick query is seen as soon as it ends),
+    then backs off to 4 polls a second for a long one.
 
     Raises
     ------
@@ -90,20 +99,26 @@ def wait(
         Still running after ``timeout`` seconds (the query keeps running: stop it with
         ``stop(execution_id)``).
     """
-    client = get_session(session).client("athena")
-    deadline = time.monotonic() + timeout
+    return _wait(get_session(session).client("athena"), execution_id, timeout, poll)
+
+
+def _wait(client: Any, execution_id: str, timeout: float, poll: float) -> dict[str, Any]:
+    started = time.monotonic()
     delay = poll
     while True:
+        asked = time.monotonic()
         execution = client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
         if execution["Status"]["State"] in FINAL_STATES:
             return execution
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now - started > timeout:
             raise TimeoutError(
                 f"Athena query {execution_id} still {execution['Status']['State']} "
                 f"after {timeout:.0f} s; stop it with flovtrain.athena.stop()."
             )
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.1)  # a quick query is seen quickly; 10 polls/s at most
+        # polls start ``delay`` apart: an answer that took that long already waited
+        time.sleep(max(0.0, delay - (now - asked)))
+        delay = min(delay * 1.5, 0.05 if now - started < 3 else 0.25)
 
 
 def stop(execution_id: str, session: Any = None) -> None:
@@ -117,12 +132,16 @@ def iter_rows(execution_id: str, session: Any = None) -> Iterator[dict[str, Any]
     yield from client.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id)
 
 
+#: Rows of the first GetQueryResults page: a result longer than that is read from its CSV.
+FIRST_PAGE_ROWS = 100
+
+
 def results(execution: dict[str, Any], session: Any = None) -> pd.DataFrame:
     """Return the rows of a SUCCEEDED execution as a typed DataFrame (header row dropped).
 
-    A result that fits in one ``GetQueryResults`` page is read from that page. A longer one is
-    read from the results CSV Athena wrote to S3 (as awswrangler does): one download instead of
-    a page per 1,000 rows, the same typed frame either way.
+    A result that fits in one short ``GetQueryResults`` page (under 100 rows) is read from
+    that page. A longer one is read from the results CSV Athena wrote to S3 (as awswrangler
+    does): one download instead of a page per 1,000 rows, the same typed frame either way.
 
     Examples
     --------
@@ -131,17 +150,25 @@ def results(execution: dict[str, Any], session: Any = None) -> pd.DataFrame:
     [1]
     """
     session = get_session(session)
-    columns: list[dict[str, Any]] = []
-    rows: list[list[str | None]] = []
+    return _results(session.client("athena"), execution, session)
+
+
+def _results(client: Any, execution: dict[str, Any], session: Any) -> pd.DataFrame:
     location = execution.get("ResultConfiguration", {}).get("OutputLocation") or ""
     dml = execution.get("StatementType") == "DML"
-    for page in iter_rows(execution["QueryExecutionId"], session=session):
-        columns = columns or page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
-        if page.get("NextToken") and dml and location.endswith(".csv") and not rows:
-            names = [c["Name"] for c in columns]
-            return _typed(_read_results_csv(location, names, session), columns)
-        rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"])
+    from_csv = dml and location.endswith(".csv")
+    request = {"QueryExecutionId": execution["QueryExecutionId"]}
+    page = client.get_query_results(**request, MaxResults=FIRST_PAGE_ROWS if from_csv else 1000)
+    columns = page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
     names = [c["Name"] for c in columns]
+    if from_csv and page.get("NextToken"):
+        return _typed(_read_results_csv(location, names, session), columns)
+    rows: list[list[str | None]] = []
+    while True:
+        rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"])
+        if not page.get("NextToken"):
+            break
+        page = client.get_query_results(**request, NextToken=page["NextToken"])
     if dml and rows and rows[0] == names:
         rows = rows[1:]
     # DESCRIBE: Athena names three columns but returns each row as one tab-separated cell
@@ -168,7 +195,7 @@ def _read_results_csv(location: str, names: list[str], session: Any) -> pd.DataF
         ),
     )
     # by position: a result may repeat a column name
-    df = pd.DataFrame({i: table.column(i).to_pylist() for i in range(len(names))})
+    df = pd.DataFrame({i: table.column(i).to_pandas() for i in range(len(names))})
     df.columns = names
     return df
 
@@ -236,15 +263,16 @@ def query(
     ...            database="marketdata", output_location="s3://b/results/")   # doctest: +SKIP
     """
     session = get_session(session)  # one session: its clients share the loaded API models
-    execution_id = start(sql, database, workgroup, output_location, session)
-    execution = wait(execution_id, timeout=timeout, session=session)
+    client = session.client("athena")  # one client for the whole query (each costs ~10 ms)
+    execution_id = _start(client, sql, database, workgroup, output_location)
+    execution = _wait(client, execution_id, timeout, 0.01)
     status = execution["Status"]
     stats = execution.get("Statistics", {})
     if status["State"] != "SUCCEEDED":
         raise AthenaQueryFailed(
             f"Athena query {status['State']}: {status.get('StateChangeReason', 'no reason given')}"
         )
-    df = results(execution, session=session)
+    df = _results(client, execution, session)
     scanned = int(stats.get("DataScannedInBytes", 0))
     df.attrs.update(
         execution_id=execution_id,

@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 #: Blocks of this size or more are mapped on their own and unmapped when freed.
@@ -29,7 +30,9 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
 
+@functools.lru_cache(maxsize=1)
 def _libc() -> Any:
+    """libc, looked up once (``find_library`` runs ``ldconfig -p`` each time it is called)."""
     import ctypes
     import ctypes.util
 

@@ -27,7 +27,7 @@ from flovtrain.sandbox.engines.athena.errors import (
     from_duckdb,
     positioned,
 )
-from flovtrain.sandbox.engines.athena.results import Result, cell
+from flovtrain.sandbox.engines.athena.results import Result, column_cells, rows_of_batch
 
 _GLUE_TYPES = {
     "VARCHAR": "string",
@@ -261,17 +261,12 @@ def query(tree: Any, ctx: Context) -> Result:
     """Run a SELECT / WITH query and return typed string rows."""
 
     def runner(con: Any, sql: str) -> Result:
-        rel = con.sql(sql)
-        result = Result(
-            columns=[
-                (_athena_name(name), str(kind))
-                for name, kind in zip(rel.columns, rel.types, strict=True)
-            ]
-        )
         cursor = con.execute(sql)
+        result = Result(columns=[(_athena_name(d[0]), str(d[1])) for d in cursor.description or []])
+        formatters = [column_cells(kind) for _, kind in result.columns]
         # a batch at a time: a long result streams to disk instead of piling up in memory
         while batch := cursor.fetchmany(5000):
-            result.add_rows([tuple(cell(v) for v in row) for row in batch])
+            result.add_rows(rows_of_batch(batch, formatters))
         return result
 
     result = _execute(tree, ctx, runner)

@@ -51,6 +51,7 @@ class Execution:
     statement_type: str = "DML"
     substatement_type: str = "SELECT"
     manifest_location: str = ""
+    ended: threading.Event = field(default_factory=threading.Event)  # set in a final state
 
     @property
     def output_location(self) -> str:
@@ -188,6 +189,7 @@ class QueryQueue:
             execution.reason = reason
             execution.error = error
             execution.completed = time.time()
+            execution.ended.set()
 
     def cancel(self, execution: Execution, reason: str) -> None:
         """Cancel a QUEUED or RUNNING execution (a running query is interrupted)."""
@@ -204,6 +206,7 @@ class QueryQueue:
             for execution in executions:
                 if execution.state in ("QUEUED", "RUNNING"):
                     execution.state, execution.reason = "CANCELLED", reason
+                    execution.ended.set()
                     if execution.ctx is not None:
                         execution.ctx.interrupt()
 

@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,13 +134,108 @@ def cell(value: Any) -> str | None:
     return str(value)
 
 
+_INTEGERS = {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"}
+
+
+def column_cells(duck_type: str) -> Any:
+    """A function formatting a whole column of one DuckDB type as :func:`cell` would.
+
+    A query's values are formatted a column at a time: one type decision per column instead
+    of one per value (a 7,000-row daily OHLC has 49,000 values).
+
+    Examples
+    --------
+    >>> column_cells("BIGINT")((1, None, 3))
+    ['1', None, '3']
+    >>> column_cells("DOUBLE")((0.5, 12345678.0))
+    ['0.5', '1.2345678E7']
+    """
+    kind = duck_type.upper()
+    if kind == "VARCHAR":
+        return list
+    if kind in _INTEGERS or kind == "DATE" or re.fullmatch(r"DECIMAL\(\d+, ?\d+\)", kind):
+        return lambda values: [None if v is None else str(v) for v in values]
+    if kind in ("DOUBLE", "FLOAT"):
+        return _doubles
+    return lambda values: [cell(v) for v in values]
+
+
+def _doubles(values: Any) -> list[str | None]:
+    """Java's ``Double.toString`` of a column. Arrow's cast to string writes the same shortest
+    digits as Java for 0 and magnitudes in [1e-3, 1e7), without the ``.0`` of a whole number
+    (added here); the other values (found with numpy) go through the full rules one by one."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from flovtrain.sandbox.engines.athena.trino_java_format import _java_double
+
+    numbers = pa.array(values, type=pa.float64())
+    text = numbers.cast(pa.string())
+    whole = pc.invert(pc.match_substring(text, "."))
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, "", ".0"), text)
+    out = text.to_pylist()
+    size = np.abs(numbers.to_numpy(zero_copy_only=False))  # NULL is NaN here
+    with np.errstate(invalid="ignore"):
+        plain = (size == 0) | ((size >= 1e-3) & (size < 1e7))
+    for i in np.flatnonzero(~plain).tolist():
+        if values[i] is not None:
+            out[i] = _java_double(values[i])
+    return out
+
+
+def rows_of_batch(batch: list[tuple[Any, ...]], formatters: list[Any]) -> list[tuple[Any, ...]]:
+    """Format a batch of fetched rows column by column (see :func:`column_cells`)."""
+    if not batch:
+        return []
+    by_column = zip(*batch, strict=True)
+    columns = [fmt(values) for fmt, values in zip(formatters, by_column, strict=True)]
+    return list(zip(*columns, strict=True))
+
+
 #: Rows kept in memory; a longer result goes to a file on disk and is paged from there.
 IN_MEMORY_ROWS = 2000
 
 
+# One field of a results-CSV line as :func:`csv_line` writes it: a quoted value, or nothing
+# (NULL), then the separator.
+_FIELD = re.compile(r'(?:"((?:[^"]|"")*)"|)(,|\n)', re.S)
+
+
+def csv_line(row: Any) -> str:
+    r'''One row of Athena's results CSV: every value quoted, NULL an empty unquoted field.
+
+    Examples
+    --------
+    >>> csv_line(('a', None, 'say "hi"'))
+    '"a",,"say ""hi"""\n'
+    '''
+    return ",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n"
+
+
+def parse_csv_lines(text: str) -> list[list[str | None]]:
+    r"""Rows written by :func:`csv_line` back as cells (quoted newlines included).
+
+    Examples
+    --------
+    >>> parse_csv_lines('"a",,"x""y"\n"b\nc",""\n')
+    [['a', None, 'x"y'], ['b\nc', '']]
+    """
+    rows: list[list[str | None]] = []
+    row: list[str | None] = []
+    for match in _FIELD.finditer(text):
+        value, separator = match.groups()
+        row.append(None if value is None else value.replace('""', '"'))
+        if separator == "\n":
+            rows.append(row)
+            row = []
+    return rows
+
+
 class RowFile:
-    """String rows spilled to an anonymous temp file, one JSON array a line, with an index of
-    where each row starts: a page is one seek and one read, whatever its offset."""
+    """String rows spilled to an anonymous temp file as the lines of the results CSV, with an
+    index of where each row starts: a page is one seek and one read, whatever its offset, and
+    the results file is a copy of this one behind its header."""
 
     def __init__(self) -> None:
         import array
@@ -152,7 +248,7 @@ class RowFile:
     def append(self, rows: list[tuple[str | None, ...]]) -> None:
         lines = []
         for row in rows:
-            line = json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            line = csv_line(row).encode()
             self.starts.append(self.size)
             self.size += len(line)
             lines.append(line)
@@ -168,8 +264,13 @@ class RowFile:
             return []
         end = self.starts[stop] if stop < len(self.starts) else self.size
         self.file.seek(self.starts[start])
-        body = self.file.read(end - self.starts[start])
-        return [json.loads(line) for line in body.splitlines()]
+        return parse_csv_lines(self.file.read(end - self.starts[start]).decode())
+
+    def chunks(self, size: int = 1 << 20) -> Any:
+        """The file's bytes, ``size`` at a time."""
+        self.file.seek(0)
+        while chunk := self.file.read(size):
+            yield chunk
 
 
 def _field_name(key: Any) -> str:
@@ -293,7 +394,7 @@ class Result:
         """All rows as GetQueryResults ``Rows`` (header first for queries)."""
         return self.page(0, self.api_row_count())
 
-    def csv_chunks(self, batch: int = 5000) -> Any:
+    def csv_chunks(self) -> Any:
         """The results file Athena writes, a chunk of bytes at a time: quoted CSV with a
         header (DDL: plain text lines)."""
         if not self.header_row:
@@ -304,16 +405,12 @@ class Result:
         csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n").writerow(
             [name for name, _ in self.columns]
         )
-        lines = [buf.getvalue()]
-        for row in self.iter_rows(batch):
-            lines.append(
-                ",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n"
-            )
-            if len(lines) >= batch:
-                yield "".join(lines).encode()
-                lines = []
-        if lines:
-            yield "".join(lines).encode()
+        if self.spill is not None:  # already the CSV's lines
+            yield buf.getvalue().encode()
+            yield from self.spill.chunks()
+            return
+        lines = [buf.getvalue()] + [csv_line(row) for row in self.rows]
+        yield "".join(lines).encode()
 
     def csv_bytes(self) -> bytes:
         """The whole results file (see :meth:`csv_chunks`)."""

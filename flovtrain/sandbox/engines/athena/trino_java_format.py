@@ -23,6 +23,12 @@ def _java_double(value: float) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0 or 1e-3 <= abs(value) < 1e7:
         return repr(value)
+    text = repr(value)
+    if "e" not in text and abs(value) >= 1e7:  # below 1e16 repr is plain, the shortest digits
+        whole, _, fraction = text.lstrip("-").partition(".")
+        digits = (whole + fraction).rstrip("0")
+        mantissa = digits[0] + "." + (digits[1:] or "0")
+        return ("-" if value < 0 else "") + f"{mantissa}E{len(whole) - 1}"
     sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
     text = "".join(map(str, digits))
     mantissa = text[0] + "." + (text[1:] or "0")
