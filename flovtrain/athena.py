@@ -162,7 +162,7 @@ def _results(client: Any, execution: dict[str, Any], session: Any) -> pd.DataFra
     columns = page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
     names = [c["Name"] for c in columns]
     if from_csv and page.get("NextToken"):
-        return _typed(_read_results_csv(location, names, session), columns)
+        return _typed(_read_results_csv(location, columns, session), columns)
     rows: list[list[str | None]] = []
     while True:
         rows.extend([d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"])
@@ -176,25 +176,34 @@ def _results(client: Any, execution: dict[str, Any], session: Any) -> pd.DataFra
     return _typed(pd.DataFrame(rows, columns=names), columns)
 
 
-def _read_results_csv(location: str, names: list[str], session: Any) -> pd.DataFrame:
-    """The results CSV as string cells: NULL (an unquoted empty field) is None, "" stays ""."""
+def _read_results_csv(location: str, columns: list[dict[str, Any]], session: Any) -> pd.DataFrame:
+    """The results CSV as cells: NULL (an unquoted empty field) is None, "" stays ""; doubles
+    are parsed here (Arrow reads Java's ``1.0E7``, ``NaN`` and ``Infinity``), the rest are text
+    for :func:`_typed`."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    names = [c["Name"] for c in columns]
+    # by position: a result may repeat a column name
+    slots = [f"c{i}" for i in range(len(names))]
+    kinds = {
+        slot: pa.float64() if _DTYPES.get(c["Type"]) == "float64" else pa.string()
+        for slot, c in zip(slots, columns, strict=True)
+    }
     bucket, _, key = location.removeprefix("s3://").partition("/")
     body = session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     table = pcsv.read_csv(
         pa.py_buffer(body),
-        read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
-        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        read_options=pcsv.ReadOptions(column_names=slots, skip_rows=1),
+        # a NULL in a one-column result is an empty line: a row, not a blank to skip
+        parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pcsv.ConvertOptions(
-            column_types={n: pa.string() for n in names},
+            column_types=kinds,
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         ),
     )
-    # by position: a result may repeat a column name
     df = pd.DataFrame({i: table.column(i).to_pandas() for i in range(len(names))})
     df.columns = names
     return df
@@ -206,8 +215,10 @@ def _typed(df: pd.DataFrame, columns: list[dict[str, Any]]) -> pd.DataFrame:
         kind = column["Type"]
         cells = df.iloc[:, i]
         if kind in _DTYPES:
-            if _DTYPES[kind] in ("Int64", "float64"):
-                typed = pd.to_numeric(cells).astype(_DTYPES[kind])
+            if _DTYPES[kind] == "float64":  # astype reads Java's NaN and Infinity too
+                typed = cells.astype("float64")
+            elif _DTYPES[kind] == "Int64":
+                typed = pd.to_numeric(cells).astype("Int64")
             elif _DTYPES[kind] == "boolean":
                 typed = cells.map({"true": True, "false": False}).astype("boolean")
             else:

@@ -62,3 +62,27 @@ def test_short_result_is_read_from_its_page(bucket, monkeypatch):
     assert df.one.tolist() == [1]
     assert df["empty"].tolist() == [""]
     assert df["nothing"].isna().all()
+
+
+# one column with NULLs (empty lines in the CSV) and the doubles Java spells out
+SPECIAL = """
+SELECT CASE WHEN n % 3 = 0 THEN NULL
+            WHEN n % 3 = 1 THEN CAST('NaN' AS double)
+            ELSE CAST(n AS double) * 1e6 END AS x
+FROM UNNEST(sequence(1, 300)) AS t(n)
+UNION ALL SELECT CAST('Infinity' AS double) UNION ALL SELECT CAST('-Infinity' AS double)"""
+
+
+def test_nulls_of_a_one_column_result_and_java_doubles_survive_the_csv(bucket):
+    execution = athena.wait(athena.start(SPECIAL, output_location=RESULTS))
+    from_csv = athena.results(execution)
+    paged_only = {k: v for k, v in execution.items() if k != "ResultConfiguration"}
+    from_pages = athena.results(paged_only)
+    pd.testing.assert_frame_equal(
+        from_csv.sort_values("x").reset_index(drop=True),
+        from_pages.sort_values("x").reset_index(drop=True),
+    )
+    assert len(from_csv) == 302 and str(from_csv.x.dtype) == "float64"
+    assert from_csv.x.isna().sum() == 200  # 100 NULLs and 100 NaN: both NaN in pandas
+    assert (from_csv.x == float("inf")).sum() == 1 and (from_csv.x == -float("inf")).sum() == 1
+    assert from_csv.x.max() == float("inf") and 2e6 in from_csv.x.tolist()
