@@ -296,6 +296,14 @@ def test_errors_are_worded_and_typed_like_athena(con):
             "FUNCTION_NOT_FOUND: line 1:8: Unexpected parameters (integer) for function length",
             1006,
         ),
+        "SELECT from_base('xyz', 16)": (
+            "INVALID_FUNCTION_ARGUMENT: Not a valid base-16 number: xyz",
+            1006,
+        ),
+        "SELECT slice(ARRAY[1], 0, 1)": (
+            "INVALID_FUNCTION_ARGUMENT: SQL array indices start at 1",
+            1006,
+        ),
     }
     for sql, (reason, error_type) in cases.items():
         qid = athena.start_query_execution(

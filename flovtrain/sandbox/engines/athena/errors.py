@@ -75,6 +75,8 @@ _DUCK_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"Scalar Function with name (\w+) does not exist", re.I),
         "FUNCTION_NOT_FOUND: line 1:1: Function '{0}' not registered",
     ),
+    # a function refusing its argument (the macros' error() calls word Trino's messages)
+    (re.compile(r"Invalid Input Error: (.*)"), "INVALID_FUNCTION_ARGUMENT: {0}"),
 ]
 
 
