@@ -20,9 +20,11 @@ from typing import Any
 
 from sqlglot import exp
 
-from flovtrain.sandbox.engines.athena import trino_macros as macros
-from flovtrain.sandbox.engines.athena import trino_math, trino_rows
+from flovtrain.sandbox.engines.athena import trino_math, trino_rows, trino_subscripts
 from flovtrain.sandbox.engines.athena import trino_zones as zones
+
+# installing what the rewritten SQL calls lives in its own module, importable from here too
+from flovtrain.sandbox.engines.athena.trino_install import install, install_udfs
 from flovtrain.sandbox.engines.athena.trino_tree import (
     _cast,
     _field,
@@ -37,7 +39,7 @@ from flovtrain.sandbox.engines.athena.trino_tree import (
     _substitute,
 )
 
-__all__ = ["WRITTEN", "install", "rewrite"]
+__all__ = ["WRITTEN", "install", "install_udfs", "rewrite"]
 
 #: ``tree.meta`` key marking a query whose rows are written (CTAS, INSERT, UNLOAD, a view's
 #: body), not printed: its values keep their DuckDB types (see trino_zones).
@@ -515,6 +517,8 @@ def rewrite(tree: Any) -> Any:
     or not) so its DuckDB rendering runs the Trino functions as Trino does. In place; returns
     ``tree``."""
     _annotate(tree)
+    # first: reads subscripts as sqlglot parsed them (later rewrites change what is subscripted)
+    tree = trino_subscripts.rewrite_subscripts(tree)
     zones.rewrite_zones(tree)  # first: it reads AT TIME ZONE / with_timezone as written
     trino_rows.rewrite_rows(tree)
     trino_math.rewrite_math(tree)
@@ -534,59 +538,3 @@ def rewrite(tree: Any) -> Any:
         elif type(node) in by_class:
             by_class[type(node)](node)
     return tree
-
-
-# --------------------------------------------------------------------------------- install
-_CALLED = re.compile(r"\b_trino_[a-z0-9_]+", re.IGNORECASE)  # sqlglot may upper-case names
-
-
-def _needed(sql: str | None, macro_list: list[tuple]) -> set[str] | None:
-    """The macro/UDF names ``sql`` calls, with the macros those call in turn (None: all)."""
-    if sql is None:
-        return None
-    bodies = {name: body for name, _, body in macro_list}
-    wanted, todo = set(), {name.lower() for name in _CALLED.findall(sql)}
-    while todo:
-        name = todo.pop()
-        if name not in wanted:
-            wanted.add(name)
-            todo |= {called.lower() for called in _CALLED.findall(bodies.get(name, ""))}
-    return wanted
-
-
-def install(con: Any, sql: str | None = None) -> None:
-    """Define the macros and UDFs the rewritten SQL calls on a duckdb connection (idempotent).
-
-    With ``sql``, only those it calls (and the macros they call): a query that needs none
-    pays nothing, where defining all of them costs ~35 ms per connection.
-    """
-    import duckdb
-
-    udfs = [
-        ("_trino_type_name", macros.trino_type_name, ["VARCHAR"], "VARCHAR"),
-        ("_trino_format", macros.trino_format, ["VARCHAR", "VARCHAR[]", "VARCHAR[]"], "VARCHAR"),
-        ("_trino_format_number", macros.format_number, ["DOUBLE"], "VARCHAR"),
-        ("_trino_parse_data_size", macros.parse_data_size, ["VARCHAR"], "DECIMAL(38,0)"),
-        ("_trino_parse_duration", macros.parse_duration, ["VARCHAR"], "INTERVAL"),
-        ("_trino_human_readable_seconds", macros.human_readable_seconds, ["DOUBLE"], "VARCHAR"),
-        ("_trino_iso8601_date", macros.from_iso8601_date, ["VARCHAR"], "DATE"),
-        *zones.UDFS,
-    ]
-    all_macros = macros.MACROS + zones.MACROS + trino_math.MACROS
-    needed = _needed(sql, all_macros)
-    for name, function, params, result in udfs:
-        if needed is not None and name not in needed:
-            continue
-        try:
-            con.remove_function(name)
-        except duckdb.Error:
-            pass  # not there yet
-        con.create_function(name, function, params, result)
-    chosen = [m for m in all_macros if needed is None or m[0] in needed]
-    if chosen:
-        con.execute(
-            ";\n".join(
-                f"CREATE OR REPLACE TEMP MACRO {name}({params}) AS {body}"
-                for name, params, body in chosen
-            )
-        )
