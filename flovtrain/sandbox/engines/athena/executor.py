@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -29,6 +30,7 @@ from flovtrain.sandbox.engines.athena.errors import (
 )
 from flovtrain.sandbox.engines.athena.results import Result, column_cells, rows_of_batch
 
+_THREADS = max(1, os.cpu_count() or 1)
 _GLUE_TYPES = {
     "VARCHAR": "string",
     "BIGINT": "bigint",
@@ -144,12 +146,46 @@ def _referenced_tables(tree: Any, ctx: Context) -> list[tuple[Any, str, str]]:
     return out
 
 
-def _connect(ctx: Context) -> Any:
+_DATABASES = threading.local()  # one DuckDB database per thread that runs statements
+_CATALOGS = itertools.count(1)
+
+
+def _database() -> Any:
+    """This thread's DuckDB database, opened once (opening one costs ~15 ms, closing ~8,
+    and a warm one runs the daily OHLC ~10 % faster). Python UDFs live in a database's
+    catalog and call back into the connection that registered them, so they are registered
+    here, on a connection never closed, and never per query."""
     import duckdb
 
-    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
-    con.execute("SET TimeZone = 'UTC'")
-    return con
+    found = getattr(_DATABASES, "db", None)
+    if found is None:
+        found = duckdb.connect(config={"threads": _THREADS})
+        found.execute("SET TimeZone = 'UTC'")
+        trino_functions.install_udfs(found)
+        _DATABASES.db = found
+    return found
+
+
+def _connect(ctx: Context) -> tuple[Any, str]:
+    """A connection of this thread's database with a catalog of its own (the statement's
+    views), returned with that catalog's name for :func:`_disconnect`."""
+    con = _database().cursor()
+    catalog_name = f"q{next(_CATALOGS)}"
+    con.execute(f"ATTACH ':memory:' AS {catalog_name}")
+    con.execute(f"USE {catalog_name}")
+    con.execute(f"SET threads = {_THREADS}")  # a CTAS writes with one thread (a global setting)
+    return con, catalog_name
+
+
+def _disconnect(con: Any, catalog_name: str) -> None:
+    """Drop the statement's catalog (its views, registered Arrow data and TEMP macros go with
+    the connection) and close the connection; the database stays open."""
+    try:
+        con.execute("USE memory")
+        con.execute(f"DETACH {catalog_name}")
+    except Exception:  # noqa: BLE001 - an interrupted connection may refuse: it closes anyway
+        pass
+    con.close()
 
 
 def _columns_read(tree: Any) -> set[str] | None:
@@ -212,17 +248,17 @@ def _is_parse_failure(exc: Exception) -> bool:
 
 
 def _execute(tree: Any, ctx: Context, runner: Any) -> Any:
-    """Prepare and run with a fresh connection; retry leniently when a CSV row is malformed."""
+    """Prepare and run on a connection of its own; retry leniently when a CSV row is malformed."""
     import duckdb
 
     tree = views.expand(tree.copy(), ctx)
     for lenient in (False, True):
-        con = _connect(ctx)
+        con, catalog_name = _connect(ctx)
         with ctx._lock:
             ctx._connection = con
         try:
             sql = _prepare(tree.copy(), ctx, con, lenient)
-            trino_functions.install(con, sql)  # the macros and UDFs the rewritten SQL calls
+            trino_functions.install(con, sql, udfs=False)  # the macros the rewritten SQL calls
             return runner(con, sql)
         except (QueryError, QueryCancelled):
             raise
@@ -247,7 +283,7 @@ def _execute(tree: Any, ctx: Context, runner: Any) -> Any:
         finally:
             with ctx._lock:
                 ctx._connection = None
-            con.close()
+            _disconnect(con, catalog_name)
     raise AssertionError("unreachable")
 
 
