@@ -8,6 +8,7 @@ import decimal
 import math
 import random
 import string
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,58 @@ def test_rows_of_a_batch_are_formatted_by_column():
     formatters = [column_cells(k) for k in ("BIGINT", "DOUBLE", "VARCHAR")]
     assert results.rows_of_batch(batch, formatters) == [("1", "0.5", "a"), (None, "1.0E7", None)]
     assert results.rows_of_batch([], formatters) == []
+
+
+def _arrow_columns(rng: random.Random, count: int) -> dict[str, Any]:
+    import pyarrow as pa
+
+    def maybe(value: Any) -> Any:
+        return None if rng.random() < 0.15 else value
+
+    return {
+        "VARCHAR": pa.array([maybe("".join(rng.choices(HOSTILE, k=4))) for _ in range(count)]),
+        "BIGINT": pa.array([maybe(rng.randint(-(2**63), 2**63 - 1)) for _ in range(count)]),
+        "INTEGER": pa.array([maybe(rng.randint(-(2**31), 2**31 - 1)) for _ in range(count)]),
+        "SMALLINT": pa.array(
+            [maybe(rng.randint(-(2**15), 2**15 - 1)) for _ in range(count)], pa.int16()
+        ),
+        "TINYINT": pa.array([maybe(rng.randint(-128, 127)) for _ in range(count)], pa.int8()),
+        "DOUBLE": pa.array(_doubles(count, seed=rng.randint(0, 99))[:count], pa.float64()),
+        "BOOLEAN": pa.array([maybe(rng.random() < 0.5) for _ in range(count)]),
+        "DATE": pa.array(
+            [
+                maybe(dt.date(1970, 1, 1) + dt.timedelta(days=rng.randint(-9999, 99999)))
+                for _ in range(count)
+            ]
+        ),
+    }
+
+
+def test_arrow_columns_read_as_the_python_values_do():
+    from flovtrain.sandbox.engines.athena.cells import ARROW_TEXT_TYPES, arrow_texts
+
+    columns = _arrow_columns(random.Random(21), 20_000)
+    assert set(columns) == set(ARROW_TEXT_TYPES)
+    for kind, column in columns.items():
+        want = column_cells(kind)(tuple(column.to_pylist()))
+        assert arrow_texts(column, kind).to_pylist() == want, kind
+        part = column.slice(777, 1000)  # an array that starts inside its buffers
+        assert arrow_texts(part, kind).to_pylist() == want[777:1777], kind
+
+
+def test_a_result_written_from_arrow_equals_one_written_row_by_row():
+    from flovtrain.sandbox.engines.athena.cells import arrow_texts
+
+    columns = _arrow_columns(random.Random(5), IN_MEMORY_ROWS + 3000)
+    kinds = list(columns)
+    texts = [arrow_texts(columns[k], k) for k in kinds]
+    by_arrow = Result(columns=[(k, k) for k in kinds])
+    by_rows = Result(columns=[(k, k) for k in kinds])
+    for start in range(0, IN_MEMORY_ROWS + 3000, 1500):  # the first batch stays in memory
+        by_arrow.add_texts([t.slice(start, 1500) for t in texts])
+        rows = list(zip(*(t.slice(start, 1500).to_pylist() for t in texts), strict=True))
+        by_rows.add_rows(rows)
+    assert by_arrow.spill is not None and by_arrow.row_count == IN_MEMORY_ROWS + 3000
+    assert by_arrow.csv_bytes() == by_rows.csv_bytes()
+    for start, limit in ((0, 1000), (1499, 3), (IN_MEMORY_ROWS + 2990, 50)):
+        assert by_arrow.page(start, limit) == by_rows.page(start, limit)

@@ -61,6 +61,8 @@ QUERY_HINTS = {
     "TYPE_MISMATCH": "operands of different types: CAST one side, e.g. CAST(x AS double)",
     "INVALID_CAST_ARGUMENT": "a value cannot be cast: try_cast(x AS double) gives NULL instead",
     "DIVISION_BY_ZERO": "a division by zero: NULLIF(divisor, 0) makes it NULL",
+    "INVALID_FUNCTION_ARGUMENT": "a function refused a value (the message says which): e.g. "
+    "arrays count from 1, and element_at(m, key) gives NULL where m[key] fails",
     "SYNTAX_ERROR": "SQL Athena cannot parse: look at the line:column it names",
     "HIVE_PARTITION_SCHEMA_MISMATCH": "a partition's columns differ from the table's: drop and "
     "re-add the partition (or recreate the table and run MSCK REPAIR TABLE)",

@@ -22,13 +22,19 @@ from flovtrain.sandbox.engines.athena import (
     views,
     writer,
 )
+from flovtrain.sandbox.engines.athena.cells import (
+    ARROW_TEXT_TYPES,
+    arrow_texts,
+    column_cells,
+    rows_of_batch,
+)
 from flovtrain.sandbox.engines.athena.errors import (
     QueryCancelled,
     QueryError,
     from_duckdb,
     positioned,
 )
-from flovtrain.sandbox.engines.athena.results import Result, column_cells, rows_of_batch
+from flovtrain.sandbox.engines.athena.results import Result
 
 _THREADS = max(1, os.cpu_count() or 1)
 _GLUE_TYPES = {
@@ -297,10 +303,22 @@ def query(tree: Any, ctx: Context) -> Result:
     """Run a SELECT / WITH query and return typed string rows."""
 
     def runner(con: Any, sql: str) -> Result:
-        cursor = con.execute(sql)
-        result = Result(columns=[(_athena_name(d[0]), str(d[1])) for d in cursor.description or []])
-        formatters = [column_cells(kind) for _, kind in result.columns]
+        rel = con.sql(sql)
+        result = Result(
+            columns=[
+                (_athena_name(name), str(kind))
+                for name, kind in zip(rel.columns, rel.types, strict=True)
+            ]
+        )
+        kinds = [kind for _, kind in result.columns]
         # a batch at a time: a long result streams to disk instead of piling up in memory
+        if all(kind.upper() in ARROW_TEXT_TYPES for kind in kinds):
+            for batch in rel.to_arrow_reader(50_000):  # formatted and written vectorized
+                texts = [arrow_texts(col, kind) for col, kind in zip(batch, kinds, strict=True)]
+                result.add_texts(texts)
+            return result
+        formatters = [column_cells(kind) for kind in kinds]
+        cursor = con.execute(sql)
         while batch := cursor.fetchmany(5000):
             result.add_rows(rows_of_batch(batch, formatters))
         return result

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import decimal
 import io
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from flovtrain.sandbox.engines.athena.cells import (  # noqa: F401 - importable from here too
+    cell,
+    column_cells,
+    csv_line,
+    csv_lines,
+    interval_text,
+    parse_csv_lines,
+    rows_of_batch,
+)
 
 #: DuckDB type name -> the Trino type name Athena prints, for the types that never vary (result
 #: metadata and error messages extend it with their own spellings).
@@ -81,155 +88,8 @@ def athena_type(duck_type: str) -> tuple[str, int, int]:
     return name, precision, 0
 
 
-def interval_text(value: dt.timedelta) -> str:
-    """An ``interval day to second`` as Trino prints it.
-
-    Examples
-    --------
-    >>> interval_text(dt.timedelta(days=2, hours=3))
-    '2 03:00:00.000'
-    >>> interval_text(-dt.timedelta(seconds=1.5))
-    '-0 00:00:01.500'
-    """
-    sign = "-" if value < dt.timedelta(0) else ""
-    millis = abs(value) // dt.timedelta(milliseconds=1)
-    seconds, ms = divmod(millis, 1000)
-    minutes, sec = divmod(seconds, 60)
-    hours, minute = divmod(minutes, 60)
-    days, hour = divmod(hours, 24)
-    return f"{sign}{days} {hour:02d}:{minute:02d}:{sec:02d}.{ms:03d}"
-
-
-def cell(value: Any) -> str | None:
-    """Format one value as Athena's VarCharValue (None stays NULL)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):  # Java's Double.toString, as Athena prints a double
-        from flovtrain.sandbox.engines.athena.trino_java_format import _java_double
-
-        return _java_double(value)
-    if isinstance(value, dt.datetime):
-        text = value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
-        return text + (" UTC" if value.tzinfo is not None else "")
-    if isinstance(value, dt.timedelta):
-        return interval_text(value)
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
-    if isinstance(value, (dt.date, decimal.Decimal, int)):
-        return str(value)
-    if isinstance(value, tuple):  # an unnamed struct: Athena names the fields field0, field1...
-        return "{" + ", ".join(f"field{i}={_nested(v)}" for i, v in enumerate(value)) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_nested(v) for v in value) + "]"
-    if isinstance(value, dict):
-        from flovtrain.sandbox.engines.athena.trino_zones import marker_text
-
-        if (text := marker_text(value)) is not None:
-            return text
-        return "{" + ", ".join(f"{_field_name(k)}={_nested(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, bytes):
-        return value.hex(" ")
-    return str(value)
-
-
-_INTEGERS = {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"}
-
-
-def column_cells(duck_type: str) -> Any:
-    """A function formatting a whole column of one DuckDB type as :func:`cell` would.
-
-    A query's values are formatted a column at a time: one type decision per column instead
-    of one per value (a 7,000-row daily OHLC has 49,000 values).
-
-    Examples
-    --------
-    >>> column_cells("BIGINT")((1, None, 3))
-    ['1', None, '3']
-    >>> column_cells("DOUBLE")((0.5, 12345678.0))
-    ['0.5', '1.2345678E7']
-    """
-    kind = duck_type.upper()
-    if kind == "VARCHAR":
-        return list
-    if kind in _INTEGERS or kind == "DATE" or re.fullmatch(r"DECIMAL\(\d+, ?\d+\)", kind):
-        return lambda values: [None if v is None else str(v) for v in values]
-    if kind in ("DOUBLE", "FLOAT"):
-        return _doubles
-    return lambda values: [cell(v) for v in values]
-
-
-def _doubles(values: Any) -> list[str | None]:
-    """Java's ``Double.toString`` of a column. Arrow's cast to string writes the same shortest
-    digits as Java for 0 and magnitudes in [1e-3, 1e7), without the ``.0`` of a whole number
-    (added here); the other values (found with numpy) go through the full rules one by one."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from flovtrain.sandbox.engines.athena.trino_java_format import _java_double
-
-    numbers = pa.array(values, type=pa.float64())
-    text = numbers.cast(pa.string())
-    whole = pc.invert(pc.match_substring(text, "."))
-    text = pc.if_else(whole, pc.binary_join_element_wise(text, "", ".0"), text)
-    out = text.to_pylist()
-    size = np.abs(numbers.to_numpy(zero_copy_only=False))  # NULL is NaN here
-    with np.errstate(invalid="ignore"):
-        plain = (size == 0) | ((size >= 1e-3) & (size < 1e7))
-    for i in np.flatnonzero(~plain).tolist():
-        if values[i] is not None:
-            out[i] = _java_double(values[i])
-    return out
-
-
-def rows_of_batch(batch: list[tuple[Any, ...]], formatters: list[Any]) -> list[tuple[Any, ...]]:
-    """Format a batch of fetched rows column by column (see :func:`column_cells`)."""
-    if not batch:
-        return []
-    by_column = zip(*batch, strict=True)
-    columns = [fmt(values) for fmt, values in zip(formatters, by_column, strict=True)]
-    return list(zip(*columns, strict=True))
-
-
 #: Rows kept in memory; a longer result goes to a file on disk and is paged from there.
 IN_MEMORY_ROWS = 2000
-
-
-# One field of a results-CSV line as :func:`csv_line` writes it: a quoted value, or nothing
-# (NULL), then the separator.
-_FIELD = re.compile(r'(?:"((?:[^"]|"")*)"|)(,|\n)', re.S)
-
-
-def csv_line(row: Any) -> str:
-    r'''One row of Athena's results CSV: every value quoted, NULL an empty unquoted field.
-
-    Examples
-    --------
-    >>> csv_line(('a', None, 'say "hi"'))
-    '"a",,"say ""hi"""\n'
-    '''
-    return ",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n"
-
-
-def parse_csv_lines(text: str) -> list[list[str | None]]:
-    r"""Rows written by :func:`csv_line` back as cells (quoted newlines included).
-
-    Examples
-    --------
-    >>> parse_csv_lines('"a",,"x""y"\n"b\nc",""\n')
-    [['a', None, 'x"y'], ['b\nc', '']]
-    """
-    rows: list[list[str | None]] = []
-    row: list[str | None] = []
-    for match in _FIELD.finditer(text):
-        value, separator = match.groups()
-        row.append(None if value is None else value.replace('""', '"'))
-        if separator == "\n":
-            rows.append(row)
-            row = []
-    return rows
 
 
 class RowFile:
@@ -255,6 +115,25 @@ class RowFile:
         self.file.seek(0, 2)
         self.file.write(b"".join(lines))
 
+    def append_lines(self, lines: Any) -> None:
+        """Append rows already written as CSV lines: an Arrow string array from
+        :func:`~flovtrain.sandbox.engines.athena.cells.csv_lines` (its data buffer is the lines
+        back to back, its offsets the rows' starts)."""
+        import numpy as np
+        import pyarrow as pa
+
+        if len(lines) == 0:
+            return
+        lines = lines.cast(pa.large_string())
+        _, offsets_buffer, data = lines.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
+            lines.offset : lines.offset + len(lines) + 1
+        ]
+        self.starts.extend((offsets[:-1] - offsets[0] + self.size).tolist())
+        self.file.seek(0, 2)
+        self.file.write(memoryview(data)[offsets[0] : offsets[-1]])
+        self.size += int(offsets[-1] - offsets[0])
+
     def __len__(self) -> int:
         return len(self.starts)
 
@@ -271,18 +150,6 @@ class RowFile:
         self.file.seek(0)
         while chunk := self.file.read(size):
             yield chunk
-
-
-def _field_name(key: Any) -> str:
-    """A row field's name as Athena prints it: an anonymous field (sqlglot names the fields of
-    ``ROW(a, b)`` ``_0``, ``_1``) is ``field0``, ``field1``."""
-    text = _nested(key)
-    return "field" + text[1:] if text[:1] == "_" and text[1:].isdigit() else text
-
-
-def _nested(value: Any) -> str:
-    """A value inside an array, map or row: NULL prints as ``null``."""
-    return "null" if value is None else str(cell(value))
 
 
 @dataclass
@@ -337,6 +204,19 @@ class Result:
             self.spill.append(self.rows)
             self.rows = []
         self.spill.append(rows)
+
+    def add_texts(self, texts: list[Any]) -> None:
+        """Append a batch given as Arrow string columns (from ``cells.arrow_texts``): rows kept
+        in memory become tuples; rows for the file are written as CSV lines, vectorized."""
+        count = len(texts[0]) if texts else 0
+        if self.spill is None and len(self.rows) + count <= IN_MEMORY_ROWS:
+            self.rows.extend(zip(*(t.to_pylist() for t in texts), strict=True))
+            return
+        if self.spill is None:
+            self.spill = RowFile()
+            self.spill.append(self.rows)
+            self.rows = []
+        self.spill.append_lines(csv_lines(texts))
 
     @property
     def row_count(self) -> int:
