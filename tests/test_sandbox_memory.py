@@ -4,6 +4,7 @@ thread freed does not stay resident; with glibc's adaptive ones it does, which i
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -51,3 +52,23 @@ def test_memory_a_thread_freed_goes_back_once_thresholds_are_fixed():
     if adaptive < 16:
         pytest.skip(f"this C library does not keep freed arena memory ({adaptive} MB kept)")
     assert _retained_mb("fixed") <= 2, f"adaptive thresholds kept {adaptive} MB"
+
+
+@pytest.mark.parametrize("imported_first", [False, True])
+def test_arrow_allocates_with_malloc_in_the_sandbox(imported_first):
+    """Arrow's default pool (mimalloc) keeps freed buffers; the sandbox switches it to malloc,
+    whether pyarrow is imported before or after the switch."""
+    before = "import pyarrow as pa\nprint(pa.default_memory_pool().backend_name)\n"
+    code = (before if imported_first else "print('-')\n") + (
+        "from flovtrain.sandbox.engines import memory\n"
+        "memory.arrow_on_malloc()\n"
+        "import pyarrow as pa\n"
+        "print(pa.default_memory_pool().backend_name)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    assert out[1] == "system"
+    if imported_first:
+        assert out[0] != "system"  # it was another pool: the switch changed it

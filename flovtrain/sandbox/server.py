@@ -513,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_PROTOCOL_MISMATCH
     netguard.install()
     memory.fix_malloc_thresholds()  # freed heap goes back to the OS (issue #11)
+    memory.arrow_on_malloc()  # and Arrow's freed buffers too
     started = time.time()
     _defer_rfc3987_syntax()
     from moto.server import MotoRequestHandler
