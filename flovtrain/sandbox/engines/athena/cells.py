@@ -124,11 +124,15 @@ def _double_texts(numbers: Any) -> Any:
     with np.errstate(invalid="ignore"):
         plain = (size == 0) | ((size >= 1e-3) & (size < 1e7))
         outside = np.isfinite(size) & ((size >= 1e7) | (size < 1e-3))
-    if (valid & ~plain).any():
-        scientific = pc.coalesce(_from_exponent(text), _from_plain(text))
-        done = pc.and_(pa.array(valid & ~plain & outside), pc.is_valid(scientific))
-        java = pc.if_else(done, scientific, java)
-        plain |= done.to_numpy(zero_copy_only=False)
+    candidates = np.flatnonzero(valid & ~plain & outside)
+    if candidates.size:  # only those rows through the regular expressions
+        some = text.take(pa.array(candidates))
+        scientific = pc.coalesce(_from_exponent(some), _from_plain(some))
+        converted = scientific.is_valid().to_numpy(zero_copy_only=False)
+        mask = np.zeros(len(numbers), dtype=bool)
+        mask[candidates[converted]] = True
+        java = pc.replace_with_mask(java, pa.array(mask), scientific.filter(pa.array(converted)))
+        plain |= mask
     odd = np.flatnonzero(~plain & valid)
     if odd.size:
         fixed = [_java_double(v) for v in numbers.take(pa.array(odd)).to_pylist()]
