@@ -300,6 +300,21 @@ def test_errors_are_worded_and_typed_like_athena(con):
             "INVALID_FUNCTION_ARGUMENT: Not a valid base-16 number: xyz",
             1006,
         ),
+        "SELECT CAST('x' AS integer)": ("INVALID_CAST_ARGUMENT: Cannot cast 'x' to INT", 1006),
+        "SELECT CAST('' AS bigint)": ("INVALID_CAST_ARGUMENT: Cannot cast '' to BIGINT", 1006),
+        "SELECT CAST('1,5' AS double)": (
+            "INVALID_CAST_ARGUMENT: Cannot cast '1,5' to DOUBLE",
+            1006,
+        ),
+        "SELECT CAST('2021-13-01' AS date)": (
+            "INVALID_CAST_ARGUMENT: Value cannot be cast to date: 2021-13-01",
+            1006,
+        ),
+        "SELECT CAST('x' AS decimal(10, 2))": (
+            "INVALID_CAST_ARGUMENT: Cannot cast VARCHAR 'x' to DECIMAL(10, 2). "
+            "Value is not a number.",
+            1006,
+        ),
         "SELECT slice(ARRAY[1], 0, 1)": (
             "INVALID_FUNCTION_ARGUMENT: SQL array indices start at 1",
             1006,

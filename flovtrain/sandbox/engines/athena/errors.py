@@ -68,8 +68,13 @@ _DUCK_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         "authorized to access requested resources",
     ),
     (
-        re.compile(r"Could not convert string '([^']*)' to (\w+)", re.I),
-        "INVALID_CAST_ARGUMENT: Cannot cast '{0}' to {1}",
+        re.compile(r'Could not convert string "([^"]*)" to DECIMAL\((\d+),(\d+)\)', re.I),
+        "INVALID_CAST_ARGUMENT: Cannot cast VARCHAR '{0}' to DECIMAL({1}, {2}). "
+        "Value is not a number.",
+    ),
+    (
+        re.compile(r'(date|timestamp) field (?:format|value out of range): "([^"]*)"', re.I),
+        "INVALID_CAST_ARGUMENT: Value cannot be cast to {0}: {1}",
     ),
     (
         re.compile(r"Scalar Function with name (\w+) does not exist", re.I),
@@ -169,17 +174,25 @@ def positioned(exc: QueryError, sql: str) -> QueryError:
     return fixed
 
 
+#: DuckDB's physical type in a failed cast -> the name Trino's message gives.
+_CAST_NAMES = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INT", "INT64": "BIGINT"}
+_CAST_NAMES |= {"FLOAT": "REAL", "BOOL": "BOOLEAN", "DOUBLE": "DOUBLE"}
+_CAST = re.compile(r"Could not convert string '([^']*)' to (\w+)", re.I)
+
+
 def from_duckdb(exc: Exception) -> QueryError:
     """Translate a DuckDB error into Athena's words where we know them."""
     text = str(exc)
     call = _CALL.search(text)
     if call:
         return _mismatch(call.group(1), call.group(2))
+    cast = _CAST.search(text)
+    if cast:
+        target = _CAST_NAMES.get(cast.group(2).upper(), cast.group(2).upper())
+        return QueryError(f"INVALID_CAST_ARGUMENT: Cannot cast '{cast.group(1)}' to {target}")
     for pattern, template in _DUCK_PATTERNS:
         match = pattern.search(text)
         if match:
-            return QueryError(
-                template.format(*[g.lower() if i == 1 else g for i, g in enumerate(match.groups())])
-            )
+            return QueryError(template.format(*match.groups()))
     first = text.splitlines()[0] if text else type(exc).__name__
     return QueryError(f"GENERIC_USER_ERROR: {first}", 2, 1006)
