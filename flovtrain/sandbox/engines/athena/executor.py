@@ -209,15 +209,40 @@ def _columns_read(tree: Any) -> set[str] | None:
     return {i.name.lower() for i in tree.find_all(exp.Identifier)}
 
 
-def _prepare(tree: Any, ctx: Context, con: Any, lenient: bool) -> str:
+def _streamable(tree: Any) -> bool:
+    """Whether DuckDB scans each table of the statement at most once per reference.
+
+    A registered stream (:mod:`.streaming`) can be scanned once, so a table is streamed only
+    when the statement is one plain SELECT: no CTE (DuckDB may scan it once per use), no
+    subquery, derived table or expanded view (a correlated one is planned as a second scan),
+    no set operation; and :func:`_prepare` also asks that the table be named exactly once
+    (no self-join). Anything else reads the whole table first, as before.
+    """
+    from sqlglot import exp
+
+    if not isinstance(tree, exp.Select):
+        return False
+    if any(True for _ in tree.find_all(exp.CTE, exp.Subquery, exp.SetOperation)):
+        return False
+    return sum(1 for _ in tree.find_all(exp.Query)) == 1
+
+
+def _prepare(
+    tree: Any, ctx: Context, con: Any, lenient: bool, failures: list[BaseException] | None = None
+) -> str:
     """Load every referenced table (only the partitions and columns the query needs) and
-    register it as a view; return the DuckDB SQL."""
+    register it as a view; return the DuckDB SQL.
+
+    With ``failures`` (a statement that runs, never one only bound or described), a table the
+    statement scans once (:func:`_streamable`) is registered as a stream of batches parsed as
+    DuckDB consumes them; an exception ending a stream is appended to ``failures``."""
     schema: dict[str, dict[str, dict[str, str]]] = {}
     references: dict[tuple[str, str], list[Any]] = {}
     for node, database, name in _referenced_tables(tree, ctx):
         node.set("catalog", None)
         references.setdefault((database, name), []).append(node)
     columns = _columns_read(tree)
+    stream = failures is not None and _streamable(tree)
     infos = {}
     for database, name in references:
         info = catalog.get_table(ctx.account_id, ctx.region, database, name)
@@ -228,8 +253,9 @@ def _prepare(tree: Any, ctx: Context, con: Any, lenient: bool) -> str:
     for i, ((database, name), nodes) in enumerate(references.items()):
         info = infos[(database, name)]
         wanted = pruning.wanted(con, info, nodes, ctx.database, tables.partition_select_list(info))
+        once = failures if stream and len(nodes) == 1 else None
         data, select_list = tables.load(
-            info, ctx.account_id, ctx.region, ctx.meter, lenient, columns, wanted
+            info, ctx.account_id, ctx.region, ctx.meter, lenient, columns, wanted, once
         )
         if isinstance(data, str):  # SQL over files DuckDB reads itself
             source = f"({data})"
@@ -253,17 +279,24 @@ def _is_parse_failure(exc: Exception) -> bool:
     )
 
 
-def _execute(tree: Any, ctx: Context, runner: Any) -> Any:
-    """Prepare and run on a connection of its own; retry leniently when a CSV row is malformed."""
+def _execute(tree: Any, ctx: Context, runner: Any, stream: bool = False) -> Any:
+    """Prepare and run on a connection of its own; retry leniently when a CSV row is malformed.
+
+    ``stream``: the runner executes the statement once (never only binds it), so tables it
+    scans once may be streamed (:func:`_prepare`); a failure inside a stream reaches DuckDB's
+    error as text only, so the original exception is handled instead.
+    """
     import duckdb
 
     tree = views.expand(tree.copy(), ctx)
-    for lenient in (False, True):
+    lenient = False
+    while True:
+        failures: list[BaseException] | None = [] if stream else None
         con, catalog_name = _connect(ctx)
         with ctx._lock:
             ctx._connection = con
         try:
-            sql = _prepare(tree.copy(), ctx, con, lenient)
+            sql = _prepare(tree.copy(), ctx, con, lenient, failures)
             trino_functions.install(con, sql, udfs=False)  # the macros the rewritten SQL calls
             return runner(con, sql)
         except (QueryError, QueryCancelled):
@@ -271,26 +304,33 @@ def _execute(tree: Any, ctx: Context, runner: Any) -> Any:
         except duckdb.InterruptException:
             raise QueryCancelled("Query was cancelled by user") from None
         except Exception as exc:  # noqa: BLE001 - DuckDB and Arrow raise many kinds
-            cause = exc
+            error = failures[0] if failures else exc  # a stream's own, not DuckDB's text of it
+            if isinstance(error, (QueryError, QueryCancelled)):
+                raise error from None
+            cause = error
             while cause.__cause__ is not None or cause.__context__ is not None:
                 inner = cause.__cause__ or cause.__context__
                 if isinstance(inner, (QueryCancelled, QueryError)):
                     raise inner from None
                 cause = inner
             ctx.meter.check()
-            if "Bytes scanned limit" in str(exc):
+            if "Bytes scanned limit" in str(error):
                 raise QueryCancelled("Bytes scanned limit was exceeded") from None
-            if "cancelled by user" in str(exc):
+            if "cancelled by user" in str(error):
                 raise QueryCancelled("Query was cancelled by user") from None
-            if not lenient and _is_parse_failure(exc):
+            if stream and "cannot be scanned again" in str(error):  # _streamable was wrong
+                stream = False
                 ctx.meter.bytes_read = ctx.meter.files_read = 0
                 continue
-            raise from_duckdb(exc) from None
+            if not lenient and _is_parse_failure(error):
+                lenient = True
+                ctx.meter.bytes_read = ctx.meter.files_read = 0
+                continue
+            raise from_duckdb(error) from None
         finally:
             with ctx._lock:
                 ctx._connection = None
             _disconnect(con, catalog_name)
-    raise AssertionError("unreachable")
 
 
 def _describe(con: Any, sql: str) -> list[tuple[str, str]]:
@@ -323,7 +363,7 @@ def query(tree: Any, ctx: Context) -> Result:
             result.add_rows(rows_of_batch(batch, formatters))
         return result
 
-    result = _execute(tree, ctx, runner)
+    result = _execute(tree, ctx, runner, stream=True)
     result.bytes_scanned, result.files_read = ctx.meter.bytes_read, ctx.meter.files_read
     return result
 

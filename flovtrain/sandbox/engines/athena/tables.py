@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flovtrain.sandbox.engines.athena import serdes, storage
+from flovtrain.sandbox.engines.athena import serdes, storage, streaming
 from flovtrain.sandbox.engines.athena.catalog import OPEN_CSV, TableInfo
 from flovtrain.sandbox.engines.athena.errors import QueryError
 
@@ -167,8 +167,10 @@ def load(
     lenient: bool = False,
     columns: set[str] | None = None,
     wanted: set[int] | None = None,
+    failures: list[BaseException] | None = None,
 ) -> tuple[Any, str]:
-    """Read a table's files into one Arrow table; return it and the SELECT list typing it.
+    """Read a table's files into one Arrow table (or a stream of its batches); return it and
+    the SELECT list typing it.
 
     Parameters
     ----------
@@ -178,6 +180,12 @@ def load(
     wanted : set of int, optional
         Indexes of the partitions to read (None: all), from :mod:`.pruning`: the other
         files are never opened, so their bytes do not count as scanned.
+    failures : list, optional
+        Given, a CSV or JSON table is returned as a one-shot :class:`pyarrow.RecordBatchReader`
+        (:mod:`.streaming`): files are parsed as DuckDB consumes them, so a satisfied ``LIMIT``
+        stops the reading (files never parsed never count), and the exception that ends the
+        stream is appended to ``failures``. Only for a statement that scans the table once.
+        Parquet is never streamed (DuckDB reads it by path, or it is read whole).
 
     Files are parsed by native Arrow readers on a thread pool (one file per task, the GIL
     released), straight from moto's buffers; every opened file counts whole in ``meter``.
@@ -192,8 +200,21 @@ def load(
     import pyarrow as pa
 
     if serdes.is_json(table):
-        data = serdes.load(table, files_of(table, account_id, region, wanted), meter, columns)
-        return data, ", ".join([_quote(c.name) for c in table.columns] + _partition_parts(table))
+        json_files = files_of(table, account_id, region, wanted)
+        json_list = ", ".join([_quote(c.name) for c in table.columns] + _partition_parts(table))
+        if failures is None:
+            return serdes.load(table, json_files, meter, columns), json_list
+        empty = serdes.load(table, [], meter, columns).schema
+        return (
+            streaming.reader(
+                empty,
+                [[f] for f in json_files],  # a file at a time, parsed by the consuming thread
+                lambda group: serdes.load(table, group, meter, columns),
+                1,
+                failures,
+            ),
+            json_list,
+        )
     serdes.check_supported(table.serde, table.input_format)  # never a CSV error for, say, ORC
     names = [c.name for c in table.columns]
     needed = [n for n in names if columns is None or n in columns]
@@ -274,7 +295,9 @@ def load(
 
     threads = max(1, os.cpu_count() or 1)
     total = sum(key.size for _, key, _ in files)
-    target = min(32 << 20, max(1 << 20, total // (threads * 4)))
+    stream = failures is not None and not table.is_parquet
+    # a stream's tasks are smaller: a LIMIT met early opens less, and they overlap DuckDB's work
+    target = min((8 if stream else 32) << 20, max(1 << 20, total // (threads * 4)))
     batches: list[list[tuple[str, Any, list[str]]]] = []
     size = target
     for item in files:
@@ -283,6 +306,9 @@ def load(
             size = 0
         batches[-1].append(item)
         size += item[1].size
+    if stream:
+        assert failures is not None
+        return streaming.reader(schema, batches, one, threads, failures), select_list
     if len(batches) <= 1:
         parts = [one(batch) for batch in batches]
     else:
