@@ -12,15 +12,9 @@ from typing import Any
 
 import pytest
 
-from flovtrain.sandbox.engines.athena import results
-from flovtrain.sandbox.engines.athena.results import (
-    IN_MEMORY_ROWS,
-    Result,
-    cell,
-    column_cells,
-    csv_line,
-    parse_csv_lines,
-)
+from flovtrain.sandbox.engines.athena import cells
+from flovtrain.sandbox.engines.athena.cells import cell, column_cells, csv_line, parse_csv_lines
+from flovtrain.sandbox.engines.athena.results import IN_MEMORY_ROWS, Result
 from flovtrain.sandbox.engines.athena.trino_java_format import _java_double
 
 HOSTILE = string.ascii_letters + " ,\"\n\r\t'\\é"
@@ -116,8 +110,8 @@ def test_a_spilled_text_result_keeps_its_tab_lines():
 def test_rows_of_a_batch_are_formatted_by_column():
     batch = [(1, 0.5, "a"), (None, 1e7, None)]
     formatters = [column_cells(k) for k in ("BIGINT", "DOUBLE", "VARCHAR")]
-    assert results.rows_of_batch(batch, formatters) == [("1", "0.5", "a"), (None, "1.0E7", None)]
-    assert results.rows_of_batch([], formatters) == []
+    assert cells.rows_of_batch(batch, formatters) == [("1", "0.5", "a"), (None, "1.0E7", None)]
+    assert cells.rows_of_batch([], formatters) == []
 
 
 def _arrow_columns(rng: random.Random, count: int) -> dict[str, Any]:

@@ -175,8 +175,14 @@ def positioned(exc: QueryError, sql: str) -> QueryError:
 
 
 #: DuckDB's physical type in a failed cast -> the name Trino's message gives.
-_CAST_NAMES = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INT", "INT64": "BIGINT"}
-_CAST_NAMES |= {"FLOAT": "REAL", "BOOL": "BOOLEAN", "DOUBLE": "DOUBLE"}
+_CAST_NAMES = {
+    "INT8": "TINYINT",
+    "INT16": "SMALLINT",
+    "INT32": "INT",
+    "INT64": "BIGINT",
+    "FLOAT": "REAL",
+    "BOOL": "BOOLEAN",
+}
 _CAST = re.compile(r"Could not convert string '([^']*)' to (\w+)", re.I)
 
 

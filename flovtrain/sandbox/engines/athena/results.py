@@ -8,15 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from flovtrain.sandbox.engines.athena.cells import (  # noqa: F401 - importable from here too
-    cell,
-    column_cells,
-    csv_line,
-    csv_lines,
-    interval_text,
-    parse_csv_lines,
-    rows_of_batch,
-)
+from flovtrain.sandbox.engines.athena.cells import csv_line, csv_lines, parse_csv_lines
 
 #: DuckDB type name -> the Trino type name Athena prints, for the types that never vary (result
 #: metadata and error messages extend it with their own spellings).
@@ -196,27 +188,29 @@ class Result:
 
     def add_rows(self, rows: list[tuple[str | None, ...]]) -> None:
         """Append rows, moving them all to disk once there are more than fit in memory."""
-        if self.spill is None and len(self.rows) + len(rows) <= IN_MEMORY_ROWS:
+        if self._fits(len(rows)):
             self.rows.extend(rows)
-            return
-        if self.spill is None:
-            self.spill = RowFile()
-            self.spill.append(self.rows)
-            self.rows = []
-        self.spill.append(rows)
+        else:
+            self._spilled().append(rows)
 
     def add_texts(self, texts: list[Any]) -> None:
         """Append a batch given as Arrow string columns (from ``cells.arrow_texts``): rows kept
         in memory become tuples; rows for the file are written as CSV lines, vectorized."""
-        count = len(texts[0]) if texts else 0
-        if self.spill is None and len(self.rows) + count <= IN_MEMORY_ROWS:
+        if self._fits(len(texts[0]) if texts else 0):
             self.rows.extend(zip(*(t.to_pylist() for t in texts), strict=True))
-            return
+        else:
+            self._spilled().append_lines(csv_lines(texts))
+
+    def _fits(self, count: int) -> bool:
+        return self.spill is None and len(self.rows) + count <= IN_MEMORY_ROWS
+
+    def _spilled(self) -> RowFile:
+        """The file the rows go to, made (with the rows kept so far) on first use."""
         if self.spill is None:
             self.spill = RowFile()
             self.spill.append(self.rows)
             self.rows = []
-        self.spill.append_lines(csv_lines(texts))
+        return self.spill
 
     @property
     def row_count(self) -> int:
